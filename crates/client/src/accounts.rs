@@ -1,0 +1,60 @@
+//! Decoding of the program's accounts from raw account data.
+
+use anchor_lang::{AccountDeserialize, Discriminator};
+use perps::state::{Exchange, Market, Position, PriceFeed};
+
+/// Why account data did not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The data is shorter than the account type.
+    TooShort,
+    /// The first 8 bytes are not this account type's discriminator.
+    WrongDiscriminator,
+    /// Borsh decoding failed.
+    Invalid(String),
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TooShort => write!(f, "account data too short"),
+            Self::WrongDiscriminator => write!(f, "wrong account discriminator"),
+            Self::Invalid(e) => write!(f, "invalid account data: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Decodes a zero-copy account: discriminator, then the `repr(C)` body.
+fn decode_zero_copy<T: bytemuck::Pod + Discriminator>(data: &[u8]) -> Result<T, DecodeError> {
+    let disc = T::DISCRIMINATOR;
+    let body = data
+        .get(disc.len()..disc.len() + std::mem::size_of::<T>())
+        .ok_or(DecodeError::TooShort)?;
+    if &data[..disc.len()] != disc {
+        return Err(DecodeError::WrongDiscriminator);
+    }
+    Ok(bytemuck::pod_read_unaligned(body))
+}
+
+/// Decodes a Borsh account through Anchor, which checks the discriminator.
+fn decode_borsh<T: AccountDeserialize>(data: &[u8]) -> Result<T, DecodeError> {
+    T::try_deserialize(&mut &data[..]).map_err(|e| DecodeError::Invalid(e.to_string()))
+}
+
+pub fn market(data: &[u8]) -> Result<Market, DecodeError> {
+    decode_zero_copy(data)
+}
+
+pub fn position(data: &[u8]) -> Result<Position, DecodeError> {
+    decode_zero_copy(data)
+}
+
+pub fn exchange(data: &[u8]) -> Result<Exchange, DecodeError> {
+    decode_borsh(data)
+}
+
+pub fn price_feed(data: &[u8]) -> Result<PriceFeed, DecodeError> {
+    decode_borsh(data)
+}

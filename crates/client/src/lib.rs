@@ -1,0 +1,21 @@
+//! Client for the perps program: PDA derivation, one builder per instruction, and account
+//! decoding. Shared by the integration tests and the off-chain programs under `app/`.
+
+pub mod accounts;
+pub mod instructions;
+pub mod pda;
+
+pub use perps::state::{
+    Exchange, ExchangeBounds, MarginTierParams, Market, MarketParams, MarketStatus, OracleSource,
+    Position, PriceFeed,
+};
+pub use perps::ID as PROGRAM_ID;
+
+/// A market symbol as stored: UTF-8, zero-padded to 16 bytes (longer names are cut).
+pub fn symbol(name: &str) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let bytes = name.as_bytes();
+    let n = bytes.len().min(16);
+    out[..n].copy_from_slice(&bytes[..n]);
+    out
+}

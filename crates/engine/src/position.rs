@@ -1,0 +1,432 @@
+//! One isolated-margin position and its risk figures (DESIGN.md §6).
+//!
+//! For `q` lots (positive long, negative short), cost basis `Q` (the signed quote paid, so `Q < 0`
+//! for a short) and collateral `C` net of pending funding, at price `P`:
+//! `U = q·P − Q`, `E = C + U`, `N = |q|·P`, `MM = N·mmr(N)`, `IM = N'·imr(N')` with `N'` the notional
+//! of the worst case of the resting orders, `max(|q + bids|, |q − asks|)`.
+
+use crate::{
+    math, BaseLots, EngineError, EngineResult, MarginTiers, Price, QuoteAtoms, SignedLots,
+    SignedQuote, PPM,
+};
+
+/// The side of a non-flat position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Long,
+    Short,
+}
+
+/// The figures of a position that its risk depends on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PositionState {
+    /// Collateral in quote atoms, with funding already settled into it.
+    pub collateral: SignedQuote,
+    /// Signed size: positive long, negative short.
+    pub size: SignedLots,
+    /// Signed quote paid for the size: `Σ lots·price` of the fills still open.
+    pub cost_basis: SignedQuote,
+    /// Lots on resting bids.
+    pub open_bids: BaseLots,
+    /// Lots on resting asks.
+    pub open_asks: BaseLots,
+}
+
+/// Equity and requirements at one price.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarginHealth {
+    pub equity: SignedQuote,
+    pub maintenance: SignedQuote,
+    pub initial: SignedQuote,
+}
+
+impl MarginHealth {
+    /// Equity below maintenance margin: the position may be liquidated.
+    pub fn is_liquidatable(&self) -> bool {
+        self.equity < self.maintenance
+    }
+
+    /// Equity at or above initial margin: the position may add risk or withdraw.
+    pub fn meets_initial(&self) -> bool {
+        self.equity >= self.initial
+    }
+}
+
+impl PositionState {
+    pub fn side(&self) -> Option<Side> {
+        match self.size.0 {
+            0 => None,
+            s if s > 0 => Some(Side::Long),
+            _ => Some(Side::Short),
+        }
+    }
+
+    /// No size and no resting orders: nothing at risk, so no price is needed to judge it.
+    pub fn is_idle(&self) -> bool {
+        self.size.is_zero() && self.open_bids.0 == 0 && self.open_asks.0 == 0
+    }
+
+    /// `U = q·P − Q`.
+    pub fn unrealized_pnl(&self, price: Price) -> EngineResult<SignedQuote> {
+        price
+            .signed_value_of(self.size)?
+            .checked_sub(self.cost_basis)
+    }
+
+    /// `N = |q|·P`.
+    pub fn notional(&self, price: Price) -> EngineResult<SignedQuote> {
+        price.value_of(self.size.abs())
+    }
+
+    /// `E = C + U`.
+    pub fn equity(&self, price: Price) -> EngineResult<SignedQuote> {
+        self.collateral.checked_add(self.unrealized_pnl(price)?)
+    }
+
+    /// The size the position would have if every resting order on its worse side filled.
+    pub fn worst_case_lots(&self) -> EngineResult<BaseLots> {
+        let q = self.size.0 as i128;
+        let with_bids = math::add(q, self.open_bids.0 as i128)?.unsigned_abs();
+        let with_asks = math::sub(q, self.open_asks.0 as i128)?.unsigned_abs();
+        u64::try_from(with_bids.max(with_asks))
+            .map(BaseLots)
+            .map_err(|_| EngineError::MathOverflow)
+    }
+
+    /// Equity, maintenance and initial margin at `price`.
+    pub fn health(&self, price: Price, tiers: &MarginTiers) -> EngineResult<MarginHealth> {
+        Ok(MarginHealth {
+            equity: self.equity(price)?,
+            maintenance: tiers.maintenance_margin(self.notional(price)?)?,
+            initial: tiers.initial_margin(price.value_of(self.worst_case_lots()?)?)?,
+        })
+    }
+
+    /// The most collateral that can leave while equity still covers initial margin; all of it
+    /// when the position is idle. Never more than the collateral itself.
+    pub fn max_withdrawal(&self, price: Price, tiers: &MarginTiers) -> EngineResult<QuoteAtoms> {
+        let free = if self.is_idle() {
+            self.collateral
+        } else {
+            let health = self.health(price, tiers)?;
+            health.equity.checked_sub(health.initial)?
+        };
+        free.min(self.collateral).max(SignedQuote::ZERO).to_atoms()
+    }
+
+    /// The price at which equity is zero, rounded against the position: up for a long, down for
+    /// a short, so that equity there is zero or positive dust of less than one atom per lot.
+    /// A long that cannot go bankrupt at any positive price has bankruptcy price 0.
+    pub fn bankruptcy_price(&self) -> EngineResult<Price> {
+        let q = self.size.0 as i128;
+        // E(P) = C + q·P − Q = 0  ⇔  P = (Q − C) / q
+        let numerator = self.cost_basis.checked_sub(self.collateral)?.0;
+        let price = match self.side().ok_or(EngineError::FlatPosition)? {
+            Side::Long => math::div_ceil(numerator, q)?.max(0),
+            Side::Short => {
+                let p = math::div_floor(numerator, q)?;
+                if p < 0 {
+                    return Err(EngineError::NoBankruptcyPrice);
+                }
+                p
+            }
+        };
+        u64::try_from(price)
+            .map(Price)
+            .map_err(|_| EngineError::MathOverflow)
+    }
+
+    /// The price at the edge of liquidation, rounded against the position:
+    /// for a long, the highest price at which it is liquidatable (every higher price is safe);
+    /// for a short, the lowest (every lower price is safe). `None` when no such price exists.
+    ///
+    /// Worked per tier in closed form: within tier `i` of rate `m`, `E < MM` is
+    /// `q·P·(1 − m) < Q − C` for a long and `|q|·P·(1 + m) > C − Q` for a short.
+    pub fn liquidation_price(&self, tiers: &MarginTiers) -> EngineResult<Option<Price>> {
+        let side = self.side().ok_or(EngineError::FlatPosition)?;
+        let lots = self.size.0.unsigned_abs() as i128;
+        let ppm = PPM as i128;
+        let tier_list = tiers.as_slice();
+        let mut edge: Option<i128> = None;
+        for (i, tier) in tier_list.iter().enumerate() {
+            // Integer prices whose notional falls in this tier: [low, high].
+            let low = if i == 0 {
+                0
+            } else {
+                math::add(tiers.lower_bound(i) as i128 / lots, 1)?
+            };
+            let high = if i + 1 == tier_list.len() {
+                u64::MAX as i128
+            } else {
+                tier.max_notional as i128 / lots
+            };
+            if low > high {
+                continue;
+            }
+            let m = tier.maintenance_rate.0 as i128;
+            match side {
+                Side::Long => {
+                    // P < PPM·(Q − C) / (q·(PPM − m)): the largest such integer is ceil(..) − 1.
+                    let numerator =
+                        math::mul(ppm, self.cost_basis.checked_sub(self.collateral)?.0)?;
+                    if numerator <= 0 {
+                        continue;
+                    }
+                    let below = math::div_ceil(numerator, math::mul(lots, ppm - m)?)? - 1;
+                    let top = below.min(high);
+                    if top >= low {
+                        edge = Some(edge.map_or(top, |e| e.max(top)));
+                    }
+                }
+                Side::Short => {
+                    // P > PPM·(C − Q) / (|q|·(PPM + m)): the smallest such integer is floor(..) + 1.
+                    let numerator =
+                        math::mul(ppm, self.collateral.checked_sub(self.cost_basis)?.0)?;
+                    let above =
+                        math::add(math::div_floor(numerator, math::mul(lots, ppm + m)?)?, 1)?;
+                    let bottom = above.max(low);
+                    if bottom <= high {
+                        edge = Some(edge.map_or(bottom, |e| e.min(bottom)));
+                    }
+                }
+            }
+        }
+        edge.map(|p| {
+            u64::try_from(p)
+                .map(Price)
+                .map_err(|_| EngineError::MathOverflow)
+        })
+        .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::margin::tests::sample_tiers;
+    use proptest::prelude::*;
+
+    /// 1 BTC long as 1000 lots of 0.001 BTC bought at 60,000 USDC (60 USDC = 60e6 atoms per lot)
+    /// with 6,000 USDC of collateral: 10x.
+    fn btc_long() -> PositionState {
+        PositionState {
+            collateral: SignedQuote(6_000_000_000),
+            size: SignedLots(1_000),
+            cost_basis: SignedQuote(60_000_000_000),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn worked_long_at_entry_and_after_a_fall() {
+        let p = btc_long();
+        let t = sample_tiers();
+        let at_entry = p.health(Price(60_000_000), &t).unwrap();
+        assert_eq!(at_entry.equity, SignedQuote(6_000_000_000));
+        // 60k notional is in the 1%/2% bracket: MM 600, IM 1,200 USDC.
+        assert_eq!(at_entry.maintenance, SignedQuote(600_000_000));
+        assert_eq!(at_entry.initial, SignedQuote(1_200_000_000));
+        // BTC at 55,000: U = −5,000, E = 1,000; MM = 1% of 55k = 550.
+        let after = p.health(Price(55_000_000), &t).unwrap();
+        assert_eq!(
+            p.unrealized_pnl(Price(55_000_000)),
+            Ok(SignedQuote(-5_000_000_000))
+        );
+        assert_eq!(after.equity, SignedQuote(1_000_000_000));
+        assert_eq!(after.maintenance, SignedQuote(550_000_000));
+        assert!(!after.is_liquidatable());
+        assert!(!after.meets_initial());
+    }
+
+    #[test]
+    fn worked_bankruptcy_prices_round_against_the_position() {
+        // Long: P = (60,000e6 − 6,000e6) / 1000 = 54e6 exactly.
+        assert_eq!(btc_long().bankruptcy_price(), Ok(Price(54_000_000)));
+        // Long with one more atom of collateral: 53,999,999.999 rounds up to 54,000,000.
+        let mut richer = btc_long();
+        richer.collateral = SignedQuote(6_000_000_001);
+        assert_eq!(richer.bankruptcy_price(), Ok(Price(54_000_000)));
+        assert_eq!(richer.equity(Price(54_000_000)), Ok(SignedQuote(1)));
+        // Short 3 lots sold at 100 each (Q = −300) with 10 collateral: P = 310 / 3 = 103.33 → 103.
+        let short = PositionState {
+            collateral: SignedQuote(10),
+            size: SignedLots(-3),
+            cost_basis: SignedQuote(-300),
+            ..Default::default()
+        };
+        assert_eq!(short.bankruptcy_price(), Ok(Price(103)));
+        assert_eq!(short.equity(Price(103)), Ok(SignedQuote(1)));
+        assert_eq!(short.equity(Price(104)), Ok(SignedQuote(-2)));
+        // A fully collateralised long cannot go bankrupt above zero.
+        let unlevered = PositionState {
+            collateral: SignedQuote(500),
+            size: SignedLots(5),
+            cost_basis: SignedQuote(500),
+            ..Default::default()
+        };
+        assert_eq!(unlevered.bankruptcy_price(), Ok(Price(0)));
+        assert_eq!(
+            PositionState::default().bankruptcy_price(),
+            Err(EngineError::FlatPosition)
+        );
+    }
+
+    #[test]
+    fn worked_liquidation_prices() {
+        let t = sample_tiers();
+        // Long 10x at 60k: in the 1% bracket, liquidatable while P·1000·0.99 < 54,000e6,
+        // i.e. P < 54,545,454.54…: the highest such integer is 54,545,454.
+        let long = btc_long();
+        assert_eq!(long.liquidation_price(&t), Ok(Some(Price(54_545_454))));
+        let at = long.health(Price(54_545_454), &t).unwrap();
+        let above = long.health(Price(54_545_455), &t).unwrap();
+        assert!(at.is_liquidatable() && !above.is_liquidatable());
+        // Short 1 BTC at 60k with 6k: liquidatable while P·1000·1.01 > 66,000e6,
+        // i.e. P > 65,346,534.65…: the lowest such integer is 65,346,535.
+        let short = PositionState {
+            collateral: SignedQuote(6_000_000_000),
+            size: SignedLots(-1_000),
+            cost_basis: SignedQuote(-60_000_000_000),
+            ..Default::default()
+        };
+        assert_eq!(short.liquidation_price(&t), Ok(Some(Price(65_346_535))));
+        // A long that cannot be liquidated at any price has none.
+        let unlevered = PositionState {
+            collateral: SignedQuote(1_000),
+            size: SignedLots(1),
+            cost_basis: SignedQuote(100),
+            ..Default::default()
+        };
+        assert_eq!(unlevered.liquidation_price(&t), Ok(None));
+    }
+
+    #[test]
+    fn withdrawal_keeps_initial_margin_and_idle_positions_take_everything() {
+        let t = sample_tiers();
+        // At 60k: E = 6,000, IM = 1,200, so 4,800 USDC may leave.
+        assert_eq!(
+            btc_long().max_withdrawal(Price(60_000_000), &t),
+            Ok(QuoteAtoms(4_800_000_000))
+        );
+        // Unrealized profit counts toward equity but only collateral can leave.
+        assert_eq!(
+            btc_long().max_withdrawal(Price(90_000_000), &t),
+            Ok(QuoteAtoms(6_000_000_000))
+        );
+        // Under water: nothing.
+        assert_eq!(
+            btc_long().max_withdrawal(Price(50_000_000), &t),
+            Ok(QuoteAtoms(0))
+        );
+        let idle = PositionState {
+            collateral: SignedQuote(77),
+            ..Default::default()
+        };
+        assert_eq!(idle.max_withdrawal(Price(0), &t), Ok(QuoteAtoms(77)));
+    }
+
+    #[test]
+    fn resting_orders_count_at_their_worst_case() {
+        let p = PositionState {
+            size: SignedLots(10),
+            open_bids: BaseLots(5),
+            open_asks: BaseLots(30),
+            ..Default::default()
+        };
+        // max(|10 + 5|, |10 − 30|) = 20
+        assert_eq!(p.worst_case_lots(), Ok(BaseLots(20)));
+    }
+
+    fn position_strategy() -> impl Strategy<Value = PositionState> {
+        (
+            0i64..1_000_000_000_000,
+            prop_oneof![-1_000_000i64..-1, 1i64..1_000_000],
+            1u64..1_000_000_000,
+        )
+            .prop_map(|(collateral, size, entry)| PositionState {
+                collateral: SignedQuote(collateral as i128),
+                size: SignedLots(size),
+                cost_basis: SignedQuote(size as i128 * entry as i128),
+                ..Default::default()
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn equity_at_the_bankruptcy_price_is_zero_or_less_than_one_atom_per_lot(p in position_strategy()) {
+            let pb = p.bankruptcy_price().unwrap();
+            let e = p.equity(pb).unwrap().0;
+            let lots = p.size.0.unsigned_abs() as i128;
+            if pb.0 > 0 || p.side() == Some(Side::Short) {
+                prop_assert!(e >= 0 && e < lots, "equity {} at {:?}", e, pb);
+            } else {
+                prop_assert!(e >= 0);
+            }
+            // One tick further against the position, equity is negative: the price is the edge.
+            let worse = match p.side().unwrap() {
+                Side::Long if pb.0 > 0 => Some(Price(pb.0 - 1)),
+                Side::Long => None,
+                Side::Short => Some(Price(pb.0 + 1)),
+            };
+            if let Some(worse) = worse {
+                prop_assert!(p.equity(worse).unwrap().0 < 0);
+            }
+        }
+
+        #[test]
+        fn margin_requirements_never_round_in_favour_of_the_position(
+            notional in 0i128..1_000_000_000_000_000,
+        ) {
+            let t = sample_tiers();
+            let tier = t.tier_for(SignedQuote(notional));
+            let mm = t.maintenance_margin(SignedQuote(notional)).unwrap().0;
+            let im = t.initial_margin(SignedQuote(notional)).unwrap().0;
+            let exact_mm = notional * tier.maintenance_rate.0 as i128;
+            let exact_im = notional * tier.initial_rate.0 as i128;
+            prop_assert!(mm * PPM as i128 >= exact_mm && (mm - 1) * (PPM as i128) < exact_mm);
+            prop_assert!(im * PPM as i128 >= exact_im && (im - 1) * (PPM as i128) < exact_im);
+        }
+
+        #[test]
+        fn the_liquidation_price_is_the_exact_edge_of_the_liquidatable_region(
+            p in position_strategy(),
+            probe in 1u64..2_000_000_000,
+        ) {
+            let t = sample_tiers();
+            let liquidatable = |price: u64| p.health(Price(price), &t).unwrap().is_liquidatable();
+            match (p.side().unwrap(), p.liquidation_price(&t).unwrap()) {
+                (Side::Long, Some(Price(edge))) => {
+                    prop_assert!(liquidatable(edge));
+                    prop_assert!(!liquidatable(edge + 1));
+                    if probe > edge { prop_assert!(!liquidatable(probe)); }
+                }
+                (Side::Long, None) => prop_assert!(!liquidatable(probe) && !liquidatable(0)),
+                (Side::Short, Some(Price(edge))) => {
+                    prop_assert!(liquidatable(edge));
+                    if edge > 0 { prop_assert!(!liquidatable(edge - 1)); }
+                    if probe < edge { prop_assert!(!liquidatable(probe)); }
+                }
+                (Side::Short, None) => prop_assert!(false, "a short is always liquidatable at some price"),
+            }
+        }
+
+        #[test]
+        fn after_the_largest_withdrawal_initial_margin_still_holds(
+            p in position_strategy(),
+            price in 1u64..2_000_000_000,
+        ) {
+            let t = sample_tiers();
+            let w = p.max_withdrawal(Price(price), &t).unwrap().0 as i128;
+            prop_assert!(w <= p.collateral.0);
+            if w > 0 {
+                let after = PositionState { collateral: SignedQuote(p.collateral.0 - w), ..p };
+                prop_assert!(after.health(Price(price), &t).unwrap().meets_initial());
+                if w < p.collateral.0 {
+                    // One atom more would break it: the figure is the exact maximum.
+                    let more = PositionState { collateral: SignedQuote(p.collateral.0 - w - 1), ..p };
+                    prop_assert!(!more.health(Price(price), &t).unwrap().meets_initial());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+use anchor_lang::prelude::*;
+use perps_engine::EngineError;
+
+/// Every way an instruction refuses, each with its own name (DESIGN.md §12.6).
+#[error_code]
+pub enum PerpsError {
+    #[msg("The signer is not the authority this account names")]
+    Unauthorized,
+    #[msg("Exchange bounds are out of their absolute limits")]
+    InvalidExchangeBounds,
+    #[msg("The treasury must be a token account of the collateral mint")]
+    InvalidTreasury,
+    #[msg("The token account's mint is not the exchange's collateral mint")]
+    InvalidMint,
+    #[msg("Tick size must be positive and the lot exponent within ±12")]
+    InvalidLotOrTickSize,
+    #[msg("Market limits are inconsistent")]
+    InvalidMarketLimits,
+    #[msg("Fee rates are out of bounds, or the maker rebate exceeds the taker fee")]
+    InvalidFeeRates,
+    #[msg("Margin tiers must ascend in notional with 0 < maintenance < initial <= 100%, non-decreasing, within the exchange's bounds")]
+    InvalidMarginTiers,
+    #[msg("Liquidation fees must fit inside the smallest maintenance margin")]
+    InvalidLiquidationFees,
+    #[msg("Oracle configuration is invalid")]
+    InvalidOracleConfig,
+    #[msg("Tick size, lot size and oracle identity cannot change after creation")]
+    ImmutableParameter,
+    #[msg("An update may not raise a maintenance margin rate")]
+    MaintenanceRateIncrease,
+    #[msg("Unknown market status")]
+    InvalidMarketStatus,
+    #[msg("A settled market is final")]
+    MarketSettled,
+    #[msg("The market is paused")]
+    MarketPaused,
+    #[msg("The account belongs to another market")]
+    WrongMarket,
+    #[msg("The vault is not this market's vault")]
+    WrongVault,
+    #[msg("The oracle account is not this market's oracle")]
+    WrongOracle,
+    #[msg("The oracle account has the wrong owner or layout")]
+    InvalidOracleAccount,
+    #[msg("The Pyth update is for another feed")]
+    OracleFeedMismatch,
+    #[msg("The Pyth update is not verified enough")]
+    OracleVerificationTooLow,
+    #[msg("The oracle price is zero, negative or too small for a lot")]
+    InvalidOraclePrice,
+    #[msg("The oracle price is stale")]
+    StaleOracle,
+    #[msg("The oracle confidence interval is too wide")]
+    OracleConfidenceTooWide,
+    #[msg("Amount must be greater than zero")]
+    ZeroAmount,
+    #[msg("The token account holds less than the amount")]
+    InsufficientFunds,
+    #[msg("The amount exceeds the position's collateral")]
+    InsufficientCollateral,
+    #[msg("The withdrawal would leave equity below initial margin")]
+    WithdrawalBelowInitialMargin,
+    #[msg("The position still has size")]
+    PositionNotFlat,
+    #[msg("The position still has resting orders")]
+    PositionHasOpenOrders,
+    #[msg("The position still has collateral")]
+    PositionHasCollateral,
+    #[msg("The position needs size for this")]
+    FlatPosition,
+    #[msg("The position has negative equity at every price")]
+    NoBankruptcyPrice,
+    #[msg("Arithmetic overflow")]
+    MathOverflow,
+}
+
+impl From<EngineError> for PerpsError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::MathOverflow => PerpsError::MathOverflow,
+            EngineError::InvalidMarginTiers => PerpsError::InvalidMarginTiers,
+            EngineError::InvalidOraclePrice => PerpsError::InvalidOraclePrice,
+            EngineError::StaleOracle => PerpsError::StaleOracle,
+            EngineError::OracleConfidenceTooWide => PerpsError::OracleConfidenceTooWide,
+            EngineError::FlatPosition => PerpsError::FlatPosition,
+            EngineError::NoBankruptcyPrice => PerpsError::NoBankruptcyPrice,
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! perps: an on-chain perpetual-futures exchange whose last line of defence is auto-deleveraging.
+//!
+//! A thin Anchor adapter over `perps-engine`: every formula lives in the engine; this crate checks
+//! accounts, moves tokens and stores state. See DESIGN.md for what each instruction means.
+#![allow(unexpected_cfgs)]
+
+use anchor_lang::prelude::*;
+
+pub mod error;
+pub mod events;
+pub mod instructions;
+pub mod oracle;
+pub mod state;
+pub mod vault;
+
+use instructions::*;
+use state::{ExchangeBounds, MarketParams, MarketStatus};
+
+declare_id!("FLDcqbBAcYoPFrkSziCNGKRE8r9tXN9G4VnTQ3WpAZxL");
+
+#[program]
+pub mod perps {
+    use super::*;
+
+    pub fn initialize_exchange(
+        ctx: Context<InitializeExchange>,
+        bounds: ExchangeBounds,
+    ) -> Result<()> {
+        initialize_exchange::handler(ctx, bounds)
+    }
+
+    pub fn create_price_feed(
+        ctx: Context<CreatePriceFeed>,
+        market_index: u16,
+        authority: Pubkey,
+        expo: i32,
+    ) -> Result<()> {
+        create_price_feed::handler(ctx, market_index, authority, expo)
+    }
+
+    pub fn set_price(ctx: Context<SetPrice>, price: i64, conf: u64) -> Result<()> {
+        set_price::handler(ctx, price, conf)
+    }
+
+    pub fn create_market(
+        ctx: Context<CreateMarket>,
+        symbol: [u8; 16],
+        params: MarketParams,
+    ) -> Result<()> {
+        create_market::handler(ctx, symbol, params)
+    }
+
+    pub fn update_market_params(
+        ctx: Context<UpdateMarketParams>,
+        params: MarketParams,
+    ) -> Result<()> {
+        update_market_params::handler(ctx, params)
+    }
+
+    pub fn set_market_status(ctx: Context<SetMarketStatus>, status: MarketStatus) -> Result<()> {
+        set_market_status::handler(ctx, status)
+    }
+
+    pub fn open_position(ctx: Context<OpenPosition>) -> Result<()> {
+        open_position::handler(ctx)
+    }
+
+    pub fn deposit(ctx: Context<Deposit>, amount: u64) -> Result<()> {
+        deposit::handler(ctx, amount)
+    }
+
+    pub fn withdraw(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
+        withdraw::handler(ctx, amount)
+    }
+
+    pub fn close_position(ctx: Context<ClosePosition>) -> Result<()> {
+        close_position::handler(ctx)
+    }
+
+    pub fn fund_insurance(ctx: Context<FundInsurance>, amount: u64) -> Result<()> {
+        fund_insurance::handler(ctx, amount)
+    }
+}

@@ -1,0 +1,80 @@
+//! The one place an instruction gets a price (DESIGN.md §11): the market's `PriceFeed` or a Pyth
+//! `PriceUpdateV2`, checked for identity, owner, feed, verification, staleness and confidence, then
+//! converted by the engine into quote atoms per lot.
+
+use anchor_lang::prelude::*;
+use perps_engine::{OracleReading, OracleUse, Price};
+use pyth_solana_receiver_sdk::price_update::{PriceUpdateV2, VerificationLevel};
+
+use crate::{
+    error::PerpsError,
+    state::{Market, MarketParams, OracleSource, PriceFeed},
+};
+
+/// Reads the raw report from `oracle`, checking that it is the account `expected_key` names, owned
+/// and laid out as `params` say, and (for the program's own feed) made for `market_key`.
+pub fn load_reading(
+    params: &MarketParams,
+    expected_key: &Pubkey,
+    market_key: &Pubkey,
+    oracle: &AccountInfo,
+) -> Result<OracleReading> {
+    require_keys_eq!(*oracle.key, *expected_key, PerpsError::WrongOracle);
+    let data = oracle
+        .try_borrow_data()
+        .map_err(|_| error!(PerpsError::InvalidOracleAccount))?;
+    match params.oracle_source()? {
+        OracleSource::PriceFeed => {
+            require_keys_eq!(*oracle.owner, crate::ID, PerpsError::InvalidOracleAccount);
+            let feed = PriceFeed::try_deserialize(&mut &data[..])
+                .map_err(|_| error!(PerpsError::InvalidOracleAccount))?;
+            require_keys_eq!(feed.market, *market_key, PerpsError::WrongOracle);
+            Ok(feed.reading())
+        }
+        OracleSource::PythPull => {
+            require_keys_eq!(
+                *oracle.owner,
+                pyth_solana_receiver_sdk::ID,
+                PerpsError::InvalidOracleAccount
+            );
+            let update = PriceUpdateV2::try_deserialize(&mut &data[..])
+                .map_err(|_| error!(PerpsError::InvalidOracleAccount))?;
+            require!(
+                update.price_message.feed_id == params.pyth_feed_id,
+                PerpsError::OracleFeedMismatch
+            );
+            let required = match params.pyth_min_signatures {
+                0 => VerificationLevel::Full,
+                n => VerificationLevel::Partial { num_signatures: n },
+            };
+            require!(
+                update.verification_level.gte(required),
+                PerpsError::OracleVerificationTooLow
+            );
+            let m = update.price_message;
+            Ok(OracleReading {
+                price: m.price,
+                conf: m.conf,
+                expo: m.exponent,
+                publish_time: m.publish_time,
+            })
+        }
+    }
+}
+
+/// The price of the market at `market_key`, in quote atoms per lot, valid for `usage` now.
+pub fn read_price(
+    market: &Market,
+    market_key: &Pubkey,
+    oracle: &AccountInfo,
+    usage: OracleUse,
+) -> Result<Price> {
+    let reading = load_reading(&market.params, &market.oracle, market_key, oracle)?;
+    let now = Clock::get()?.unix_timestamp;
+    reading
+        .validate(now, &market.params.oracle_limits(), usage)
+        .map_err(PerpsError::from)?;
+    Ok(reading
+        .lot_price(market.quote_decimals, market.params.base_lot_exponent)
+        .map_err(PerpsError::from)?)
+}

@@ -1,0 +1,278 @@
+use anchor_lang::prelude::*;
+use bytemuck::{Pod, Zeroable};
+use perps_engine::{MarginTier, MarginTiers, OracleLimits, RatePpm, MAX_MARGIN_TIERS, PPM};
+
+use crate::{error::PerpsError, state::ExchangeBounds};
+
+pub const MARKET_SEED: &[u8] = b"market";
+pub const COLLATERAL_VAULT_SEED: &[u8] = b"collateral";
+pub const INSURANCE_VAULT_SEED: &[u8] = b"insurance";
+
+/// Lot sizes from 10^-12 to 10^12 base units.
+pub const MAX_BASE_LOT_EXPONENT: i8 = 12;
+pub const BPS: u16 = 10_000;
+
+/// Where a market reads its price.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum OracleSource {
+    /// The program's own `PriceFeed` account.
+    PriceFeed = 0,
+    /// A Pyth receiver `PriceUpdateV2` account (a sponsored feed at a fixed address).
+    PythPull = 1,
+}
+
+/// A market's lifecycle state (DESIGN.md §11).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum MarketStatus {
+    Active = 0,
+    /// Only orders that reduce risk; liquidation and ADL keep running.
+    ReduceOnly = 1,
+    /// Only cancels and deposits.
+    Paused = 2,
+    /// Final: a settlement price is fixed and every position closes at it.
+    Settled = 3,
+}
+
+impl TryFrom<u8> for MarketStatus {
+    type Error = PerpsError;
+    fn try_from(value: u8) -> std::result::Result<Self, PerpsError> {
+        match value {
+            0 => Ok(Self::Active),
+            1 => Ok(Self::ReduceOnly),
+            2 => Ok(Self::Paused),
+            3 => Ok(Self::Settled),
+            _ => Err(PerpsError::InvalidMarketStatus),
+        }
+    }
+}
+
+/// One margin bracket as stored: notional up to `max_notional` uses these rates (ppm).
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable,
+)]
+#[repr(C)]
+pub struct MarginTierParams {
+    pub max_notional: u64,
+    pub maintenance_rate_ppm: u32,
+    pub initial_rate_ppm: u32,
+}
+
+/// A market's tunable parameters: passed to `create_market` and `update_market_params`, and
+/// stored as they are in the zero-copy `Market`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[repr(C)]
+pub struct MarketParams {
+    /// Price increment, in quote atoms per base lot. Immutable.
+    pub tick_size: u64,
+    /// Smallest order, in lots.
+    pub min_order_lots: u64,
+    /// Cap on open interest per side, in lots.
+    pub max_open_interest_lots: u64,
+    /// A liquidation that would leave less notional than this closes the position in full.
+    pub min_position_notional: u64,
+    /// The insurance vault never pays out below this balance.
+    pub insurance_floor: u64,
+    pub margin_tiers: [MarginTierParams; MAX_MARGIN_TIERS],
+    /// Pyth feed id, when the source is Pyth. Immutable.
+    pub pyth_feed_id: [u8; 32],
+    /// Price improvement the liquidator gets, in ppm of the oracle price.
+    pub liquidation_fee_ppm: u32,
+    /// Share of a liquidated notional paid to the insurance vault, in ppm.
+    pub insurance_fee_ppm: u32,
+    /// Partial liquidation restores equity to maintenance · (1 + buffer), in ppm.
+    pub liquidation_buffer_ppm: u32,
+    pub max_oracle_staleness_secs: u32,
+    pub max_oracle_confidence_ppm: u32,
+    /// Taker fee in basis points.
+    pub taker_fee_bps: u16,
+    /// Maker fee in basis points; negative is a rebate, never larger than the taker fee.
+    pub maker_fee_bps: i16,
+    /// The insurance vault's share of trading fees, in basis points; the treasury gets the rest.
+    pub fee_insurance_share_bps: u16,
+    /// A lot is `10^base_lot_exponent` base units. Immutable.
+    pub base_lot_exponent: i8,
+    /// An `OracleSource` discriminant. Immutable.
+    pub oracle_source: u8,
+    pub margin_tier_count: u8,
+    /// For Pyth: 0 requires full Wormhole verification; n > 0 accepts partial with n signatures.
+    pub pyth_min_signatures: u8,
+    pub _padding: [u8; 2],
+}
+
+impl MarketParams {
+    pub fn oracle_source(&self) -> Result<OracleSource> {
+        match self.oracle_source {
+            0 => Ok(OracleSource::PriceFeed),
+            1 => Ok(OracleSource::PythPull),
+            _ => err!(PerpsError::InvalidOracleConfig),
+        }
+    }
+
+    /// The validated margin tiers, as the engine reads them.
+    pub fn margin_tiers(&self) -> Result<MarginTiers> {
+        let count = self.margin_tier_count as usize;
+        require!(
+            (1..=MAX_MARGIN_TIERS).contains(&count),
+            PerpsError::InvalidMarginTiers
+        );
+        let mut tiers = [MarginTier::default(); MAX_MARGIN_TIERS];
+        for (tier, stored) in tiers.iter_mut().zip(&self.margin_tiers[..count]) {
+            *tier = MarginTier {
+                max_notional: stored.max_notional,
+                maintenance_rate: RatePpm(stored.maintenance_rate_ppm),
+                initial_rate: RatePpm(stored.initial_rate_ppm),
+            };
+        }
+        MarginTiers::new(&tiers[..count]).map_err(|_| error!(PerpsError::InvalidMarginTiers))
+    }
+
+    pub fn oracle_limits(&self) -> OracleLimits {
+        OracleLimits {
+            max_staleness_secs: self.max_oracle_staleness_secs,
+            max_confidence: RatePpm(self.max_oracle_confidence_ppm),
+        }
+    }
+
+    /// Every rule a market's parameters must meet, each failure with its own error.
+    pub fn validate(&self, bounds: &ExchangeBounds) -> Result<()> {
+        require!(
+            self.tick_size > 0
+                && self.base_lot_exponent.unsigned_abs() <= MAX_BASE_LOT_EXPONENT as u8,
+            PerpsError::InvalidLotOrTickSize
+        );
+        require!(
+            self.min_order_lots > 0
+                && self.max_open_interest_lots >= self.min_order_lots
+                && self.max_open_interest_lots <= i64::MAX as u64,
+            PerpsError::InvalidMarketLimits
+        );
+        require!(
+            self.taker_fee_bps <= bounds.max_taker_fee_bps
+                && self.maker_fee_bps.unsigned_abs() <= self.taker_fee_bps
+                && self.fee_insurance_share_bps <= BPS,
+            PerpsError::InvalidFeeRates
+        );
+        let tiers = self.margin_tiers()?;
+        require!(
+            tiers
+                .as_slice()
+                .iter()
+                .all(|t| t.maintenance_rate.0 >= bounds.min_maintenance_rate_ppm)
+                && self.margin_tiers[self.margin_tier_count as usize..]
+                    .iter()
+                    .all(|t| *t == MarginTierParams::default()),
+            PerpsError::InvalidMarginTiers
+        );
+        // The liquidator's and the vault's fees must fit inside the smallest maintenance margin,
+        // or liquidating a position just below maintenance would bankrupt it.
+        let smallest_maintenance = tiers.as_slice()[0].maintenance_rate.0;
+        require!(
+            (self.liquidation_fee_ppm as u64 + self.insurance_fee_ppm as u64)
+                < smallest_maintenance as u64
+                && self.liquidation_buffer_ppm <= PPM,
+            PerpsError::InvalidLiquidationFees
+        );
+        let source = self.oracle_source()?;
+        require!(
+            self.max_oracle_staleness_secs > 0
+                && self.max_oracle_staleness_secs <= bounds.max_oracle_staleness_secs
+                && self.max_oracle_confidence_ppm > 0
+                && self.max_oracle_confidence_ppm <= bounds.max_oracle_confidence_ppm
+                && match source {
+                    OracleSource::PriceFeed => {
+                        self.pyth_feed_id == [0; 32] && self.pyth_min_signatures == 0
+                    }
+                    OracleSource::PythPull => self.pyth_feed_id != [0; 32],
+                },
+            PerpsError::InvalidOracleConfig
+        );
+        require!(self._padding == [0; 2], PerpsError::InvalidMarketLimits);
+        Ok(())
+    }
+
+    /// The rules of an update on top of `validate`: the units and the oracle identity cannot
+    /// change under open positions, and no maintenance rate may rise, since that would make
+    /// positions liquidatable without a price move (DESIGN.md §12.4).
+    pub fn validate_update(&self, current: &MarketParams) -> Result<()> {
+        require!(
+            self.tick_size == current.tick_size
+                && self.base_lot_exponent == current.base_lot_exponent
+                && self.oracle_source == current.oracle_source
+                && self.pyth_feed_id == current.pyth_feed_id,
+            PerpsError::ImmutableParameter
+        );
+        let (new_tiers, old_tiers) = (self.margin_tiers()?, current.margin_tiers()?);
+        let never_higher = |n: perps_engine::SignedQuote| -> Result<bool> {
+            Ok(new_tiers.tier_for(n).maintenance_rate <= old_tiers.tier_for(n).maintenance_rate)
+        };
+        // The rate is a step function of notional: compare it at every step of either list.
+        for tier in new_tiers.as_slice().iter().chain(old_tiers.as_slice()) {
+            for notional in [tier.max_notional, tier.max_notional.saturating_add(1)] {
+                require!(
+                    never_higher(perps_engine::SignedQuote(notional as i128))?,
+                    PerpsError::MaintenanceRateIncrease
+                );
+            }
+        }
+        require!(
+            never_higher(perps_engine::SignedQuote(0))?,
+            PerpsError::MaintenanceRateIncrease
+        );
+        Ok(())
+    }
+}
+
+/// A perpetual market (zero-copy: read by every instruction).
+#[account(zero_copy)]
+#[derive(Debug)]
+pub struct Market {
+    pub exchange: Pubkey,
+    /// The oracle account: this market's `PriceFeed`, or a Pyth price-update account.
+    pub oracle: Pubkey,
+    pub collateral_vault: Pubkey,
+    pub insurance_vault: Pubkey,
+    pub params: MarketParams,
+    /// Open interest in lots; equal on both sides after every fill.
+    pub open_interest_long: u64,
+    pub open_interest_short: u64,
+    /// Quote atoms per lot at which a settled market closes its positions.
+    pub settlement_price: u64,
+    pub symbol: [u8; 16],
+    pub index: u16,
+    /// A `MarketStatus` discriminant.
+    pub status: u8,
+    pub bump: u8,
+    pub collateral_vault_bump: u8,
+    pub insurance_vault_bump: u8,
+    /// Decimals of the collateral mint, for oracle price conversion.
+    pub quote_decimals: u8,
+    pub _padding: [u8; 1],
+}
+
+impl Market {
+    pub fn status(&self) -> Result<MarketStatus> {
+        Ok(MarketStatus::try_from(self.status)?)
+    }
+
+    /// The market PDA's signer seeds, copied out so the account can be released before a CPI.
+    pub fn signer(&self) -> MarketSigner {
+        MarketSigner {
+            index: self.index.to_le_bytes(),
+            bump: [self.bump],
+        }
+    }
+}
+
+/// Seeds of a market PDA, the authority of both of its vaults.
+pub struct MarketSigner {
+    index: [u8; 2],
+    bump: [u8; 1],
+}
+
+impl MarketSigner {
+    pub fn seeds(&self) -> [&[u8]; 3] {
+        [MARKET_SEED, &self.index, &self.bump]
+    }
+}

@@ -1,0 +1,11 @@
+//! Account types (DESIGN.md §4).
+
+pub mod exchange;
+pub mod market;
+pub mod position;
+pub mod price_feed;
+
+pub use exchange::*;
+pub use market::*;
+pub use position::*;
+pub use price_feed::*;

@@ -1,0 +1,30 @@
+use anchor_lang::prelude::*;
+
+pub const PRICE_FEED_SEED: &[u8] = b"feed";
+
+/// The program's own oracle for localnet, tests and the simulator: a price pushed by an oracle
+/// authority, shaped like a Pyth report (`price · 10^expo` quote units per base unit).
+#[account]
+#[derive(InitSpace)]
+pub struct PriceFeed {
+    /// The market this feed prices.
+    pub market: Pubkey,
+    /// The only signer allowed to push prices.
+    pub authority: Pubkey,
+    pub price: i64,
+    pub conf: u64,
+    pub publish_time: i64,
+    pub expo: i32,
+    pub bump: u8,
+}
+
+impl PriceFeed {
+    pub fn reading(&self) -> perps_engine::OracleReading {
+        perps_engine::OracleReading {
+            price: self.price,
+            conf: self.conf,
+            expo: self.expo,
+            publish_time: self.publish_time,
+        }
+    }
+}

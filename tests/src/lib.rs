@@ -1,0 +1,602 @@
+//! Test harness: the perps program run natively inside solana-program-test's bank, after mango-v4's
+//! `TestContext`. One shim adapts Anchor's entrypoint; helpers make a mint, fund wallets, send
+//! transactions and assert named errors.
+
+use std::collections::HashSet;
+
+use anchor_lang::{prelude::*, solana_program::entrypoint::ProgramResult, AccountSerialize};
+use perps::error::PerpsError;
+use perps::state::{
+    Exchange, ExchangeBounds, MarginTierParams, Market, MarketParams, MarketStatus, OracleSource,
+    Position, PriceFeed,
+};
+use perps_client::{accounts as decode, instructions as ix, pda};
+use solana_account::{Account, AccountSharedData};
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_program_pack::Pack;
+use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_signer::Signer as _;
+use solana_transaction::Transaction;
+
+pub use solana_instruction::error::InstructionError;
+pub use solana_keypair::Keypair as TestKeypair;
+pub use solana_transaction::TransactionError as TxError;
+
+/// Decimals of the test collateral mint (a USDC stand-in).
+pub const USDC_DECIMALS: u8 = 6;
+pub const USDC: u64 = 1_000_000;
+/// BTC feeds publish with exponent −8, as Pyth's do.
+pub const FEED_EXPO: i32 = -8;
+
+/// Anchor's generated `entry` ties every lifetime to one `'info`, while the bank hands the
+/// processor a slice that outlives its own borrow. Leaking copies of the slice, the program id and
+/// the data gives all three the accounts' lifetime. Test-only: the leak is a few hundred bytes per
+/// instruction.
+fn process_instruction<'a, 'b, 'c, 'd>(
+    program_id: &'a Pubkey,
+    accounts: &'b [AccountInfo<'c>],
+    data: &'d [u8],
+) -> ProgramResult {
+    let accounts: &'c [AccountInfo<'c>] = Vec::leak(accounts.to_vec());
+    let program_id: &'c Pubkey = Box::leak(Box::new(*program_id));
+    let data: &'c [u8] = Vec::leak(data.to_vec());
+    perps::entry(program_id, accounts, data)
+}
+
+/// Bounds loose enough for every test market.
+pub fn default_bounds() -> ExchangeBounds {
+    ExchangeBounds {
+        max_taker_fee_bps: 100,
+        min_maintenance_rate_ppm: 1_000,
+        max_oracle_staleness_secs: 120,
+        max_oracle_confidence_ppm: 50_000,
+    }
+}
+
+/// A BTC-like market: lots of 0.001 BTC, prices in 0.01 USDC ticks per lot, three margin tiers
+/// (0.5%/1% up to 10k USDC, 1%/2% up to 100k, 2.5%/5% above).
+pub fn default_params() -> MarketParams {
+    let mut margin_tiers = [MarginTierParams::default(); perps_engine::MAX_MARGIN_TIERS];
+    margin_tiers[0] = MarginTierParams {
+        max_notional: 10_000 * USDC,
+        maintenance_rate_ppm: 5_000,
+        initial_rate_ppm: 10_000,
+    };
+    margin_tiers[1] = MarginTierParams {
+        max_notional: 100_000 * USDC,
+        maintenance_rate_ppm: 10_000,
+        initial_rate_ppm: 20_000,
+    };
+    margin_tiers[2] = MarginTierParams {
+        max_notional: u64::MAX,
+        maintenance_rate_ppm: 25_000,
+        initial_rate_ppm: 50_000,
+    };
+    MarketParams {
+        tick_size: 10_000,
+        min_order_lots: 1,
+        max_open_interest_lots: 1_000_000,
+        min_position_notional: 10 * USDC,
+        insurance_floor: 0,
+        margin_tiers,
+        pyth_feed_id: [0; 32],
+        liquidation_fee_ppm: 2_000,
+        insurance_fee_ppm: 1_000,
+        liquidation_buffer_ppm: 100_000,
+        max_oracle_staleness_secs: 60,
+        max_oracle_confidence_ppm: 10_000,
+        taker_fee_bps: 5,
+        maker_fee_bps: -1,
+        fee_insurance_share_bps: 5_000,
+        base_lot_exponent: -3,
+        oracle_source: OracleSource::PriceFeed as u8,
+        margin_tier_count: 3,
+        pyth_min_signatures: 0,
+        _padding: [0; 2],
+    }
+}
+
+/// A wallet with SOL for fees and rent, and a token account of the collateral mint.
+pub struct Wallet {
+    pub keypair: Keypair,
+    pub token: Pubkey,
+}
+
+impl Wallet {
+    pub fn pubkey(&self) -> Pubkey {
+        self.keypair.pubkey()
+    }
+}
+
+/// A created market and its local price feed.
+#[derive(Clone, Copy, Debug)]
+pub struct MarketFixture {
+    pub index: u16,
+    pub market: Pubkey,
+    pub oracle: Pubkey,
+    pub collateral_vault: Pubkey,
+    pub insurance_vault: Pubkey,
+}
+
+pub struct TestContext {
+    pub bank: ProgramTestContext,
+    pub admin: Keypair,
+    /// Pushes prices to every test price feed.
+    pub oracle_authority: Keypair,
+    pub mint: Pubkey,
+    pub mint_authority: Keypair,
+    pub treasury: Pubkey,
+    /// Positions opened through the harness, per market, for the vault invariant.
+    positions: Vec<(Pubkey, Pubkey)>,
+    sent: HashSet<solana_signature::Signature>,
+}
+
+impl TestContext {
+    /// A bank with the program, a 6-decimal mint, a funded admin and a treasury token account.
+    pub async fn new() -> Self {
+        let program = ProgramTest::new("perps", perps::ID, processor!(process_instruction));
+        let bank = program.start_with_context().await;
+        let mut ctx = TestContext {
+            bank,
+            admin: Keypair::new(),
+            oracle_authority: Keypair::new(),
+            mint: Pubkey::default(),
+            mint_authority: Keypair::new(),
+            treasury: Pubkey::default(),
+            positions: Vec::new(),
+            sent: HashSet::new(),
+        };
+        let admin = ctx.admin.pubkey();
+        let authority = ctx.oracle_authority.pubkey();
+        ctx.airdrop(&admin, 100_000_000_000).await;
+        ctx.airdrop(&authority, 1_000_000_000).await;
+        ctx.mint = ctx.create_mint().await;
+        ctx.treasury = ctx.create_token_account(&admin).await;
+        ctx
+    }
+
+    /// `new`, then `initialize_exchange` with the default bounds.
+    pub async fn with_exchange() -> Self {
+        let mut ctx = Self::new().await;
+        let instruction = ix::initialize_exchange(
+            &ctx.admin.pubkey(),
+            &ctx.mint,
+            &ctx.treasury,
+            default_bounds(),
+        );
+        ctx.send_by_admin(instruction)
+            .await
+            .expect("initialize_exchange");
+        ctx
+    }
+
+    /// Sends one transaction paid by the bank's payer. A transaction identical to one already
+    /// sent (ed25519 signatures are deterministic) waits for a fresh blockhash first, so the bank
+    /// does not drop it as a duplicate.
+    pub async fn send(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> std::result::Result<(), TxError> {
+        let payer = self.bank.payer.insecure_clone();
+        let mut all: Vec<&Keypair> = vec![&payer];
+        all.extend(
+            signers
+                .iter()
+                .copied()
+                .filter(|s| s.pubkey() != payer.pubkey()),
+        );
+        let mut tx = Transaction::new_signed_with_payer(
+            instructions,
+            Some(&payer.pubkey()),
+            &all,
+            self.bank.last_blockhash,
+        );
+        if self.sent.contains(&tx.signatures[0]) {
+            let blockhash = self
+                .bank
+                .get_new_latest_blockhash()
+                .await
+                .expect("blockhash");
+            tx = Transaction::new_signed_with_payer(
+                instructions,
+                Some(&payer.pubkey()),
+                &all,
+                blockhash,
+            );
+        }
+        self.sent.insert(tx.signatures[0]);
+        self.bank
+            .banks_client
+            .process_transaction(tx)
+            .await
+            .map_err(|e| match e {
+                BanksClientError::TransactionError(e) => e,
+                BanksClientError::SimulationError { err, .. } => err,
+                other => panic!("bank failure: {other}"),
+            })
+    }
+
+    pub async fn send_by_admin(
+        &mut self,
+        instruction: Instruction,
+    ) -> std::result::Result<(), TxError> {
+        let admin = self.admin.insecure_clone();
+        self.send(&[instruction], &[&admin]).await
+    }
+
+    pub async fn airdrop(&mut self, to: &Pubkey, lamports: u64) {
+        let payer = self.bank.payer.pubkey();
+        let transfer = solana_system_interface::instruction::transfer(&payer, to, lamports);
+        self.send(&[transfer], &[]).await.expect("airdrop");
+    }
+
+    /// A new 6-decimal mint whose authority is `mint_authority`.
+    pub async fn create_mint(&mut self) -> Pubkey {
+        let mint = Keypair::new();
+        let rent = self
+            .rent()
+            .await
+            .minimum_balance(spl_token_interface::state::Mint::LEN);
+        let payer = self.bank.payer.pubkey();
+        let instructions = [
+            solana_system_interface::instruction::create_account(
+                &payer,
+                &mint.pubkey(),
+                rent,
+                spl_token_interface::state::Mint::LEN as u64,
+                &spl_token_interface::ID,
+            ),
+            spl_token_interface::instruction::initialize_mint2(
+                &spl_token_interface::ID,
+                &mint.pubkey(),
+                &self.mint_authority.pubkey(),
+                None,
+                USDC_DECIMALS,
+            )
+            .unwrap(),
+        ];
+        self.send(&instructions, &[&mint])
+            .await
+            .expect("create mint");
+        mint.pubkey()
+    }
+
+    /// A token account of `mint` owned by `owner`.
+    pub async fn create_token_account_of(&mut self, mint: &Pubkey, owner: &Pubkey) -> Pubkey {
+        let account = Keypair::new();
+        let len = spl_token_interface::state::Account::LEN;
+        let rent = self.rent().await.minimum_balance(len);
+        let payer = self.bank.payer.pubkey();
+        let instructions = [
+            solana_system_interface::instruction::create_account(
+                &payer,
+                &account.pubkey(),
+                rent,
+                len as u64,
+                &spl_token_interface::ID,
+            ),
+            spl_token_interface::instruction::initialize_account3(
+                &spl_token_interface::ID,
+                &account.pubkey(),
+                mint,
+                owner,
+            )
+            .unwrap(),
+        ];
+        self.send(&instructions, &[&account])
+            .await
+            .expect("create token account");
+        account.pubkey()
+    }
+
+    pub async fn create_token_account(&mut self, owner: &Pubkey) -> Pubkey {
+        let mint = self.mint;
+        self.create_token_account_of(&mint, owner).await
+    }
+
+    pub async fn mint_to(&mut self, account: &Pubkey, amount: u64) {
+        let authority = self.mint_authority.insecure_clone();
+        let mint_to = spl_token_interface::instruction::mint_to(
+            &spl_token_interface::ID,
+            &self.mint,
+            account,
+            &authority.pubkey(),
+            &[],
+            amount,
+        )
+        .unwrap();
+        self.send(&[mint_to], &[&authority]).await.expect("mint_to");
+    }
+
+    /// A new wallet with 1 SOL and `collateral` atoms of the mint.
+    pub async fn wallet(&mut self, collateral: u64) -> Wallet {
+        let keypair = Keypair::new();
+        self.airdrop(&keypair.pubkey(), 1_000_000_000).await;
+        let token = self.create_token_account(&keypair.pubkey()).await;
+        if collateral > 0 {
+            self.mint_to(&token, collateral).await;
+        }
+        Wallet { keypair, token }
+    }
+
+    pub async fn rent(&mut self) -> Rent {
+        self.bank.banks_client.get_rent().await.expect("rent")
+    }
+
+    pub async fn account(&mut self, key: &Pubkey) -> Option<Account> {
+        self.bank
+            .banks_client
+            .get_account(*key)
+            .await
+            .expect("get_account")
+    }
+
+    pub async fn lamports(&mut self, key: &Pubkey) -> u64 {
+        self.account(key).await.map_or(0, |a| a.lamports)
+    }
+
+    pub async fn token_balance(&mut self, key: &Pubkey) -> u64 {
+        let account = self.account(key).await.expect("token account exists");
+        spl_token_interface::state::Account::unpack(&account.data)
+            .expect("token account")
+            .amount
+    }
+
+    pub async fn exchange(&mut self) -> Exchange {
+        let data = self.account(&pda::exchange()).await.expect("exchange").data;
+        decode::exchange(&data).expect("decode exchange")
+    }
+
+    pub async fn market(&mut self, key: &Pubkey) -> Market {
+        let data = self.account(key).await.expect("market").data;
+        decode::market(&data).expect("decode market")
+    }
+
+    pub async fn position(&mut self, market: &Pubkey, owner: &Pubkey) -> Position {
+        let data = self
+            .account(&pda::position(market, owner))
+            .await
+            .expect("position")
+            .data;
+        decode::position(&data).expect("decode position")
+    }
+
+    pub async fn price_feed(&mut self, key: &Pubkey) -> PriceFeed {
+        let data = self.account(key).await.expect("feed").data;
+        decode::price_feed(&data).expect("decode feed")
+    }
+
+    pub async fn clock(&mut self) -> Clock {
+        self.bank
+            .banks_client
+            .get_sysvar::<Clock>()
+            .await
+            .expect("clock")
+    }
+
+    /// Moves the cluster clock `seconds` forward (for staleness).
+    pub async fn advance_clock(&mut self, seconds: i64) {
+        let mut clock = self.clock().await;
+        clock.unix_timestamp += seconds;
+        self.bank.set_sysvar(&clock);
+    }
+
+    /// Creates the price feed for market `index`, pushes `price` (expo −8) and creates the market.
+    pub async fn create_market_with(&mut self, params: MarketParams, price: i64) -> MarketFixture {
+        let index = self.exchange().await.market_count;
+        let market = pda::market(index);
+        let oracle = pda::price_feed(&market);
+        let authority = self.oracle_authority.pubkey();
+        self.send_by_admin(ix::create_price_feed(
+            &self.admin.pubkey(),
+            index,
+            &authority,
+            FEED_EXPO,
+        ))
+        .await
+        .expect("create_price_feed");
+        self.set_price(&oracle, price, 0).await.expect("set_price");
+        let create = ix::create_market(
+            &self.admin.pubkey(),
+            &self.mint,
+            index,
+            &oracle,
+            perps_client::symbol("BTC-PERP"),
+            params,
+        );
+        self.send_by_admin(create).await.expect("create_market");
+        MarketFixture {
+            index,
+            market,
+            oracle,
+            collateral_vault: pda::collateral_vault(&market),
+            insurance_vault: pda::insurance_vault(&market),
+        }
+    }
+
+    /// A default market with BTC at 60,000.
+    pub async fn create_market(&mut self) -> MarketFixture {
+        self.create_market_with(default_params(), btc(60_000)).await
+    }
+
+    pub async fn set_price(
+        &mut self,
+        feed: &Pubkey,
+        price: i64,
+        conf: u64,
+    ) -> std::result::Result<(), TxError> {
+        let authority = self.oracle_authority.insecure_clone();
+        self.send(
+            &[ix::set_price(&authority.pubkey(), feed, price, conf)],
+            &[&authority],
+        )
+        .await
+    }
+
+    pub async fn open_position(
+        &mut self,
+        market: &MarketFixture,
+        owner: &Wallet,
+    ) -> std::result::Result<(), TxError> {
+        let result = self
+            .send(
+                &[ix::open_position(&owner.pubkey(), &market.market)],
+                &[&owner.keypair],
+            )
+            .await;
+        if result.is_ok() {
+            self.positions.push((market.market, owner.pubkey()));
+        }
+        result
+    }
+
+    pub async fn deposit(
+        &mut self,
+        market: &MarketFixture,
+        owner: &Wallet,
+        amount: u64,
+    ) -> std::result::Result<(), TxError> {
+        self.send(
+            &[ix::deposit(
+                &owner.pubkey(),
+                &market.market,
+                &owner.token,
+                amount,
+            )],
+            &[&owner.keypair],
+        )
+        .await
+    }
+
+    pub async fn withdraw(
+        &mut self,
+        market: &MarketFixture,
+        owner: &Wallet,
+        amount: u64,
+    ) -> std::result::Result<(), TxError> {
+        self.send(
+            &[ix::withdraw(
+                &owner.pubkey(),
+                &market.market,
+                &owner.token,
+                &market.oracle,
+                amount,
+            )],
+            &[&owner.keypair],
+        )
+        .await
+    }
+
+    /// A wallet with a position in `market` holding `collateral` (and `extra` more in its wallet).
+    pub async fn funded_position(
+        &mut self,
+        market: &MarketFixture,
+        collateral: u64,
+        extra: u64,
+    ) -> Wallet {
+        let owner = self.wallet(collateral + extra).await;
+        self.open_position(market, &owner)
+            .await
+            .expect("open_position");
+        if collateral > 0 {
+            self.deposit(market, &owner, collateral)
+                .await
+                .expect("deposit");
+        }
+        owner
+    }
+
+    /// Rewrites a position's stored fields, standing in for trades and orders until the order book
+    /// exists. Collateral edits would break the vault invariant, so tests only touch exposure.
+    pub async fn edit_position(
+        &mut self,
+        market: &Pubkey,
+        owner: &Pubkey,
+        edit: impl FnOnce(&mut Position),
+    ) {
+        let key = pda::position(market, owner);
+        let mut account = self.account(&key).await.expect("position");
+        let mut position = decode::position(&account.data).expect("decode");
+        edit(&mut position);
+        let disc = <Position as anchor_lang::Discriminator>::DISCRIMINATOR.len();
+        account.data[disc..disc + std::mem::size_of::<Position>()]
+            .copy_from_slice(bytemuck::bytes_of(&position));
+        self.bank
+            .set_account(&key, &AccountSharedData::from(account));
+    }
+
+    /// Writes a Pyth `PriceUpdateV2` account owned by the Pyth receiver at `key`.
+    pub fn set_pyth_update(
+        &mut self,
+        key: &Pubkey,
+        update: &pyth_solana_receiver_sdk::price_update::PriceUpdateV2,
+    ) {
+        let mut data = Vec::new();
+        update
+            .try_serialize(&mut data)
+            .expect("serialize price update");
+        let account = Account {
+            lamports: 10_000_000,
+            data,
+            owner: pyth_solana_receiver_sdk::ID,
+            executable: false,
+            rent_epoch: 0,
+        };
+        self.bank
+            .set_account(key, &AccountSharedData::from(account));
+    }
+
+    /// DESIGN.md §12.1: the collateral vault holds exactly the sum of the market's position
+    /// collateral (no fees are unswept before trading exists).
+    pub async fn assert_vault_matches_positions(&mut self, market: &MarketFixture) {
+        let mut sum: i128 = 0;
+        for (m, owner) in self.positions.clone() {
+            if m == market.market {
+                if let Some(account) = self.account(&pda::position(&m, &owner)).await {
+                    sum += decode::position(&account.data).expect("decode").collateral as i128;
+                }
+            }
+        }
+        let vault = self.token_balance(&market.collateral_vault).await;
+        assert_eq!(
+            vault as i128, sum,
+            "collateral vault != sum of position collateral"
+        );
+    }
+
+    pub async fn status(&mut self, market: &Pubkey) -> MarketStatus {
+        MarketStatus::try_from(self.market(market).await.status).expect("status")
+    }
+}
+
+/// A BTC price in the feed's units (expo −8).
+pub fn btc(usd: i64) -> i64 {
+    usd * 100_000_000
+}
+
+/// The custom error code Anchor gives a program error.
+pub fn perps_code(error: PerpsError) -> u32 {
+    anchor_lang::error::ERROR_CODE_OFFSET + error as u32
+}
+
+/// Asserts that a transaction failed with the named program error.
+pub fn assert_perps_error(result: std::result::Result<(), TxError>, expected: PerpsError) {
+    assert_custom_code(result, perps_code(expected), &format!("{expected:?}"));
+}
+
+/// Asserts that a transaction failed with the named Anchor framework error.
+pub fn assert_anchor_error(
+    result: std::result::Result<(), TxError>,
+    expected: anchor_lang::error::ErrorCode,
+) {
+    assert_custom_code(result, expected as u32, &format!("{expected:?}"));
+}
+
+fn assert_custom_code(result: std::result::Result<(), TxError>, code: u32, name: &str) {
+    match result {
+        Err(TxError::InstructionError(_, InstructionError::Custom(got))) if got == code => {}
+        other => panic!("expected {name} ({code}), got {other:?}"),
+    }
+}
