@@ -2,6 +2,9 @@
 //! `TestContext`. One shim adapts Anchor's entrypoint; helpers make a mint, fund wallets, send
 //! transactions and assert named errors.
 
+// solana-program-test 3.x marks its whole API "unstable" (a deprecation warning); it is the bank we test in.
+#![allow(deprecated)]
+
 use std::collections::HashSet;
 
 use anchor_lang::{prelude::*, solana_program::entrypoint::ProgramResult, AccountSerialize};

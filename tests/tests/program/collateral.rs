@@ -167,26 +167,6 @@ async fn deposit_rejects_bad_inputs_and_changes_nothing() {
         ctx.send(&[wrong_mint], &[&alice.keypair]).await,
         PerpsError::InvalidMint,
     );
-    // More than the collateral field can hold.
-    ctx.mint_to(&alice.token, u64::MAX - 200 * USDC).await;
-    assert_perps_error(
-        ctx.deposit(&m, &alice, u64::MAX - 100 * USDC).await,
-        PerpsError::MathOverflow,
-    );
-    ctx.send(
-        &[spl_token_interface::instruction::burn(
-            &spl_token_interface::ID,
-            &alice.token,
-            &ctx.mint,
-            &alice.pubkey(),
-            &[],
-            u64::MAX - 200 * USDC,
-        )
-        .unwrap()],
-        &[&alice.keypair],
-    )
-    .await
-    .unwrap();
     assert_eq!(balances(&mut ctx, &m, &alice).await, before);
 
     ctx.send_by_admin(ix::set_market_status(
@@ -202,6 +182,19 @@ async fn deposit_rejects_bad_inputs_and_changes_nothing() {
         PerpsError::MarketSettled,
     );
     assert_eq!(balances(&mut ctx, &m, &alice).await, before);
+    ctx.assert_vault_matches_positions(&m).await;
+}
+
+#[tokio::test]
+async fn a_deposit_beyond_the_collateral_range_is_an_overflow_error() {
+    let mut ctx = TestContext::with_exchange().await;
+    let m = ctx.create_market().await;
+    let whale = ctx.funded_position(&m, 0, i64::MAX as u64 + 10).await;
+    assert_perps_error(ctx.deposit(&m, &whale, i64::MAX as u64 + 1).await, PerpsError::MathOverflow);
+    ctx.deposit(&m, &whale, i64::MAX as u64).await.unwrap();
+    let before = balances(&mut ctx, &m, &whale).await;
+    assert_perps_error(ctx.deposit(&m, &whale, 1).await, PerpsError::MathOverflow);
+    assert_eq!(balances(&mut ctx, &m, &whale).await, before);
     ctx.assert_vault_matches_positions(&m).await;
 }
 

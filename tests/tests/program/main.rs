@@ -6,3 +6,4 @@ mod exchange;
 mod market;
 mod oracle;
 mod price_feed;
+mod sizes;

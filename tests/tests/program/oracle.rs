@@ -1,6 +1,7 @@
 //! The one oracle function, exercised through `withdraw` (which needs a trading-grade price) on
 //! markets priced by Pyth price-update accounts.
 
+use anchor_lang::prelude::Pubkey;
 use perps::error::PerpsError;
 use perps::state::{MarketParams, OracleSource};
 use perps_client::{instructions as ix, pda, symbol};

@@ -1,4 +1,6 @@
 //! One module per instruction: its accounts, its checks, its handler.
+// Each module's `handler` is called by its path; the globs re-export the Accounts types Anchor needs.
+#![allow(ambiguous_glob_reexports)]
 
 pub mod close_position;
 pub mod create_market;

@@ -14,6 +14,7 @@ pub const BPS: u16 = 10_000;
 
 /// Where a market reads its price.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[borsh(use_discriminant = true)]
 #[repr(u8)]
 pub enum OracleSource {
     /// The program's own `PriceFeed` account.
@@ -24,6 +25,7 @@ pub enum OracleSource {
 
 /// A market's lifecycle state (DESIGN.md §11).
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[borsh(use_discriminant = true)]
 #[repr(u8)]
 pub enum MarketStatus {
     Active = 0,
