@@ -139,6 +139,8 @@ impl TestContext {
     /// A bank with the program, a 6-decimal mint, a funded admin and a treasury token account.
     pub async fn new() -> Self {
         let program = ProgramTest::new("perps", perps::ID, processor!(process_instruction));
+        // ProgramTest installs a debug-level logger; keep test output to errors unless RUST_LOG says.
+        agave_logger::setup_with_default("error");
         let bank = program.start_with_context().await;
         let mut ctx = TestContext {
             bank,

@@ -190,7 +190,10 @@ async fn a_deposit_beyond_the_collateral_range_is_an_overflow_error() {
     let mut ctx = TestContext::with_exchange().await;
     let m = ctx.create_market().await;
     let whale = ctx.funded_position(&m, 0, i64::MAX as u64 + 10).await;
-    assert_perps_error(ctx.deposit(&m, &whale, i64::MAX as u64 + 1).await, PerpsError::MathOverflow);
+    assert_perps_error(
+        ctx.deposit(&m, &whale, i64::MAX as u64 + 1).await,
+        PerpsError::MathOverflow,
+    );
     ctx.deposit(&m, &whale, i64::MAX as u64).await.unwrap();
     let before = balances(&mut ctx, &m, &whale).await;
     assert_perps_error(ctx.deposit(&m, &whale, 1).await, PerpsError::MathOverflow);

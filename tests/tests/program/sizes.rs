@@ -17,7 +17,11 @@ async fn account_sizes_and_rent_are_as_documented() {
     let accounts = [
         ("Exchange", pda::exchange(), EXCHANGE_BYTES),
         ("Market", m.market, MARKET_BYTES),
-        ("Position", pda::position(&m.market, &owner.pubkey()), POSITION_BYTES),
+        (
+            "Position",
+            pda::position(&m.market, &owner.pubkey()),
+            POSITION_BYTES,
+        ),
         ("PriceFeed", m.oracle, PRICE_FEED_BYTES),
         ("Collateral vault", m.collateral_vault, TOKEN_ACCOUNT_BYTES),
         ("Insurance vault", m.insurance_vault, TOKEN_ACCOUNT_BYTES),
