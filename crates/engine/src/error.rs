@@ -17,4 +17,6 @@ pub enum EngineError {
     FlatPosition,
     /// The position has negative equity at every non-negative price: it has no bankruptcy price.
     NoBankruptcyPrice,
+    /// The book side has no room for another resting order.
+    BookFull,
 }

@@ -13,17 +13,21 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod book;
 pub mod error;
+pub mod fees;
+pub mod funding;
 pub mod margin;
 mod math;
 pub mod oracle;
 pub mod position;
 pub mod units;
 
+pub use book::{OrderBook, OrderSide, RestingOrder, BOOK_SIDE_CAPACITY};
 pub use error::EngineError;
 pub use margin::{MarginTier, MarginTiers, MAX_MARGIN_TIERS};
 pub use oracle::{OracleLimits, OracleReading, OracleUse};
-pub use position::{MarginHealth, PositionState, Side};
+pub use position::{open_interest_change, MarginHealth, PositionState, Side};
 pub use units::{BaseLots, Price, QuoteAtoms, RatePpm, SignedLots, SignedQuote, PPM};
 
 /// Result of an engine computation.

@@ -32,6 +32,13 @@ pub struct PositionState {
     pub open_asks: BaseLots,
 }
 
+/// How a size change moves a market's open interest: `(long lots delta, short lots delta)`.
+pub fn open_interest_change(before: SignedLots, after: SignedLots) -> (i128, i128) {
+    let long = |s: SignedLots| s.0.max(0) as i128;
+    let short = |s: SignedLots| (s.0.min(0) as i128).abs();
+    (long(after) - long(before), short(after) - short(before))
+}
+
 /// Equity and requirements at one price.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MarginHealth {
@@ -112,6 +119,52 @@ impl PositionState {
             health.equity.checked_sub(health.initial)?
         };
         free.min(self.collateral).max(SignedQuote::ZERO).to_atoms()
+    }
+
+    /// Applies a fill of `delta` lots (positive buys, negative sells) at `price`: the part that
+    /// reduces the size realizes PnL into collateral, the rest opens at `price`. The closed part
+    /// takes its share of the cost basis rounded up (toward +∞), so realized PnL never rounds in
+    /// the position's favour and a full close realizes exactly `q·P − Q`. Returns the realized PnL.
+    pub fn apply_fill(&mut self, delta: SignedLots, price: Price) -> EngineResult<SignedQuote> {
+        let q = self.size.0 as i128;
+        let d = delta.0 as i128;
+        let closing = if q != 0 && (q > 0) != (d > 0) {
+            q.abs().min(d.abs())
+        } else {
+            0
+        };
+        let mut realized = SignedQuote::ZERO;
+        if closing > 0 {
+            let basis_closed = math::div_ceil(math::mul(self.cost_basis.0, closing)?, q.abs())?;
+            // Closing a long sells `closing` lots; closing a short buys them back.
+            let proceeds = math::mul(closing * q.signum(), price.0 as i128)?;
+            realized = SignedQuote(math::sub(proceeds, basis_closed)?);
+            self.cost_basis = SignedQuote(math::sub(self.cost_basis.0, basis_closed)?);
+            self.collateral = self.collateral.checked_add(realized)?;
+        }
+        let opening = math::sub(d.abs(), closing)? * d.signum();
+        self.cost_basis = self
+            .cost_basis
+            .checked_add(SignedQuote(math::mul(opening, price.0 as i128)?))?;
+        let size = math::add(q, d)?;
+        self.size = SignedLots(i64::try_from(size).map_err(|_| EngineError::MathOverflow)?);
+        Ok(realized)
+    }
+
+    /// Lots an order on `side` can trade without growing the position (what reduce-only allows).
+    pub fn reducible_lots(&self, side: crate::OrderSide) -> BaseLots {
+        match (side, self.side()) {
+            (crate::OrderSide::Bid, Some(Side::Short))
+            | (crate::OrderSide::Ask, Some(Side::Long)) => self.size.abs(),
+            _ => BaseLots(0),
+        }
+    }
+
+    /// Whether `after` carries no more risk than `self`: neither its size nor its worst case
+    /// with resting orders grew. Such a change is allowed even below initial margin.
+    pub fn is_risk_reduced_by(&self, after: &PositionState) -> EngineResult<bool> {
+        Ok(after.size.abs() <= self.size.abs()
+            && after.worst_case_lots()? <= self.worst_case_lots()?)
     }
 
     /// The price at which equity is zero, rounded against the position: up for a long, down for
@@ -337,6 +390,97 @@ mod tests {
         assert_eq!(p.worst_case_lots(), Ok(BaseLots(20)));
     }
 
+    #[test]
+    fn worked_fills_open_reduce_and_flip() {
+        let mut p = PositionState {
+            collateral: SignedQuote(1_000),
+            ..Default::default()
+        };
+        // Buy 3 at 100, then 1 at 104: Q = 404 for 4 lots.
+        assert_eq!(p.apply_fill(SignedLots(3), Price(100)), Ok(SignedQuote(0)));
+        assert_eq!(p.apply_fill(SignedLots(1), Price(104)), Ok(SignedQuote(0)));
+        assert_eq!((p.size, p.cost_basis), (SignedLots(4), SignedQuote(404)));
+        // Sell 1 at 110: the lot's basis is 404/4 = 101, realized 9.
+        assert_eq!(p.apply_fill(SignedLots(-1), Price(110)), Ok(SignedQuote(9)));
+        assert_eq!(
+            (p.size, p.cost_basis, p.collateral),
+            (SignedLots(3), SignedQuote(303), SignedQuote(1_009))
+        );
+        // Sell 2 at 90: basis 303·2/3 = 202, realized 180 − 202 = −22.
+        assert_eq!(
+            p.apply_fill(SignedLots(-2), Price(90)),
+            Ok(SignedQuote(-22))
+        );
+        // Sell 3 at 95: closes the last lot (basis 101, realized −6) and opens 2 short at 95.
+        assert_eq!(p.apply_fill(SignedLots(-3), Price(95)), Ok(SignedQuote(-6)));
+        assert_eq!(
+            (p.size, p.cost_basis, p.collateral),
+            (SignedLots(-2), SignedQuote(-190), SignedQuote(981))
+        );
+        // Buy 2 back at 80: the short gains 30.
+        assert_eq!(p.apply_fill(SignedLots(2), Price(80)), Ok(SignedQuote(30)));
+        assert_eq!(
+            (p.size, p.cost_basis, p.collateral),
+            (SignedLots(0), SignedQuote(0), SignedQuote(1_011))
+        );
+    }
+
+    #[test]
+    fn a_partial_close_rounds_the_realized_pnl_against_the_position() {
+        // Long 3 lots for 100: each lot's basis is 33.33…; closing 1 takes 34 of basis.
+        let mut long = PositionState {
+            size: SignedLots(3),
+            cost_basis: SignedQuote(100),
+            ..Default::default()
+        };
+        assert_eq!(
+            long.apply_fill(SignedLots(-1), Price(40)),
+            Ok(SignedQuote(6))
+        );
+        assert_eq!(long.cost_basis, SignedQuote(66));
+        // Short 3 lots for 100: closing 1 takes −33 of basis (toward +∞), so the short gains less.
+        let mut short = PositionState {
+            size: SignedLots(-3),
+            cost_basis: SignedQuote(-100),
+            ..Default::default()
+        };
+        assert_eq!(
+            short.apply_fill(SignedLots(1), Price(30)),
+            Ok(SignedQuote(3))
+        );
+        assert_eq!(short.cost_basis, SignedQuote(-67));
+    }
+
+    #[test]
+    fn reduce_only_and_risk_reduction_are_judged_on_size_and_worst_case() {
+        let long = PositionState {
+            size: SignedLots(10),
+            ..Default::default()
+        };
+        assert_eq!(long.reducible_lots(crate::OrderSide::Ask), BaseLots(10));
+        assert_eq!(long.reducible_lots(crate::OrderSide::Bid), BaseLots(0));
+        assert_eq!(
+            PositionState::default().reducible_lots(crate::OrderSide::Ask),
+            BaseLots(0)
+        );
+        let smaller = PositionState {
+            size: SignedLots(4),
+            ..long
+        };
+        let with_bids = PositionState {
+            open_bids: BaseLots(7),
+            ..smaller
+        };
+        assert_eq!(long.is_risk_reduced_by(&smaller), Ok(true));
+        assert_eq!(long.is_risk_reduced_by(&with_bids), Ok(false)); // worst case 11 > 10
+        assert_eq!(smaller.is_risk_reduced_by(&long), Ok(false));
+        assert_eq!(open_interest_change(SignedLots(5), SignedLots(-3)), (-5, 3));
+        assert_eq!(
+            open_interest_change(SignedLots(-3), SignedLots(-1)),
+            (0, -2)
+        );
+    }
+
     fn position_strategy() -> impl Strategy<Value = PositionState> {
         (
             0i64..1_000_000_000_000,
@@ -371,6 +515,23 @@ mod tests {
             if let Some(worse) = worse {
                 prop_assert!(p.equity(worse).unwrap().0 < 0);
             }
+        }
+
+        #[test]
+        fn fills_conserve_equity_at_the_fill_price_and_a_full_close_realizes_everything(
+            p in position_strategy(),
+            delta in -2_000_000i64..2_000_000,
+            price in 1u64..2_000_000_000,
+        ) {
+            let mut after = p;
+            after.apply_fill(SignedLots(delta), Price(price)).unwrap();
+            // Trading at the marked price moves no value: the rounding of the closed basis only
+            // shifts value between realized and unrealized PnL, so equity there is unchanged.
+            prop_assert_eq!(after.equity(Price(price)).unwrap(), p.equity(Price(price)).unwrap());
+            let mut closed = p;
+            let realized = closed.apply_fill(SignedLots(-p.size.0), Price(price)).unwrap();
+            prop_assert_eq!(realized, p.unrealized_pnl(Price(price)).unwrap());
+            prop_assert_eq!((closed.size, closed.cost_basis), (SignedLots(0), SignedQuote(0)));
         }
 
         #[test]
