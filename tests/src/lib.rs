@@ -89,6 +89,9 @@ pub fn default_params() -> MarketParams {
         liquidation_buffer_ppm: 100_000,
         max_oracle_staleness_secs: 60,
         max_oracle_confidence_ppm: 10_000,
+        price_band_ppm: 50_000,
+        funding_interval_secs: 3_600,
+        max_funding_rate_ppm: 1_000,
         taker_fee_bps: 5,
         maker_fee_bps: -1,
         fee_insurance_share_bps: 5_000,
@@ -96,7 +99,7 @@ pub fn default_params() -> MarketParams {
         oracle_source: OracleSource::PriceFeed as u8,
         margin_tier_count: 3,
         pyth_min_signatures: 0,
-        _padding: [0; 2],
+        _padding: [0; 6],
     }
 }
 
@@ -112,14 +115,27 @@ impl Wallet {
     }
 }
 
-/// A created market and its local price feed.
+/// A created market, its local price feed and its order book.
 #[derive(Clone, Copy, Debug)]
 pub struct MarketFixture {
     pub index: u16,
     pub market: Pubkey,
     pub oracle: Pubkey,
+    pub order_book: Pubkey,
     pub collateral_vault: Pubkey,
     pub insurance_vault: Pubkey,
+    pub treasury: Pubkey,
+}
+
+impl MarketFixture {
+    pub fn keys(&self) -> ix::MarketKeys {
+        ix::MarketKeys {
+            market: self.market,
+            order_book: self.order_book,
+            oracle: self.oracle,
+            treasury: self.treasury,
+        }
+    }
 }
 
 pub struct TestContext {
@@ -412,12 +428,72 @@ impl TestContext {
             params,
         );
         self.send_by_admin(create).await.expect("create_market");
+        let order_book = self.create_order_book(&market).await;
         MarketFixture {
             index,
             market,
             oracle,
+            order_book,
             collateral_vault: pda::collateral_vault(&market),
             insurance_vault: pda::insurance_vault(&market),
+            treasury: self.treasury,
+        }
+    }
+
+    /// Creates a zeroed order book account and has the admin adopt it for `market`.
+    pub async fn create_order_book(&mut self, market: &Pubkey) -> Pubkey {
+        let book = Keypair::new();
+        let lamports = self.rent().await.minimum_balance(ix::ORDER_BOOK_SPACE);
+        let payer = self.bank.payer.pubkey();
+        let admin = self.admin.insecure_clone();
+        self.send(
+            &[
+                ix::create_order_book_account(&payer, &book.pubkey(), lamports),
+                ix::initialize_order_book(&admin.pubkey(), market, &book.pubkey()),
+            ],
+            &[&book, &admin],
+        )
+        .await
+        .expect("order book");
+        book.pubkey()
+    }
+
+    pub async fn order_book(&mut self, key: &Pubkey) -> Box<perps::state::OrderBook> {
+        let data = self.account(key).await.expect("order book").data;
+        decode::order_book(&data).expect("decode order book")
+    }
+
+    /// Places an order with the maker accounts it reaches, read off the book as a client would.
+    pub async fn place(
+        &mut self,
+        m: &MarketFixture,
+        trader: &Wallet,
+        args: perps_client::PlaceOrderArgs,
+    ) -> std::result::Result<(), TxError> {
+        let book = self.order_book(&m.order_book).await;
+        let taker = pda::position(&m.market, &trader.pubkey());
+        let makers = perps_client::book::makers_in_reach(
+            &book,
+            &taker,
+            args.side.into(),
+            perps_engine::Price(args.price),
+            args.lots,
+        );
+        let instruction = ix::place_order(&trader.pubkey(), &m.keys(), args, &makers);
+        self.send(&[instruction], &[&trader.keypair]).await
+    }
+
+    /// Cranks funding (permissionless) and settles every harness position's funding.
+    pub async fn settle_all_funding(&mut self, m: &MarketFixture) {
+        for (market, owner) in self.positions.clone() {
+            if market == m.market {
+                let position = pda::position(&market, &owner);
+                if self.account(&position).await.is_some() {
+                    self.send(&[ix::settle_funding(&market, &position)], &[])
+                        .await
+                        .expect("settle_funding");
+                }
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 //! Decoding of the program's accounts from raw account data.
 
 use anchor_lang::{AccountDeserialize, Discriminator};
-use perps::state::{Exchange, Market, Position, PriceFeed};
+use perps::state::{Exchange, Market, OrderBook, Position, PriceFeed};
 
 /// Why account data did not decode.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +49,11 @@ pub fn market(data: &[u8]) -> Result<Market, DecodeError> {
 
 pub fn position(data: &[u8]) -> Result<Position, DecodeError> {
     decode_zero_copy(data)
+}
+
+/// The order book, boxed: it is about 74 KB.
+pub fn order_book(data: &[u8]) -> Result<Box<OrderBook>, DecodeError> {
+    decode_zero_copy(data).map(Box::new)
 }
 
 pub fn exchange(data: &[u8]) -> Result<Exchange, DecodeError> {

@@ -6,7 +6,8 @@ use anchor_lang::{
     solana_program::instruction::Instruction,
     system_program, InstructionData, ToAccountMetas,
 };
-use perps::state::{ExchangeBounds, MarketParams, MarketStatus};
+use perps::instructions::{CancelBy, PlaceOrderArgs};
+use perps::state::{ExchangeBounds, MarketParams, MarketStatus, OrderBook};
 use perps::{accounts as acc, instruction as ix};
 
 use crate::pda;
@@ -207,5 +208,131 @@ pub fn fund_insurance(
             token_program: anchor_spl::token::ID,
         },
         ix::FundInsurance { amount },
+    )
+}
+
+/// The size of an order book account.
+pub const ORDER_BOOK_SPACE: usize = 8 + std::mem::size_of::<OrderBook>();
+
+/// Creates the order book account (owned by the program, zeroed) with `lamports` of rent; the
+/// new account's keypair must sign.
+pub fn create_order_book_account(
+    payer: &Pubkey,
+    order_book: &Pubkey,
+    lamports: u64,
+) -> Instruction {
+    anchor_lang::solana_program::instruction::Instruction {
+        program_id: system_program::ID,
+        accounts: vec![
+            AccountMeta::new(*payer, true),
+            AccountMeta::new(*order_book, true),
+        ],
+        data: {
+            // SystemInstruction::CreateAccount { lamports, space, owner }
+            let mut data = Vec::with_capacity(52);
+            data.extend_from_slice(&0u32.to_le_bytes());
+            data.extend_from_slice(&lamports.to_le_bytes());
+            data.extend_from_slice(&(ORDER_BOOK_SPACE as u64).to_le_bytes());
+            data.extend_from_slice(perps::ID.as_ref());
+            data
+        },
+    }
+}
+
+pub fn initialize_order_book(admin: &Pubkey, market: &Pubkey, order_book: &Pubkey) -> Instruction {
+    build(
+        acc::InitializeOrderBook {
+            admin: *admin,
+            exchange: pda::exchange(),
+            market: *market,
+            order_book: *order_book,
+        },
+        ix::InitializeOrderBook {},
+    )
+}
+
+/// The accounts of one market that trading instructions name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarketKeys {
+    pub market: Pubkey,
+    pub order_book: Pubkey,
+    pub oracle: Pubkey,
+    pub treasury: Pubkey,
+}
+
+/// Places an order; `makers` are the Position accounts of the resting orders it may reach, in
+/// book order (see `book::makers_in_reach`).
+pub fn place_order(
+    owner: &Pubkey,
+    keys: &MarketKeys,
+    args: PlaceOrderArgs,
+    makers: &[Pubkey],
+) -> Instruction {
+    let mut instruction = build(
+        acc::PlaceOrder {
+            owner: *owner,
+            exchange: pda::exchange(),
+            market: keys.market,
+            order_book: keys.order_book,
+            position: pda::position(&keys.market, owner),
+            oracle: keys.oracle,
+            collateral_vault: pda::collateral_vault(&keys.market),
+            insurance_vault: pda::insurance_vault(&keys.market),
+            treasury: keys.treasury,
+            token_program: anchor_spl::token::ID,
+        },
+        ix::PlaceOrder { args },
+    );
+    instruction
+        .accounts
+        .extend(makers.iter().map(|m| AccountMeta::new(*m, false)));
+    instruction
+}
+
+pub fn cancel_order(owner: &Pubkey, keys: &MarketKeys, by: CancelBy) -> Instruction {
+    build(
+        acc::CancelOrder {
+            owner: *owner,
+            market: keys.market,
+            order_book: keys.order_book,
+            position: pda::position(&keys.market, owner),
+        },
+        ix::CancelOrder { by },
+    )
+}
+
+pub fn cancel_all_orders(owner: &Pubkey, keys: &MarketKeys) -> Instruction {
+    build(
+        acc::CancelAllOrders {
+            owner: *owner,
+            market: keys.market,
+            order_book: keys.order_book,
+            position: pda::position(&keys.market, owner),
+        },
+        ix::CancelAllOrders {},
+    )
+}
+
+pub fn crank_funding(keys: &MarketKeys) -> Instruction {
+    build(
+        acc::CrankFunding {
+            market: keys.market,
+            order_book: keys.order_book,
+            oracle: keys.oracle,
+            collateral_vault: pda::collateral_vault(&keys.market),
+            insurance_vault: pda::insurance_vault(&keys.market),
+            token_program: anchor_spl::token::ID,
+        },
+        ix::CrankFunding {},
+    )
+}
+
+pub fn settle_funding(market: &Pubkey, position: &Pubkey) -> Instruction {
+    build(
+        acc::SettleFunding {
+            market: *market,
+            position: *position,
+        },
+        ix::SettleFunding {},
     )
 }

@@ -2,12 +2,14 @@
 //! decoding. Shared by the integration tests and the off-chain programs under `app/`.
 
 pub mod accounts;
+pub mod book;
 pub mod instructions;
 pub mod pda;
 
+pub use perps::instructions::{CancelBy, OrderType, PlaceOrderArgs, Side};
 pub use perps::state::{
     Exchange, ExchangeBounds, MarginTierParams, Market, MarketParams, MarketStatus, OracleSource,
-    Position, PriceFeed,
+    OrderBook, Position, PriceFeed,
 };
 pub use perps::ID as PROGRAM_ID;
 

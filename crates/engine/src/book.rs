@@ -181,7 +181,7 @@ impl BookSide {
 #[repr(C)]
 #[cfg_attr(feature = "bytemuck", derive(bytemuck::Pod, bytemuck::Zeroable))]
 #[derive(Clone, Copy)]
-pub struct OrderBook {
+pub struct Book {
     /// The id the next resting order gets.
     pub next_order_id: u64,
     pub bids: BookSide,
@@ -198,7 +198,7 @@ pub struct TakerOrder {
     pub taker: [u8; 32],
 }
 
-impl OrderBook {
+impl Book {
     pub fn side(&self, side: OrderSide) -> &BookSide {
         match side {
             OrderSide::Bid => &self.bids,
@@ -230,11 +230,12 @@ impl OrderBook {
 
     /// Walks the opposite side best first while it crosses `taker.limit_price`, asking `settle`
     /// how much each maker takes; the taker's own orders in the way are cancelled, not filled.
-    pub fn match_order(
+    /// `settle` may fail with its caller's own error type.
+    pub fn match_order<E: From<EngineError>>(
         &mut self,
         taker: &TakerOrder,
-        mut settle: impl FnMut(&RestingOrder, BaseLots) -> EngineResult<MakerResponse>,
-    ) -> EngineResult<MatchOutcome> {
+        mut settle: impl FnMut(&RestingOrder, BaseLots) -> Result<MakerResponse, E>,
+    ) -> Result<MatchOutcome, E> {
         let mut outcome = MatchOutcome::default();
         let resting_side = self.side_mut(taker.side.opposite());
         while outcome.filled < taker.lots {
@@ -259,7 +260,7 @@ impl OrderBook {
                 }
                 MakerResponse::Fill { lots, cancel_rest } => {
                     if lots > offered {
-                        return Err(EngineError::MathOverflow);
+                        return Err(EngineError::MathOverflow.into());
                     }
                     let left = best.lots - lots.0;
                     if left == 0 || cancel_rest {
@@ -357,8 +358,8 @@ mod tests {
     use std::boxed::Box;
     use std::vec::Vec;
 
-    fn empty_book() -> Box<OrderBook> {
-        Box::new(OrderBook {
+    fn empty_book() -> Box<Book> {
+        Box::new(Book {
             next_order_id: 1,
             bids: BookSide {
                 len: 0,
@@ -433,7 +434,7 @@ mod tests {
             taker: maker(9),
         };
         let outcome = book
-            .match_order(&taker, |o, offered| {
+            .match_order(&taker, |o, offered| -> EngineResult<_> {
                 Ok(if o.maker == maker(2) {
                     MakerResponse::Stop
                 } else {
@@ -571,7 +572,7 @@ mod tests {
                         let mut last: Option<RestingOrder> = None;
                         let outcome = book.match_order(
                             &TakerOrder { side, limit_price: Price(price), lots: BaseLots(lots), taker: maker(taker) },
-                            |o, offered| {
+                            |o, offered| -> EngineResult<_> {
                                 // Strict priority: each maker reached ranks below the previous one.
                                 if let Some(prev) = last {
                                     assert!(prev.order_id == o.order_id || BookSide::outranks(side.opposite(), &prev, o));

@@ -23,7 +23,7 @@ pub mod oracle;
 pub mod position;
 pub mod units;
 
-pub use book::{OrderBook, OrderSide, RestingOrder, BOOK_SIDE_CAPACITY};
+pub use book::{Book, OrderSide, RestingOrder, BOOK_SIDE_CAPACITY};
 pub use error::EngineError;
 pub use margin::{MarginTier, MarginTiers, MAX_MARGIN_TIERS};
 pub use oracle::{OracleLimits, OracleReading, OracleUse};

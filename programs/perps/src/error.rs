@@ -22,6 +22,10 @@ pub enum PerpsError {
     InvalidMarginTiers,
     #[msg("Liquidation fees must fit inside the smallest maintenance margin")]
     InvalidLiquidationFees,
+    #[msg("The price band must be between 0 and 50%")]
+    InvalidPriceBand,
+    #[msg("Funding interval must be 60 s to 1 day and the rate cap at most 10%")]
+    InvalidFundingParams,
     #[msg("Oracle configuration is invalid")]
     InvalidOracleConfig,
     #[msg("Tick size, lot size and oracle identity cannot change after creation")]
@@ -70,8 +74,49 @@ pub enum PerpsError {
     FlatPosition,
     #[msg("The position has negative equity at every price")]
     NoBankruptcyPrice,
+    #[msg("The market's order book is already set")]
+    OrderBookAlreadySet,
+    #[msg("The order book is not this market's")]
+    WrongOrderBook,
+    #[msg("The order is smaller than the market's minimum")]
+    OrderTooSmall,
+    #[msg("The price must be a positive multiple of the tick size")]
+    InvalidPrice,
+    #[msg("The price is outside the market's band around the oracle")]
+    PriceOutsideBand,
+    #[msg("A post-only order would cross the book")]
+    PostOnlyWouldCross,
+    #[msg("A reduce-only order would not reduce the position")]
+    ReduceOnlyWouldIncrease,
+    #[msg("The order would leave the position below initial margin")]
+    InsufficientMargin,
+    #[msg("The book side is full")]
+    BookFull,
+    #[msg("A maker's position account is missing and the remainder would cross the book")]
+    MissingMakerAccount,
+    #[msg("No such order of this position")]
+    OrderNotFound,
+    #[msg("Funding is not due yet")]
+    FundingNotDue,
+    #[msg("Open interest is out of balance")]
+    OpenInterestImbalance,
     #[msg("Arithmetic overflow")]
     MathOverflow,
+}
+
+/// An error raised inside an engine callback: the engine's own or the program's.
+pub struct CallbackError(pub anchor_lang::error::Error);
+
+impl From<EngineError> for CallbackError {
+    fn from(e: EngineError) -> Self {
+        CallbackError(PerpsError::from(e).into())
+    }
+}
+
+impl From<anchor_lang::error::Error> for CallbackError {
+    fn from(e: anchor_lang::error::Error) -> Self {
+        CallbackError(e)
+    }
 }
 
 impl From<EngineError> for PerpsError {
@@ -84,6 +129,7 @@ impl From<EngineError> for PerpsError {
             EngineError::OracleConfidenceTooWide => PerpsError::OracleConfidenceTooWide,
             EngineError::FlatPosition => PerpsError::FlatPosition,
             EngineError::NoBankruptcyPrice => PerpsError::NoBankruptcyPrice,
+            EngineError::BookFull => PerpsError::BookFull,
         }
     }
 }

@@ -2,6 +2,8 @@
 
 use anchor_lang::prelude::*;
 
+use crate::instructions::place_order::Side;
+
 #[event]
 pub struct ExchangeInitialized {
     pub admin: Pubkey,
@@ -73,4 +75,54 @@ pub struct InsuranceFunded {
     pub funder: Pubkey,
     pub amount: u64,
     pub vault_balance: u64,
+}
+
+#[event]
+pub struct OrderPlaced {
+    pub market: Pubkey,
+    pub position: Pubkey,
+    /// The resting order's id; 0 when nothing rested.
+    pub order_id: u64,
+    pub client_order_id: u64,
+    pub side: Side,
+    pub price: u64,
+    /// Lots after any reduce-only cut.
+    pub lots: u64,
+    pub filled: u64,
+    pub rested: u64,
+}
+
+#[event]
+pub struct Fill {
+    pub market: Pubkey,
+    pub maker: Pubkey,
+    pub taker: Pubkey,
+    pub maker_order_id: u64,
+    pub taker_side: Side,
+    pub price: u64,
+    pub lots: u64,
+    /// Negative is a rebate.
+    pub maker_fee: i64,
+    pub taker_fee: i64,
+}
+
+#[event]
+pub struct OrderCancelled {
+    pub market: Pubkey,
+    pub position: Pubkey,
+    /// 0 for a batch (cancel-all, self-trade prevention).
+    pub order_id: u64,
+    pub lots: u64,
+    /// `CANCEL_BY_OWNER`, `CANCEL_SELF_TRADE` or `CANCEL_REDUCE_ONLY`.
+    pub reason: u8,
+}
+
+#[event]
+pub struct FundingUpdated {
+    pub market: Pubkey,
+    pub mark: u64,
+    pub oracle: u64,
+    pub rate_ppm: i64,
+    pub funding_index: i64,
+    pub swept_to_insurance: u64,
 }

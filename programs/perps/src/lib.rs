@@ -80,4 +80,31 @@ pub mod perps {
     pub fn fund_insurance(ctx: Context<FundInsurance>, amount: u64) -> Result<()> {
         fund_insurance::handler(ctx, amount)
     }
+
+    pub fn initialize_order_book(ctx: Context<InitializeOrderBook>) -> Result<()> {
+        initialize_order_book::handler(ctx)
+    }
+
+    pub fn place_order<'info>(
+        ctx: Context<'info, PlaceOrder<'info>>,
+        args: PlaceOrderArgs,
+    ) -> Result<()> {
+        place_order::handler(ctx, args)
+    }
+
+    pub fn cancel_order(ctx: Context<CancelOrder>, by: CancelBy) -> Result<()> {
+        cancel_order::handler(ctx, by)
+    }
+
+    pub fn cancel_all_orders(ctx: Context<CancelAllOrders>) -> Result<()> {
+        cancel_all_orders::handler(ctx)
+    }
+
+    pub fn crank_funding(ctx: Context<CrankFunding>) -> Result<()> {
+        crank_funding::handler(ctx)
+    }
+
+    pub fn settle_funding(ctx: Context<SettleFunding>) -> Result<()> {
+        settle_funding::handler(ctx)
+    }
 }

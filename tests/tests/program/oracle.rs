@@ -50,12 +50,15 @@ async fn pyth_market() -> (TestContext, MarketFixture, Wallet, Pubkey) {
     );
     ctx.send_by_admin(create).await.unwrap();
     let market = pda::market(0);
+    let order_book = ctx.create_order_book(&market).await;
     let m = MarketFixture {
         index: 0,
         market,
         oracle,
+        order_book,
         collateral_vault: pda::collateral_vault(&market),
         insurance_vault: pda::insurance_vault(&market),
+        treasury: ctx.treasury,
     };
     let alice = ctx.funded_position(&m, 1_000 * USDC, 0).await;
     ctx.edit_position(&market, &alice.pubkey(), |p| {

@@ -3,10 +3,11 @@ use perps_tests::*;
 
 /// The sizes the README's account table lists, with Anchor's 8-byte discriminator.
 const EXCHANGE_BYTES: usize = 122;
-const MARKET_BYTES: usize = 384;
-const POSITION_BYTES: usize = 120;
+const MARKET_BYTES: usize = 464;
+const POSITION_BYTES: usize = 128;
 const PRICE_FEED_BYTES: usize = 101;
 const TOKEN_ACCOUNT_BYTES: usize = 165;
+const ORDER_BOOK_BYTES: usize = 73_792;
 
 #[tokio::test]
 async fn account_sizes_and_rent_are_as_documented() {
@@ -23,6 +24,7 @@ async fn account_sizes_and_rent_are_as_documented() {
             POSITION_BYTES,
         ),
         ("PriceFeed", m.oracle, PRICE_FEED_BYTES),
+        ("OrderBook", m.order_book, ORDER_BOOK_BYTES),
         ("Collateral vault", m.collateral_vault, TOKEN_ACCOUNT_BYTES),
         ("Insurance vault", m.insurance_vault, TOKEN_ACCOUNT_BYTES),
     ];

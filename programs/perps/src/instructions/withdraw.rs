@@ -13,6 +13,7 @@ use crate::{
 #[derive(Accounts)]
 pub struct Withdraw<'info> {
     pub owner: Signer<'info>,
+    #[account(mut)]
     pub market: AccountLoader<'info, Market>,
     #[account(
         mut,
@@ -35,12 +36,13 @@ pub fn handler(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
     require!(amount > 0, PerpsError::ZeroAmount);
     let market_key = ctx.accounts.market.key();
     let (signer, collateral) = {
-        let market = ctx.accounts.market.load()?;
+        let mut market = ctx.accounts.market.load_mut()?;
         require!(
             market.status()? != MarketStatus::Paused,
             PerpsError::MarketPaused
         );
         let mut position = ctx.accounts.position.load_mut()?;
+        position.settle_funding(&mut market)?;
         let state = position.state();
         require!(
             amount as i128 <= state.collateral.0,

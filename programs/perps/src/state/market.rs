@@ -11,6 +11,12 @@ pub const INSURANCE_VAULT_SEED: &[u8] = b"insurance";
 /// Lot sizes from 10^-12 to 10^12 base units.
 pub const MAX_BASE_LOT_EXPONENT: i8 = 12;
 pub const BPS: u16 = 10_000;
+/// Orders may be priced at most 50% away from the oracle.
+pub const MAX_PRICE_BAND_PPM: u32 = 500_000;
+pub const MIN_FUNDING_INTERVAL_SECS: u32 = 60;
+pub const MAX_FUNDING_INTERVAL_SECS: u32 = 86_400;
+/// Funding may move at most 10% of the price per interval.
+pub const MAX_FUNDING_RATE_PPM: u32 = 100_000;
 
 /// Where a market reads its price.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +93,12 @@ pub struct MarketParams {
     pub liquidation_buffer_ppm: u32,
     pub max_oracle_staleness_secs: u32,
     pub max_oracle_confidence_ppm: u32,
+    /// Orders must be priced within this fraction of the oracle, in ppm.
+    pub price_band_ppm: u32,
+    /// Funding cranks at most once per this many seconds.
+    pub funding_interval_secs: u32,
+    /// Cap on the funding rate per interval, in ppm of the oracle price.
+    pub max_funding_rate_ppm: u32,
     /// Taker fee in basis points.
     pub taker_fee_bps: u16,
     /// Maker fee in basis points; negative is a rebate, never larger than the taker fee.
@@ -100,7 +112,7 @@ pub struct MarketParams {
     pub margin_tier_count: u8,
     /// For Pyth: 0 requires full Wormhole verification; n > 0 accepts partial with n signatures.
     pub pyth_min_signatures: u8,
-    pub _padding: [u8; 2],
+    pub _padding: [u8; 6],
 }
 
 impl MarketParams {
@@ -190,7 +202,17 @@ impl MarketParams {
                 },
             PerpsError::InvalidOracleConfig
         );
-        require!(self._padding == [0; 2], PerpsError::InvalidMarketLimits);
+        require!(
+            self.price_band_ppm > 0 && self.price_band_ppm <= MAX_PRICE_BAND_PPM,
+            PerpsError::InvalidPriceBand
+        );
+        require!(
+            (MIN_FUNDING_INTERVAL_SECS..=MAX_FUNDING_INTERVAL_SECS)
+                .contains(&self.funding_interval_secs)
+                && self.max_funding_rate_ppm <= MAX_FUNDING_RATE_PPM,
+            PerpsError::InvalidFundingParams
+        );
+        require!(self._padding == [0; 6], PerpsError::InvalidMarketLimits);
         Ok(())
     }
 
@@ -235,12 +257,21 @@ pub struct Market {
     pub oracle: Pubkey,
     pub collateral_vault: Pubkey,
     pub insurance_vault: Pubkey,
+    /// The market's `OrderBook` account, once initialised.
+    pub order_book: Pubkey,
     pub params: MarketParams,
     /// Open interest in lots; equal on both sides after every fill.
     pub open_interest_long: u64,
     pub open_interest_short: u64,
     /// Quote atoms per lot at which a settled market closes its positions.
     pub settlement_price: u64,
+    /// Cumulative funding per lot, in `FUNDING_INDEX_SCALE` units of a quote atom.
+    pub funding_index: i64,
+    pub last_funding_time: i64,
+    /// The rate applied by the last crank, signed ppm per interval.
+    pub last_funding_rate_ppm: i64,
+    /// Funding rounding kept from positions, in index units, not yet swept to insurance.
+    pub funding_residue: i64,
     pub symbol: [u8; 16],
     pub index: u16,
     /// A `MarketStatus` discriminant.

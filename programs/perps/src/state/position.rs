@@ -1,5 +1,10 @@
 use anchor_lang::prelude::*;
-use perps_engine::{BaseLots, PositionState, SignedLots, SignedQuote};
+use perps_engine::{
+    funding, open_interest_change, BaseLots, OrderSide, PositionState, Price, SignedLots,
+    SignedQuote,
+};
+
+use crate::{error::PerpsError, state::Market};
 
 pub const POSITION_SEED: &[u8] = b"position";
 
@@ -9,12 +14,14 @@ pub const POSITION_SEED: &[u8] = b"position";
 pub struct Position {
     pub market: Pubkey,
     pub owner: Pubkey,
-    /// Collateral in quote atoms, with funding settled into it.
+    /// Collateral in quote atoms, with funding settled into it up to `funding_index_snapshot`.
     pub collateral: i64,
     /// Signed size in base lots: positive long, negative short.
     pub base_lots: i64,
     /// Signed quote atoms paid for the open size (negative for a short).
     pub cost_basis: i64,
+    /// The market's funding index when funding was last settled.
+    pub funding_index_snapshot: i64,
     /// Lots on this position's resting bids and asks.
     pub open_bid_lots: u64,
     pub open_ask_lots: u64,
@@ -23,8 +30,12 @@ pub struct Position {
     pub _padding: [u8; 3],
 }
 
+fn to_i64(value: i128) -> Result<i64> {
+    i64::try_from(value).map_err(|_| error!(PerpsError::MathOverflow))
+}
+
 impl Position {
-    /// The figures the engine judges the position by.
+    /// The figures the engine judges the position by (funding as last settled).
     pub fn state(&self) -> PositionState {
         PositionState {
             collateral: SignedQuote(self.collateral as i128),
@@ -35,7 +46,81 @@ impl Position {
         }
     }
 
+    fn store(&mut self, state: &PositionState) -> Result<()> {
+        self.collateral = to_i64(state.collateral.0)?;
+        self.base_lots = state.size.0;
+        self.cost_basis = to_i64(state.cost_basis.0)?;
+        Ok(())
+    }
+
     pub fn has_open_orders(&self) -> bool {
         self.open_order_count > 0 || self.open_bid_lots > 0 || self.open_ask_lots > 0
+    }
+
+    /// Settles funding up to the market's index: collateral pays (or receives) what the engine
+    /// says is owed, and the rounding it kept joins the market's residue for insurance.
+    pub fn settle_funding(&mut self, market: &mut Market) -> Result<()> {
+        let delta = market
+            .funding_index
+            .checked_sub(self.funding_index_snapshot)
+            .ok_or(PerpsError::MathOverflow)?;
+        let (owed, residue) =
+            funding::funding_owed(SignedLots(self.base_lots), delta).map_err(PerpsError::from)?;
+        self.collateral = to_i64(self.collateral as i128 - owed.0)?;
+        market.funding_residue = to_i64(market.funding_residue as i128 + residue)?;
+        self.funding_index_snapshot = market.funding_index;
+        Ok(())
+    }
+
+    /// Applies a fill of `delta` lots at `price` (funding must be settled first), realizing PnL
+    /// into collateral and moving the market's open interest.
+    pub fn apply_fill(
+        &mut self,
+        market: &mut Market,
+        delta: SignedLots,
+        price: Price,
+    ) -> Result<()> {
+        let mut state = self.state();
+        state.apply_fill(delta, price).map_err(PerpsError::from)?;
+        let (long, short) = open_interest_change(SignedLots(self.base_lots), state.size);
+        market.open_interest_long = u64::try_from(market.open_interest_long as i128 + long)
+            .map_err(|_| PerpsError::MathOverflow)?;
+        market.open_interest_short = u64::try_from(market.open_interest_short as i128 + short)
+            .map_err(|_| PerpsError::MathOverflow)?;
+        self.store(&state)
+    }
+
+    /// Takes a fee from collateral (a negative fee, a rebate, adds to it).
+    pub fn charge_fee(&mut self, fee: SignedQuote) -> Result<()> {
+        self.collateral = to_i64(self.collateral as i128 - fee.0)?;
+        Ok(())
+    }
+
+    /// Records `orders` new resting orders of `lots` on `side`.
+    pub fn add_open_orders(&mut self, side: OrderSide, lots: u64, orders: u32) -> Result<()> {
+        let total = match side {
+            OrderSide::Bid => &mut self.open_bid_lots,
+            OrderSide::Ask => &mut self.open_ask_lots,
+        };
+        *total = total.checked_add(lots).ok_or(PerpsError::MathOverflow)?;
+        self.open_order_count = self
+            .open_order_count
+            .checked_add(orders)
+            .ok_or(PerpsError::MathOverflow)?;
+        Ok(())
+    }
+
+    /// Forgets `lots` of resting orders on `side`, `orders` of which left the book.
+    pub fn remove_open_orders(&mut self, side: OrderSide, lots: u64, orders: u32) -> Result<()> {
+        let total = match side {
+            OrderSide::Bid => &mut self.open_bid_lots,
+            OrderSide::Ask => &mut self.open_ask_lots,
+        };
+        *total = total.checked_sub(lots).ok_or(PerpsError::MathOverflow)?;
+        self.open_order_count = self
+            .open_order_count
+            .checked_sub(orders)
+            .ok_or(PerpsError::MathOverflow)?;
+        Ok(())
     }
 }
