@@ -483,6 +483,38 @@ impl TestContext {
         self.send(&[instruction], &[&trader.keypair]).await
     }
 
+    /// Opens exposure through the book: `maker` rests `lots` at `price` on the side opposite
+    /// `taker_side`, and `taker` takes them immediate-or-cancel.
+    pub async fn cross(
+        &mut self,
+        m: &MarketFixture,
+        maker: &Wallet,
+        taker: &Wallet,
+        taker_side: perps_client::Side,
+        price: u64,
+        lots: u64,
+    ) {
+        use perps_client::{OrderType, PlaceOrderArgs, Side};
+        let maker_side = match taker_side {
+            Side::Bid => Side::Ask,
+            Side::Ask => Side::Bid,
+        };
+        let args = |side, order_type| PlaceOrderArgs {
+            side,
+            price,
+            lots,
+            order_type,
+            reduce_only: false,
+            client_order_id: 0,
+        };
+        self.place(m, maker, args(maker_side, OrderType::PostOnly))
+            .await
+            .expect("maker order");
+        self.place(m, taker, args(taker_side, OrderType::ImmediateOrCancel))
+            .await
+            .expect("taker order");
+    }
+
     /// Cranks funding (permissionless) and settles every harness position's funding.
     pub async fn settle_all_funding(&mut self, m: &MarketFixture) {
         for (market, owner) in self.positions.clone() {
@@ -589,25 +621,6 @@ impl TestContext {
         owner
     }
 
-    /// Rewrites a position's stored fields, standing in for trades and orders until the order book
-    /// exists. Collateral edits would break the vault invariant, so tests only touch exposure.
-    pub async fn edit_position(
-        &mut self,
-        market: &Pubkey,
-        owner: &Pubkey,
-        edit: impl FnOnce(&mut Position),
-    ) {
-        let key = pda::position(market, owner);
-        let mut account = self.account(&key).await.expect("position");
-        let mut position = decode::position(&account.data).expect("decode");
-        edit(&mut position);
-        let disc = <Position as anchor_lang::Discriminator>::DISCRIMINATOR.len();
-        account.data[disc..disc + std::mem::size_of::<Position>()]
-            .copy_from_slice(bytemuck::bytes_of(&position));
-        self.bank
-            .set_account(&key, &AccountSharedData::from(account));
-    }
-
     /// Writes a Pyth `PriceUpdateV2` account owned by the Pyth receiver at `key`.
     pub fn set_pyth_update(
         &mut self,
@@ -629,22 +642,40 @@ impl TestContext {
             .set_account(key, &AccountSharedData::from(account));
     }
 
-    /// DESIGN.md §12.1: the collateral vault holds exactly the sum of the market's position
-    /// collateral (no fees are unswept before trading exists).
+    /// DESIGN.md §12.1–12.3 as they hold here (realized PnL moves into collateral at each fill):
+    /// the collateral vault holds exactly the positions' total equity, `Σ (C − Q)` net of
+    /// unsettled funding (price-independent, since long lots equal short lots), plus the funding
+    /// rounding not yet swept to insurance; fees leave the vault at trade time. Open interest is
+    /// balanced and equals the positions' lots.
     pub async fn assert_vault_matches_positions(&mut self, market: &MarketFixture) {
-        let mut sum: i128 = 0;
-        for (m, owner) in self.positions.clone() {
-            if m == market.market {
-                if let Some(account) = self.account(&pda::position(&m, &owner)).await {
-                    sum += decode::position(&account.data).expect("decode").collateral as i128;
+        let m = self.market(&market.market).await;
+        let scale = perps_engine::funding::FUNDING_INDEX_SCALE;
+        let mut scaled_sum: i128 = m.funding_residue as i128;
+        let (mut longs, mut shorts) = (0u64, 0u64);
+        for (key, owner) in self.positions.clone() {
+            if key == market.market {
+                if let Some(account) = self.account(&pda::position(&key, &owner)).await {
+                    let p = decode::position(&account.data).expect("decode");
+                    let pending =
+                        p.base_lots as i128 * (m.funding_index - p.funding_index_snapshot) as i128;
+                    scaled_sum += (p.collateral as i128 - p.cost_basis as i128) * scale - pending;
+                    longs += p.base_lots.max(0) as u64;
+                    shorts += p.base_lots.min(0).unsigned_abs();
                 }
             }
         }
         let vault = self.token_balance(&market.collateral_vault).await;
         assert_eq!(
-            vault as i128, sum,
+            vault as i128 * scale,
+            scaled_sum,
             "collateral vault != sum of position collateral"
         );
+        assert_eq!(
+            (m.open_interest_long, m.open_interest_short),
+            (longs, shorts),
+            "open interest"
+        );
+        assert_eq!(longs, shorts, "long lots != short lots");
     }
 
     pub async fn status(&mut self, market: &Pubkey) -> MarketStatus {

@@ -5,9 +5,16 @@ use perps_client::{instructions as ix, pda};
 use perps_tests::*;
 use solana_signer::Signer;
 
-/// 100 lots (0.1 BTC) long bought at 60,000: 6,000 USDC notional, 1% initial margin = 60 USDC.
-const LONG_LOTS: i64 = 100;
-const LONG_COST: i64 = 6_000 * USDC as i64;
+/// 60,000 USDC per BTC is 60 USDC per 0.001-BTC lot.
+const P: u64 = 60 * USDC;
+
+/// Alice (maker) buys 100 lots (0.1 BTC) at 60,000 from a counterparty: 6,000 USDC notional,
+/// 1% initial margin = 60 USDC, and a 1 bp maker rebate of 0.60 USDC on top of her collateral.
+async fn alice_long_100_lots(ctx: &mut TestContext, m: &MarketFixture, alice: &Wallet) {
+    let counterparty = ctx.funded_position(m, 1_000 * USDC, 0).await;
+    ctx.cross(m, alice, &counterparty, perps_client::Side::Ask, P, 100)
+        .await;
+}
 
 /// Token balances a failed instruction must leave as they were.
 async fn balances(
@@ -219,19 +226,15 @@ async fn withdrawal_stops_exactly_at_initial_margin() {
     let mut ctx = TestContext::with_exchange().await;
     let m = ctx.create_market().await;
     let alice = ctx.funded_position(&m, 1_000 * USDC, 0).await;
-    ctx.edit_position(&m.market, &alice.pubkey(), |p| {
-        p.base_lots = LONG_LOTS;
-        p.cost_basis = LONG_COST;
-    })
-    .await;
-    // Equity 1,000 − IM 60 = 940 USDC free.
+    alice_long_100_lots(&mut ctx, &m, &alice).await;
+    // Equity 1,000.60 − IM 60 = 940.60 USDC free.
     let before = balances(&mut ctx, &m, &alice).await;
     assert_perps_error(
-        ctx.withdraw(&m, &alice, 940 * USDC + 1).await,
+        ctx.withdraw(&m, &alice, 940_600_001).await,
         PerpsError::WithdrawalBelowInitialMargin,
     );
     assert_eq!(balances(&mut ctx, &m, &alice).await, before);
-    ctx.withdraw(&m, &alice, 940 * USDC).await.unwrap();
+    ctx.withdraw(&m, &alice, 940_600_000).await.unwrap();
     assert_eq!(
         ctx.position(&m.market, &alice.pubkey()).await.collateral,
         60 * USDC as i64
@@ -253,16 +256,12 @@ async fn withdraw_rejects_bad_inputs_and_changes_nothing() {
     let alice = ctx.funded_position(&m, 1_000 * USDC, 0).await;
     let mallory = ctx.funded_position(&m, 0, 0).await;
     ctx.open_position(&other, &alice).await.unwrap();
-    ctx.edit_position(&m.market, &alice.pubkey(), |p| {
-        p.base_lots = LONG_LOTS;
-        p.cost_basis = LONG_COST;
-    })
-    .await;
+    alice_long_100_lots(&mut ctx, &m, &alice).await;
     let before = balances(&mut ctx, &m, &alice).await;
 
     assert_perps_error(ctx.withdraw(&m, &alice, 0).await, PerpsError::ZeroAmount);
     assert_perps_error(
-        ctx.withdraw(&m, &alice, 1_000 * USDC + 1).await,
+        ctx.withdraw(&m, &alice, 1_000_600_001).await,
         PerpsError::InsufficientCollateral,
     );
     let wrong_signer = ix::with_account(
@@ -362,38 +361,42 @@ async fn close_position_returns_rent_to_the_owner() {
 
 #[tokio::test]
 async fn close_position_refuses_size_orders_collateral_and_strangers() {
+    use perps_client::{OrderType, PlaceOrderArgs, Side};
     let mut ctx = TestContext::with_exchange().await;
     let m = ctx.create_market().await;
     let alice = ctx.funded_position(&m, 50 * USDC, 0).await;
+    let bob = ctx.funded_position(&m, 50 * USDC, 0).await;
     let mallory = ctx.funded_position(&m, 0, 0).await;
     let close = ix::close_position(&alice.pubkey(), &m.market);
     assert_perps_error(
         ctx.send(&[close.clone()], &[&alice.keypair]).await,
         PerpsError::PositionHasCollateral,
     );
-    ctx.withdraw(&m, &alice, 50 * USDC).await.unwrap();
 
-    ctx.edit_position(&m.market, &alice.pubkey(), |p| p.base_lots = -3)
-        .await;
-    assert_perps_error(
-        ctx.send(&[close.clone()], &[&alice.keypair]).await,
-        PerpsError::PositionNotFlat,
-    );
-    ctx.edit_position(&m.market, &alice.pubkey(), |p| {
-        p.base_lots = 0;
-        p.open_order_count = 1;
-        p.open_ask_lots = 2;
-    })
-    .await;
+    let bid = PlaceOrderArgs {
+        side: Side::Bid,
+        price: P,
+        lots: 1,
+        order_type: OrderType::PostOnly,
+        reduce_only: false,
+        client_order_id: 0,
+    };
+    ctx.place(&m, &alice, bid).await.unwrap();
     assert_perps_error(
         ctx.send(&[close.clone()], &[&alice.keypair]).await,
         PerpsError::PositionHasOpenOrders,
     );
-    ctx.edit_position(&m.market, &alice.pubkey(), |p| {
-        p.open_order_count = 0;
-        p.open_ask_lots = 0;
-    })
-    .await;
+    let sell = PlaceOrderArgs {
+        side: Side::Ask,
+        order_type: OrderType::ImmediateOrCancel,
+        ..bid
+    };
+    ctx.place(&m, &bob, sell).await.unwrap();
+    assert_perps_error(
+        ctx.send(&[close.clone()], &[&alice.keypair]).await,
+        PerpsError::PositionNotFlat,
+    );
+
     let by_stranger = ix::with_account(
         ix::close_position(&mallory.pubkey(), &m.market),
         &pda::position(&m.market, &mallory.pubkey()),
@@ -403,11 +406,16 @@ async fn close_position_refuses_size_orders_collateral_and_strangers() {
         ctx.send(&[by_stranger], &[&mallory.keypair]).await,
         PerpsError::Unauthorized,
     );
+
+    // Flat again (Bob buys the lot back), everything withdrawn: now it closes.
+    ctx.cross(&m, &alice, &bob, Side::Bid, P, 1).await;
+    let collateral = ctx.position(&m.market, &alice.pubkey()).await.collateral as u64;
+    ctx.withdraw(&m, &alice, collateral).await.unwrap();
+    ctx.send(&[close], &[&alice.keypair]).await.unwrap();
     assert!(ctx
         .account(&pda::position(&m.market, &alice.pubkey()))
         .await
-        .is_some());
-    ctx.send(&[close], &[&alice.keypair]).await.unwrap();
+        .is_none());
 }
 
 #[tokio::test]

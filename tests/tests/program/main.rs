@@ -9,3 +9,4 @@ mod market;
 mod oracle;
 mod price_feed;
 mod sizes;
+mod trading;

@@ -29,7 +29,7 @@ fn update(price: i64, conf: u64, publish_time: i64) -> PriceUpdateV2 {
     }
 }
 
-/// A Pyth-priced market with Alice 100 lots long at 60,000 and 1,000 USDC: 940 USDC free at 60,000.
+/// A Pyth-priced market with Alice 100 lots long at 60,000 and 1,000.60 USDC of collateral.
 async fn pyth_market() -> (TestContext, MarketFixture, Wallet, Pubkey) {
     let mut ctx = TestContext::with_exchange().await;
     let oracle = TestKeypair::new().pubkey();
@@ -61,10 +61,16 @@ async fn pyth_market() -> (TestContext, MarketFixture, Wallet, Pubkey) {
         treasury: ctx.treasury,
     };
     let alice = ctx.funded_position(&m, 1_000 * USDC, 0).await;
-    ctx.edit_position(&market, &alice.pubkey(), |p| {
-        p.base_lots = 100;
-        p.cost_basis = 6_000 * USDC as i64;
-    })
+    let counterparty = ctx.funded_position(&m, 1_000 * USDC, 0).await;
+    // Alice (maker, +0.60 USDC rebate) buys 100 lots at 60,000.
+    ctx.cross(
+        &m,
+        &alice,
+        &counterparty,
+        perps_client::Side::Ask,
+        60 * USDC,
+        100,
+    )
     .await;
     (ctx, m, alice, oracle)
 }
@@ -73,13 +79,13 @@ async fn pyth_market() -> (TestContext, MarketFixture, Wallet, Pubkey) {
 async fn a_pyth_price_is_read_and_converted_to_quote_atoms_per_lot() {
     let (mut ctx, m, alice, oracle) = pyth_market().await;
     let now = ctx.clock().await.unix_timestamp;
-    // At 59,000 the long is down 100 USDC: equity 900, IM 1% of 5,900 = 59, so 841 USDC are free.
+    // At 59,000 the long is down 100 USDC: equity 900.60, IM 1% of 5,900 = 59: 841.60 USDC free.
     ctx.set_pyth_update(&oracle, &update(btc(59_000), 0, now));
     assert_perps_error(
-        ctx.withdraw(&m, &alice, 841 * USDC + 1).await,
+        ctx.withdraw(&m, &alice, 841_600_001).await,
         PerpsError::WithdrawalBelowInitialMargin,
     );
-    ctx.withdraw(&m, &alice, 841 * USDC).await.unwrap();
+    ctx.withdraw(&m, &alice, 841_600_000).await.unwrap();
     ctx.assert_vault_matches_positions(&m).await;
 }
 
@@ -130,7 +136,7 @@ async fn pyth_updates_that_are_stale_uncertain_foreign_unverified_or_negative_ar
     assert_eq!(ctx.token_balance(&m.collateral_vault).await, before);
     assert_eq!(
         ctx.position(&m.market, &alice.pubkey()).await.collateral,
-        1_000 * USDC as i64
+        1_000_600_000
     );
 }
 

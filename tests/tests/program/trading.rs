@@ -1,0 +1,574 @@
+//! Trading through the on-chain book: matching, settlement, fees, order types, margin and funding.
+
+use perps::error::PerpsError;
+use perps::state::MarketStatus;
+use perps_client::{instructions as ix, pda, CancelBy, OrderType, PlaceOrderArgs, Side};
+use perps_tests::*;
+use solana_signer::Signer;
+
+/// 60,000 USDC per BTC is 60 USDC per 0.001-BTC lot.
+const P: u64 = 60 * USDC;
+const TICK: u64 = 10_000;
+
+fn order(side: Side, price: u64, lots: u64, order_type: OrderType) -> PlaceOrderArgs {
+    PlaceOrderArgs {
+        side,
+        price,
+        lots,
+        order_type,
+        reduce_only: false,
+        client_order_id: 0,
+    }
+}
+
+fn limit(side: Side, price: u64, lots: u64) -> PlaceOrderArgs {
+    order(side, price, lots, OrderType::Limit)
+}
+
+async fn market_with_traders(
+    n: usize,
+    collateral: u64,
+) -> (TestContext, MarketFixture, Vec<Wallet>) {
+    let mut ctx = TestContext::with_exchange().await;
+    let m = ctx.create_market().await;
+    let mut traders = Vec::new();
+    for _ in 0..n {
+        traders.push(ctx.funded_position(&m, collateral, 0).await);
+    }
+    (ctx, m, traders)
+}
+
+#[tokio::test]
+async fn two_traders_open_opposite_positions_and_fees_are_split() {
+    let (mut ctx, m, t) = market_with_traders(2, 1_000 * USDC).await;
+    let (alice, bob) = (&t[0], &t[1]);
+    ctx.place(&m, alice, limit(Side::Ask, P, 10)).await.unwrap();
+    let book = ctx.order_book(&m.order_book).await;
+    assert_eq!(book.book.asks.orders().len(), 1);
+    ctx.place(&m, bob, limit(Side::Bid, P, 10)).await.unwrap();
+
+    let a = ctx.position(&m.market, &alice.pubkey()).await;
+    let b = ctx.position(&m.market, &bob.pubkey()).await;
+    assert_eq!((a.base_lots, a.cost_basis), (-10, -600 * USDC as i64));
+    assert_eq!((b.base_lots, b.cost_basis), (10, 600 * USDC as i64));
+    // 600 USDC notional: taker 5 bps = 0.30 USDC, maker rebate 1 bp = 0.06 USDC.
+    assert_eq!(b.collateral, (1_000 * USDC - 300_000) as i64);
+    assert_eq!(a.collateral, (1_000 * USDC + 60_000) as i64);
+    assert_eq!((a.open_ask_lots, a.open_order_count), (0, 0));
+    // The net 0.24 USDC is split half to insurance, half to the treasury.
+    assert_eq!(ctx.token_balance(&m.insurance_vault).await, 120_000);
+    assert_eq!(ctx.token_balance(&m.treasury).await, 120_000);
+    let market = ctx.market(&m.market).await;
+    assert_eq!(
+        (market.open_interest_long, market.open_interest_short),
+        (10, 10)
+    );
+    ctx.assert_vault_matches_positions(&m).await;
+}
+
+#[tokio::test]
+async fn a_taker_fills_across_several_makers_at_several_prices() {
+    let (mut ctx, m, t) = market_with_traders(4, 1_000 * USDC).await;
+    for (i, maker) in t[..3].iter().enumerate() {
+        ctx.place(&m, maker, limit(Side::Ask, P + i as u64 * TICK, 5))
+            .await
+            .unwrap();
+    }
+    ctx.place(&m, &t[3], limit(Side::Bid, P + 2 * TICK, 12))
+        .await
+        .unwrap();
+    let taker = ctx.position(&m.market, &t[3].pubkey()).await;
+    assert_eq!(taker.base_lots, 12);
+    assert_eq!(
+        taker.cost_basis as u64,
+        5 * P + 5 * (P + TICK) + 2 * (P + 2 * TICK)
+    );
+    assert_eq!(taker.open_order_count, 0, "fully filled: nothing rests");
+    let third = ctx.position(&m.market, &t[2].pubkey()).await;
+    assert_eq!(
+        (third.base_lots, third.open_ask_lots, third.open_order_count),
+        (-2, 3, 1)
+    );
+    let book = ctx.order_book(&m.order_book).await;
+    assert_eq!(
+        book.book.asks.best().map(|o| (o.price, o.lots)),
+        Some((P + 2 * TICK, 3))
+    );
+    ctx.assert_vault_matches_positions(&m).await;
+}
+
+#[tokio::test]
+async fn immediate_or_cancel_drops_its_remainder_and_limit_rests_it() {
+    let (mut ctx, m, t) = market_with_traders(3, 1_000 * USDC).await;
+    ctx.place(&m, &t[0], limit(Side::Ask, P, 4)).await.unwrap();
+    ctx.place(
+        &m,
+        &t[1],
+        order(Side::Bid, P, 10, OrderType::ImmediateOrCancel),
+    )
+    .await
+    .unwrap();
+    let ioc = ctx.position(&m.market, &t[1].pubkey()).await;
+    assert_eq!(
+        (ioc.base_lots, ioc.open_bid_lots, ioc.open_order_count),
+        (4, 0, 0)
+    );
+    assert!(ctx
+        .order_book(&m.order_book)
+        .await
+        .book
+        .bids
+        .orders()
+        .is_empty());
+    ctx.place(&m, &t[0], limit(Side::Ask, P, 4)).await.unwrap();
+    ctx.place(&m, &t[2], limit(Side::Bid, P, 10)).await.unwrap();
+    let rested = ctx.position(&m.market, &t[2].pubkey()).await;
+    assert_eq!(
+        (
+            rested.base_lots,
+            rested.open_bid_lots,
+            rested.open_order_count
+        ),
+        (4, 6, 1)
+    );
+    ctx.assert_vault_matches_positions(&m).await;
+}
+
+#[tokio::test]
+async fn post_only_rests_or_is_rejected_when_it_would_cross() {
+    let (mut ctx, m, t) = market_with_traders(2, 1_000 * USDC).await;
+    ctx.place(&m, &t[0], limit(Side::Ask, P, 4)).await.unwrap();
+    let before = ctx.position(&m.market, &t[1].pubkey()).await;
+    let crossing = order(Side::Bid, P, 1, OrderType::PostOnly);
+    assert_perps_error(
+        ctx.place(&m, &t[1], crossing).await,
+        PerpsError::PostOnlyWouldCross,
+    );
+    assert_eq!(
+        ctx.position(&m.market, &t[1].pubkey()).await.collateral,
+        before.collateral
+    );
+    ctx.place(
+        &m,
+        &t[1],
+        order(Side::Bid, P - TICK, 1, OrderType::PostOnly),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        ctx.position(&m.market, &t[1].pubkey()).await.open_bid_lots,
+        1
+    );
+}
+
+#[tokio::test]
+async fn reduce_only_never_grows_or_flips_a_position() {
+    let (mut ctx, m, t) = market_with_traders(3, 1_000 * USDC).await;
+    let (maker, bob, carol) = (&t[0], &t[1], &t[2]);
+    ctx.place(&m, maker, limit(Side::Ask, P, 10)).await.unwrap();
+    ctx.place(&m, bob, limit(Side::Bid, P, 10)).await.unwrap();
+    // Growing a long with a reduce-only bid is refused.
+    let grow = PlaceOrderArgs {
+        reduce_only: true,
+        ..limit(Side::Bid, P, 1)
+    };
+    assert_perps_error(
+        ctx.place(&m, bob, grow).await,
+        PerpsError::ReduceOnlyWouldIncrease,
+    );
+    // A reduce-only ask for 15 is cut to the 10 held: the position closes, it does not flip.
+    ctx.place(&m, carol, limit(Side::Bid, P, 20)).await.unwrap();
+    let close = PlaceOrderArgs {
+        reduce_only: true,
+        ..limit(Side::Ask, P, 15)
+    };
+    ctx.place(&m, bob, close).await.unwrap();
+    let b = ctx.position(&m.market, &bob.pubkey()).await;
+    assert_eq!((b.base_lots, b.open_ask_lots), (0, 0));
+    // A flat position has nothing to reduce.
+    let flat = PlaceOrderArgs {
+        reduce_only: true,
+        ..limit(Side::Ask, P, 1)
+    };
+    assert_perps_error(
+        ctx.place(&m, bob, flat).await,
+        PerpsError::ReduceOnlyWouldIncrease,
+    );
+    ctx.assert_vault_matches_positions(&m).await;
+}
+
+#[tokio::test]
+async fn a_resting_reduce_only_order_gives_up_what_would_grow_its_maker() {
+    let (mut ctx, m, t) = market_with_traders(3, 1_000 * USDC).await;
+    let (alice, bob, carol) = (&t[0], &t[1], &t[2]);
+    ctx.place(&m, alice, limit(Side::Ask, P, 5)).await.unwrap();
+    ctx.place(&m, bob, limit(Side::Bid, P, 5)).await.unwrap();
+    // Bob rests a reduce-only ask of 5, then closes 3 elsewhere: only 2 are left to reduce.
+    ctx.place(
+        &m,
+        bob,
+        PlaceOrderArgs {
+            reduce_only: true,
+            ..limit(Side::Ask, P + 5 * TICK, 5)
+        },
+    )
+    .await
+    .unwrap();
+    ctx.place(&m, alice, limit(Side::Bid, P - TICK, 3))
+        .await
+        .unwrap();
+    ctx.place(
+        &m,
+        bob,
+        order(Side::Ask, P - TICK, 3, OrderType::ImmediateOrCancel),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ctx.position(&m.market, &bob.pubkey()).await.base_lots, 2);
+    // Carol lifts the reduce-only ask: 2 fill, the other 3 are cancelled, Bob is flat.
+    ctx.place(
+        &m,
+        carol,
+        order(Side::Bid, P + 5 * TICK, 5, OrderType::ImmediateOrCancel),
+    )
+    .await
+    .unwrap();
+    let b = ctx.position(&m.market, &bob.pubkey()).await;
+    assert_eq!(
+        (b.base_lots, b.open_ask_lots, b.open_order_count),
+        (0, 0, 0)
+    );
+    assert_eq!(ctx.position(&m.market, &carol.pubkey()).await.base_lots, 2);
+    assert!(ctx
+        .order_book(&m.order_book)
+        .await
+        .book
+        .asks
+        .orders()
+        .is_empty());
+    ctx.assert_vault_matches_positions(&m).await;
+}
+
+#[tokio::test]
+async fn self_trade_prevention_cancels_the_resting_order() {
+    let (mut ctx, m, t) = market_with_traders(1, 1_000 * USDC).await;
+    let alice = &t[0];
+    ctx.place(&m, alice, limit(Side::Ask, P, 5)).await.unwrap();
+    ctx.place(&m, alice, limit(Side::Bid, P, 3)).await.unwrap();
+    let a = ctx.position(&m.market, &alice.pubkey()).await;
+    assert_eq!(
+        (
+            a.base_lots,
+            a.open_ask_lots,
+            a.open_bid_lots,
+            a.open_order_count
+        ),
+        (0, 0, 3, 1)
+    );
+    let book = ctx.order_book(&m.order_book).await;
+    assert!(book.book.asks.orders().is_empty());
+    assert_eq!(book.book.bids.best().map(|o| o.lots), Some(3));
+}
+
+#[tokio::test]
+async fn orders_outside_the_band_off_tick_or_beyond_margin_are_rejected() {
+    let (mut ctx, m, t) = market_with_traders(2, 100 * USDC).await;
+    let bob = &t[1];
+    // 5% band around 60: 63 is the edge, 63.01 is out.
+    assert_perps_error(
+        ctx.place(&m, bob, limit(Side::Bid, 63 * USDC + TICK, 1))
+            .await,
+        PerpsError::PriceOutsideBand,
+    );
+    assert_perps_error(
+        ctx.place(&m, bob, limit(Side::Ask, 57 * USDC - TICK, 1))
+            .await,
+        PerpsError::PriceOutsideBand,
+    );
+    assert_perps_error(
+        ctx.place(&m, bob, limit(Side::Bid, P + 1, 1)).await,
+        PerpsError::InvalidPrice,
+    );
+    assert_perps_error(
+        ctx.place(&m, bob, limit(Side::Bid, P, 0)).await,
+        PerpsError::ZeroAmount,
+    );
+    // 100 USDC covers 1% of at most 10,000 USDC: 166 lots (9,960 USDC) rest, 200 lots
+    // (12,000 USDC, 2% tier: 240 USDC) do not.
+    assert_perps_error(
+        ctx.place(&m, bob, limit(Side::Bid, P, 200)).await,
+        PerpsError::InsufficientMargin,
+    );
+    ctx.place(&m, bob, limit(Side::Bid, P, 166)).await.unwrap();
+    assert_perps_error(
+        ctx.place(&m, bob, limit(Side::Bid, P, 1)).await,
+        PerpsError::InsufficientMargin,
+    );
+    let b = ctx.position(&m.market, &bob.pubkey()).await;
+    assert_eq!(
+        (b.open_bid_lots, b.open_order_count, b.collateral),
+        (166, 1, 100 * USDC as i64)
+    );
+}
+
+#[tokio::test]
+async fn a_full_book_side_rejects_another_order_by_name() {
+    let (mut ctx, m, t) = market_with_traders(1, 100_000 * USDC).await;
+    let whale = &t[0];
+    for i in 0..perps_engine::BOOK_SIDE_CAPACITY as u64 {
+        let args = PlaceOrderArgs {
+            client_order_id: i,
+            ..limit(Side::Bid, P - (i % 100) * TICK, 1)
+        };
+        ctx.place(&m, whale, args).await.unwrap();
+    }
+    assert_perps_error(
+        ctx.place(&m, whale, limit(Side::Bid, P, 1)).await,
+        PerpsError::BookFull,
+    );
+    let w = ctx.position(&m.market, &whale.pubkey()).await;
+    assert_eq!((w.open_bid_lots, w.open_order_count), (512, 512));
+    // The other side still takes orders.
+    ctx.place(&m, whale, limit(Side::Ask, P + TICK, 1))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn orders_are_cancelled_by_id_by_client_id_and_all_at_once() {
+    let (mut ctx, m, t) = market_with_traders(2, 1_000 * USDC).await;
+    let alice = &t[0];
+    for (i, price) in [P - TICK, P - 2 * TICK, P - 3 * TICK]
+        .into_iter()
+        .enumerate()
+    {
+        let args = PlaceOrderArgs {
+            client_order_id: 100 + i as u64,
+            ..limit(Side::Bid, price, 2)
+        };
+        ctx.place(&m, alice, args).await.unwrap();
+    }
+    ctx.place(&m, alice, limit(Side::Ask, P + TICK, 7))
+        .await
+        .unwrap();
+    let first_id = ctx
+        .order_book(&m.order_book)
+        .await
+        .book
+        .bids
+        .best()
+        .unwrap()
+        .order_id;
+    let cancel = |by| ix::cancel_order(&alice.pubkey(), &m.keys(), by);
+    ctx.send(&[cancel(CancelBy::OrderId(first_id))], &[&alice.keypair])
+        .await
+        .unwrap();
+    ctx.send(&[cancel(CancelBy::ClientOrderId(101))], &[&alice.keypair])
+        .await
+        .unwrap();
+    let a = ctx.position(&m.market, &alice.pubkey()).await;
+    assert_eq!(
+        (a.open_bid_lots, a.open_ask_lots, a.open_order_count),
+        (2, 7, 2)
+    );
+    assert_eq!(
+        ctx.order_book(&m.order_book)
+            .await
+            .book
+            .bids
+            .best()
+            .map(|o| o.client_order_id),
+        Some(102)
+    );
+    // Unknown ids, and another trader's ids, are not found.
+    assert_perps_error(
+        ctx.send(&[cancel(CancelBy::OrderId(first_id))], &[&alice.keypair])
+            .await,
+        PerpsError::OrderNotFound,
+    );
+    let bob = &t[1];
+    let bobs = ix::cancel_order(&bob.pubkey(), &m.keys(), CancelBy::ClientOrderId(102));
+    assert_perps_error(
+        ctx.send(&[bobs], &[&bob.keypair]).await,
+        PerpsError::OrderNotFound,
+    );
+    ctx.send(
+        &[ix::cancel_all_orders(&alice.pubkey(), &m.keys())],
+        &[&alice.keypair],
+    )
+    .await
+    .unwrap();
+    let a = ctx.position(&m.market, &alice.pubkey()).await;
+    assert_eq!(
+        (a.open_bid_lots, a.open_ask_lots, a.open_order_count),
+        (0, 0, 0)
+    );
+    let book = ctx.order_book(&m.order_book).await;
+    assert!(book.book.bids.orders().is_empty() && book.book.asks.orders().is_empty());
+}
+
+#[tokio::test]
+async fn a_missing_maker_stops_matching_a_limit_fails_and_an_ioc_keeps_what_filled() {
+    let (mut ctx, m, t) = market_with_traders(3, 1_000 * USDC).await;
+    ctx.place(&m, &t[0], limit(Side::Ask, P, 2)).await.unwrap();
+    ctx.place(&m, &t[1], limit(Side::Ask, P + TICK, 2))
+        .await
+        .unwrap();
+    let maker0 = pda::position(&m.market, &t[0].pubkey());
+    let taker = &t[2];
+    // Only the first maker is supplied: a limit whose remainder would cross cannot rest.
+    let limit_ix = ix::place_order(
+        &taker.pubkey(),
+        &m.keys(),
+        limit(Side::Bid, P + TICK, 4),
+        &[maker0],
+    );
+    assert_perps_error(
+        ctx.send(&[limit_ix], &[&taker.keypair]).await,
+        PerpsError::MissingMakerAccount,
+    );
+    assert_eq!(ctx.position(&m.market, &taker.pubkey()).await.base_lots, 0);
+    let ioc = ix::place_order(
+        &taker.pubkey(),
+        &m.keys(),
+        order(Side::Bid, P + TICK, 4, OrderType::ImmediateOrCancel),
+        &[maker0],
+    );
+    ctx.send(&[ioc], &[&taker.keypair]).await.unwrap();
+    assert_eq!(ctx.position(&m.market, &taker.pubkey()).await.base_lots, 2);
+    ctx.assert_vault_matches_positions(&m).await;
+}
+
+#[tokio::test]
+async fn trading_instructions_refuse_wrong_books_signers_and_paused_markets() {
+    let (mut ctx, m, t) = market_with_traders(2, 1_000 * USDC).await;
+    let other = ctx.create_market().await;
+    let alice = &t[0];
+    let wrong_book = ix::with_account(
+        ix::place_order(&alice.pubkey(), &m.keys(), limit(Side::Bid, P, 1), &[]),
+        &m.order_book,
+        &other.order_book,
+    );
+    assert_perps_error(
+        ctx.send(&[wrong_book], &[&alice.keypair]).await,
+        PerpsError::WrongOrderBook,
+    );
+    let mallory = &t[1];
+    let forged = ix::with_account(
+        ix::place_order(&mallory.pubkey(), &m.keys(), limit(Side::Bid, P, 1), &[]),
+        &pda::position(&m.market, &mallory.pubkey()),
+        &pda::position(&m.market, &alice.pubkey()),
+    );
+    assert_perps_error(
+        ctx.send(&[forged], &[&mallory.keypair]).await,
+        PerpsError::Unauthorized,
+    );
+    ctx.send_by_admin(ix::set_market_status(
+        &ctx.admin.pubkey(),
+        &m.market,
+        &m.oracle,
+        MarketStatus::Paused,
+    ))
+    .await
+    .unwrap();
+    assert_perps_error(
+        ctx.place(&m, alice, limit(Side::Bid, P, 1)).await,
+        PerpsError::MarketPaused,
+    );
+    assert!(ctx
+        .order_book(&m.order_book)
+        .await
+        .book
+        .bids
+        .orders()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn funding_moves_collateral_from_longs_to_shorts_when_the_book_trades_above_the_oracle() {
+    let (mut ctx, m, t) = market_with_traders(3, 1_000 * USDC).await;
+    let (alice, bob, carol) = (&t[0], &t[1], &t[2]);
+    ctx.place(&m, alice, limit(Side::Ask, P, 10)).await.unwrap();
+    ctx.place(&m, bob, limit(Side::Bid, P, 10)).await.unwrap();
+    // Carol quotes 60.06 / 60.10 around an oracle of 60.00: mid 60.08, premium 0.133%, capped
+    // at the market's 0.1% per hour.
+    ctx.place(&m, carol, limit(Side::Bid, P + 6 * TICK, 1))
+        .await
+        .unwrap();
+    ctx.place(&m, carol, limit(Side::Ask, P + 10 * TICK, 1))
+        .await
+        .unwrap();
+    assert_perps_error(
+        ctx.send(&[ix::crank_funding(&m.keys())], &[]).await,
+        PerpsError::FundingNotDue,
+    );
+    let before: Vec<i64> = {
+        let mut v = Vec::new();
+        for w in [alice, bob, carol] {
+            v.push(ctx.position(&m.market, &w.pubkey()).await.collateral);
+        }
+        v
+    };
+    ctx.advance_clock(3_600).await;
+    ctx.set_price(&m.oracle, btc(60_000), 0).await.unwrap();
+    ctx.send(&[ix::crank_funding(&m.keys())], &[])
+        .await
+        .unwrap();
+    let market = ctx.market(&m.market).await;
+    assert_eq!(market.last_funding_rate_ppm, 1_000);
+    // 0.1% of 60 USDC per lot = 0.06 USDC per lot.
+    assert_eq!(market.funding_index, 60_000 * 1_000_000);
+    ctx.assert_vault_matches_positions(&m).await;
+    ctx.settle_all_funding(&m).await;
+    let mut after = Vec::new();
+    for w in [alice, bob, carol] {
+        after.push(ctx.position(&m.market, &w.pubkey()).await.collateral);
+    }
+    // The 10-lot long pays 0.60 USDC to the 10-lot short; Carol is flat and pays nothing.
+    assert_eq!(after[1] - before[1], -600_000);
+    assert_eq!(after[0] - before[0], 600_000);
+    assert_eq!(after[2], before[2]);
+    let moved: i64 = after.iter().zip(&before).map(|(a, b)| a - b).sum();
+    assert_eq!(moved, 0, "funding is zero-sum");
+    ctx.assert_vault_matches_positions(&m).await;
+}
+
+#[tokio::test]
+async fn funding_rounding_goes_to_the_insurance_vault() {
+    let (mut ctx, m, t) = market_with_traders(3, 1_000 * USDC).await;
+    let (alice, bob, carol) = (&t[0], &t[1], &t[2]);
+    ctx.place(&m, alice, limit(Side::Ask, P, 3)).await.unwrap();
+    ctx.place(&m, bob, limit(Side::Bid, P, 1)).await.unwrap();
+    ctx.place(&m, carol, limit(Side::Bid, P, 2)).await.unwrap();
+    ctx.place(&m, carol, limit(Side::Bid, P + 6 * TICK, 1))
+        .await
+        .unwrap();
+    ctx.place(&m, alice, limit(Side::Ask, P + 7 * TICK, 1))
+        .await
+        .unwrap();
+    // An odd interval: mid 60.065, premium 1,083 ppm capped to 1,000, over 3,601 s.
+    ctx.advance_clock(3_601).await;
+    ctx.set_price(&m.oracle, btc(60_000), 0).await.unwrap();
+    ctx.send(&[ix::crank_funding(&m.keys())], &[])
+        .await
+        .unwrap();
+    let index = ctx.market(&m.market).await.funding_index;
+    assert_eq!(index, 1_000 * 60_000_000 * 3_601 / 3_600);
+    let insurance_before = ctx.token_balance(&m.insurance_vault).await;
+    ctx.settle_all_funding(&m).await;
+    let residue = ctx.market(&m.market).await.funding_residue;
+    // The index moved 60,016.666666 atoms per lot: Bob (1 lot) pays 60,017, Carol (2) pays
+    // 120,034 and Alice (−3) receives 180,049, so 2 whole atoms stay behind as residue.
+    assert_eq!(residue, 2_000_000);
+    ctx.assert_vault_matches_positions(&m).await;
+    ctx.advance_clock(3_600).await;
+    ctx.set_price(&m.oracle, btc(60_000), 0).await.unwrap();
+    ctx.send(&[ix::crank_funding(&m.keys())], &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        ctx.token_balance(&m.insurance_vault).await,
+        insurance_before + 2
+    );
+    assert_eq!(ctx.market(&m.market).await.funding_residue, 0);
+}
