@@ -19,4 +19,6 @@ pub enum EngineError {
     NoBankruptcyPrice,
     /// The book side has no room for another resting order.
     BookFull,
+    /// The position's equity covers its maintenance margin: it may not be liquidated.
+    NotLiquidatable,
 }

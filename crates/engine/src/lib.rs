@@ -17,6 +17,7 @@ pub mod book;
 pub mod error;
 pub mod fees;
 pub mod funding;
+pub mod liquidation;
 pub mod margin;
 mod math;
 pub mod oracle;

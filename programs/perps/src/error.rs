@@ -100,6 +100,8 @@ pub enum PerpsError {
     FundingNotDue,
     #[msg("Open interest is out of balance")]
     OpenInterestImbalance,
+    #[msg("The position's equity covers its maintenance margin")]
+    NotLiquidatable,
     #[msg("Arithmetic overflow")]
     MathOverflow,
 }
@@ -130,6 +132,7 @@ impl From<EngineError> for PerpsError {
             EngineError::FlatPosition => PerpsError::FlatPosition,
             EngineError::NoBankruptcyPrice => PerpsError::NoBankruptcyPrice,
             EngineError::BookFull => PerpsError::BookFull,
+            EngineError::NotLiquidatable => PerpsError::NotLiquidatable,
         }
     }
 }

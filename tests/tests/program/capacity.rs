@@ -33,7 +33,10 @@ fn wire_size(makers: usize) -> usize {
 
 #[test]
 fn makers_per_place_order_transaction() {
-    let fit = (0..64).take_while(|&n| wire_size(n) <= PACKET_DATA_SIZE).last().unwrap();
+    let fit = (0..64)
+        .take_while(|&n| wire_size(n) <= PACKET_DATA_SIZE)
+        .last()
+        .unwrap();
     println!(
         "place_order: {} bytes with no maker, {} makers fit in {PACKET_DATA_SIZE} bytes (legacy message)",
         wire_size(0),

@@ -578,15 +578,32 @@ async fn a_reduce_only_market_accepts_only_orders_that_shrink_positions() {
     let (mut ctx, m, t) = market_with_traders(3, 1_000 * USDC).await;
     let (alice, bob, carol) = (&t[0], &t[1], &t[2]);
     ctx.cross(&m, alice, bob, Side::Bid, P, 10).await;
-    ctx.send_by_admin(ix::set_market_status(&ctx.admin.pubkey(), &m.market, &m.oracle, MarketStatus::ReduceOnly))
-        .await
-        .unwrap();
+    ctx.send_by_admin(ix::set_market_status(
+        &ctx.admin.pubkey(),
+        &m.market,
+        &m.oracle,
+        MarketStatus::ReduceOnly,
+    ))
+    .await
+    .unwrap();
     // Carol is flat: any order would open risk.
-    assert_perps_error(ctx.place(&m, carol, limit(Side::Bid, P, 1)).await, PerpsError::ReduceOnlyWouldIncrease);
+    assert_perps_error(
+        ctx.place(&m, carol, limit(Side::Bid, P, 1)).await,
+        PerpsError::ReduceOnlyWouldIncrease,
+    );
     // Alice is short 10: her bid is treated as reduce-only and cut to 10; Bob sells 4 into it.
     ctx.place(&m, alice, limit(Side::Bid, P, 25)).await.unwrap();
-    assert_eq!(ctx.position(&m.market, &alice.pubkey()).await.open_bid_lots, 10);
-    ctx.place(&m, bob, order(Side::Ask, P, 4, OrderType::ImmediateOrCancel)).await.unwrap();
+    assert_eq!(
+        ctx.position(&m.market, &alice.pubkey()).await.open_bid_lots,
+        10
+    );
+    ctx.place(
+        &m,
+        bob,
+        order(Side::Ask, P, 4, OrderType::ImmediateOrCancel),
+    )
+    .await
+    .unwrap();
     assert_eq!(ctx.position(&m.market, &alice.pubkey()).await.base_lots, -6);
     assert_eq!(ctx.position(&m.market, &bob.pubkey()).await.base_lots, 6);
     ctx.assert_vault_matches_positions(&m).await;
