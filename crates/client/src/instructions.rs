@@ -336,3 +336,40 @@ pub fn settle_funding(market: &Pubkey, position: &Pubkey) -> Instruction {
         ix::SettleFunding {},
     )
 }
+
+/// Liquidates `position`; the liquidator's own position in the market takes the lots over.
+pub fn liquidate(liquidator: &Pubkey, keys: &MarketKeys, position: &Pubkey) -> Instruction {
+    build(
+        acc::Liquidate {
+            liquidator: *liquidator,
+            market: keys.market,
+            order_book: keys.order_book,
+            liquidator_position: pda::position(&keys.market, liquidator),
+            position: *position,
+            oracle: keys.oracle,
+            collateral_vault: pda::collateral_vault(&keys.market),
+            insurance_vault: pda::insurance_vault(&keys.market),
+            token_program: anchor_spl::token::ID,
+        },
+        ix::Liquidate {},
+    )
+}
+
+pub fn withdraw_insurance(
+    admin: &Pubkey,
+    market: &Pubkey,
+    destination: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    build(
+        acc::WithdrawInsurance {
+            admin: *admin,
+            exchange: pda::exchange(),
+            market: *market,
+            insurance_vault: pda::insurance_vault(market),
+            destination: *destination,
+            token_program: anchor_spl::token::ID,
+        },
+        ix::WithdrawInsurance { amount },
+    )
+}

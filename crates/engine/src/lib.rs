@@ -23,6 +23,7 @@ mod math;
 pub mod oracle;
 pub mod position;
 pub mod units;
+pub mod volatility;
 
 pub use book::{Book, OrderSide, RestingOrder, BOOK_SIDE_CAPACITY};
 pub use error::EngineError;

@@ -113,7 +113,10 @@ pub fn plan_liquidation(
         open_asks: BaseLots(0),
         ..*state
     };
-    if !without_orders.health(oracle, tiers)?.is_liquidatable() {
+    if !without_orders
+        .health(oracle, tiers, RatePpm::ONE)?
+        .is_liquidatable()
+    {
         return Err(EngineError::NotLiquidatable);
     }
     let price = liquidation_transfer_price(side, oracle, params.liquidation_fee)?;
@@ -270,7 +273,7 @@ mod tests {
         ) {
             let t = sample_tiers();
             let Ok(plan) = plan_liquidation(&p, oracle, &t, &PARAMS) else {
-                prop_assert!(!p.health(oracle, &t).unwrap().is_liquidatable());
+                prop_assert!(!p.health(oracle, &t, RatePpm::ONE).unwrap().is_liquidatable());
                 return Ok(());
             };
             let size = p.size.0.unsigned_abs();

@@ -85,6 +85,18 @@ impl MarginTiers {
     pub fn initial_margin(&self, notional: SignedQuote) -> EngineResult<SignedQuote> {
         notional.mul_rate_ceil(self.tier_for(notional).initial_rate)
     }
+
+    /// Initial margin with the rate scaled by `factor` (the volatility factor, `PPM` = 1×),
+    /// never above the whole notional; rounded up.
+    pub fn scaled_initial_margin(
+        &self,
+        notional: SignedQuote,
+        factor: RatePpm,
+    ) -> EngineResult<SignedQuote> {
+        let rate = self.tier_for(notional).initial_rate.0 as u64 * factor.0 as u64;
+        let scaled = crate::math::div_ceil(rate as i128, PPM as i128)?.min(PPM as i128);
+        notional.mul_rate_ceil(RatePpm(scaled as u32))
+    }
 }
 
 #[cfg(test)]
@@ -138,6 +150,22 @@ pub(crate) mod tests {
         // 199 atoms at 0.5% is 0.995 atoms: rounded up to 1.
         assert_eq!(t.maintenance_margin(SignedQuote(199)), Ok(SignedQuote(1)));
         assert_eq!(t.maintenance_margin(SignedQuote(0)), Ok(SignedQuote(0)));
+    }
+
+    #[test]
+    fn a_volatility_factor_scales_the_initial_rate_up_to_the_whole_notional() {
+        let t = sample_tiers();
+        // 1% of 10,000 USDC is 100; at 1.5× it is 150; at 200× it is capped at 100% = 10,000.
+        let n = SignedQuote(10_000_000_000);
+        assert_eq!(
+            t.scaled_initial_margin(n, RatePpm(PPM)),
+            t.initial_margin(n)
+        );
+        assert_eq!(
+            t.scaled_initial_margin(n, RatePpm(1_500_000)),
+            Ok(SignedQuote(150_000_000))
+        );
+        assert_eq!(t.scaled_initial_margin(n, RatePpm(200_000_000)), Ok(n));
     }
 
     #[test]

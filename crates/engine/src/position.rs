@@ -6,7 +6,7 @@
 //! of the worst case of the resting orders, `max(|q + bids|, |q − asks|)`.
 
 use crate::{
-    math, BaseLots, EngineError, EngineResult, MarginTiers, Price, QuoteAtoms, SignedLots,
+    math, BaseLots, EngineError, EngineResult, MarginTiers, Price, QuoteAtoms, RatePpm, SignedLots,
     SignedQuote, PPM,
 };
 
@@ -100,22 +100,34 @@ impl PositionState {
             .map_err(|_| EngineError::MathOverflow)
     }
 
-    /// Equity, maintenance and initial margin at `price`.
-    pub fn health(&self, price: Price, tiers: &MarginTiers) -> EngineResult<MarginHealth> {
+    /// Equity, maintenance and initial margin at `price`, the initial rate scaled by the market's
+    /// volatility factor (`RatePpm::ONE` for none).
+    pub fn health(
+        &self,
+        price: Price,
+        tiers: &MarginTiers,
+        initial_factor: RatePpm,
+    ) -> EngineResult<MarginHealth> {
         Ok(MarginHealth {
             equity: self.equity(price)?,
             maintenance: tiers.maintenance_margin(self.notional(price)?)?,
-            initial: tiers.initial_margin(price.value_of(self.worst_case_lots()?)?)?,
+            initial: tiers
+                .scaled_initial_margin(price.value_of(self.worst_case_lots()?)?, initial_factor)?,
         })
     }
 
     /// The most collateral that can leave while equity still covers initial margin; all of it
     /// when the position is idle. Never more than the collateral itself.
-    pub fn max_withdrawal(&self, price: Price, tiers: &MarginTiers) -> EngineResult<QuoteAtoms> {
+    pub fn max_withdrawal(
+        &self,
+        price: Price,
+        tiers: &MarginTiers,
+        initial_factor: RatePpm,
+    ) -> EngineResult<QuoteAtoms> {
         let free = if self.is_idle() {
             self.collateral
         } else {
-            let health = self.health(price, tiers)?;
+            let health = self.health(price, tiers, initial_factor)?;
             health.equity.checked_sub(health.initial)?
         };
         free.min(self.collateral).max(SignedQuote::ZERO).to_atoms()
@@ -274,13 +286,13 @@ mod tests {
     fn worked_long_at_entry_and_after_a_fall() {
         let p = btc_long();
         let t = sample_tiers();
-        let at_entry = p.health(Price(60_000_000), &t).unwrap();
+        let at_entry = p.health(Price(60_000_000), &t, RatePpm::ONE).unwrap();
         assert_eq!(at_entry.equity, SignedQuote(6_000_000_000));
         // 60k notional is in the 1%/2% bracket: MM 600, IM 1,200 USDC.
         assert_eq!(at_entry.maintenance, SignedQuote(600_000_000));
         assert_eq!(at_entry.initial, SignedQuote(1_200_000_000));
         // BTC at 55,000: U = −5,000, E = 1,000; MM = 1% of 55k = 550.
-        let after = p.health(Price(55_000_000), &t).unwrap();
+        let after = p.health(Price(55_000_000), &t, RatePpm::ONE).unwrap();
         assert_eq!(
             p.unrealized_pnl(Price(55_000_000)),
             Ok(SignedQuote(-5_000_000_000))
@@ -331,8 +343,8 @@ mod tests {
         // i.e. P < 54,545,454.54…: the highest such integer is 54,545,454.
         let long = btc_long();
         assert_eq!(long.liquidation_price(&t), Ok(Some(Price(54_545_454))));
-        let at = long.health(Price(54_545_454), &t).unwrap();
-        let above = long.health(Price(54_545_455), &t).unwrap();
+        let at = long.health(Price(54_545_454), &t, RatePpm::ONE).unwrap();
+        let above = long.health(Price(54_545_455), &t, RatePpm::ONE).unwrap();
         assert!(at.is_liquidatable() && !above.is_liquidatable());
         // Short 1 BTC at 60k with 6k: liquidatable while P·1000·1.01 > 66,000e6,
         // i.e. P > 65,346,534.65…: the lowest such integer is 65,346,535.
@@ -358,24 +370,27 @@ mod tests {
         let t = sample_tiers();
         // At 60k: E = 6,000, IM = 1,200, so 4,800 USDC may leave.
         assert_eq!(
-            btc_long().max_withdrawal(Price(60_000_000), &t),
+            btc_long().max_withdrawal(Price(60_000_000), &t, RatePpm::ONE),
             Ok(QuoteAtoms(4_800_000_000))
         );
         // Unrealized profit counts toward equity but only collateral can leave.
         assert_eq!(
-            btc_long().max_withdrawal(Price(90_000_000), &t),
+            btc_long().max_withdrawal(Price(90_000_000), &t, RatePpm::ONE),
             Ok(QuoteAtoms(6_000_000_000))
         );
         // Under water: nothing.
         assert_eq!(
-            btc_long().max_withdrawal(Price(50_000_000), &t),
+            btc_long().max_withdrawal(Price(50_000_000), &t, RatePpm::ONE),
             Ok(QuoteAtoms(0))
         );
         let idle = PositionState {
             collateral: SignedQuote(77),
             ..Default::default()
         };
-        assert_eq!(idle.max_withdrawal(Price(0), &t), Ok(QuoteAtoms(77)));
+        assert_eq!(
+            idle.max_withdrawal(Price(0), &t, RatePpm::ONE),
+            Ok(QuoteAtoms(77))
+        );
     }
 
     #[test]
@@ -554,7 +569,7 @@ mod tests {
             probe in 1u64..2_000_000_000,
         ) {
             let t = sample_tiers();
-            let liquidatable = |price: u64| p.health(Price(price), &t).unwrap().is_liquidatable();
+            let liquidatable = |price: u64| p.health(Price(price), &t, RatePpm::ONE).unwrap().is_liquidatable();
             match (p.side().unwrap(), p.liquidation_price(&t).unwrap()) {
                 (Side::Long, Some(Price(edge))) => {
                     prop_assert!(liquidatable(edge));
@@ -577,15 +592,15 @@ mod tests {
             price in 1u64..2_000_000_000,
         ) {
             let t = sample_tiers();
-            let w = p.max_withdrawal(Price(price), &t).unwrap().0 as i128;
+            let w = p.max_withdrawal(Price(price), &t, RatePpm::ONE).unwrap().0 as i128;
             prop_assert!(w <= p.collateral.0);
             if w > 0 {
                 let after = PositionState { collateral: SignedQuote(p.collateral.0 - w), ..p };
-                prop_assert!(after.health(Price(price), &t).unwrap().meets_initial());
+                prop_assert!(after.health(Price(price), &t, RatePpm::ONE).unwrap().meets_initial());
                 if w < p.collateral.0 {
                     // One atom more would break it: the figure is the exact maximum.
                     let more = PositionState { collateral: SignedQuote(p.collateral.0 - w - 1), ..p };
-                    prop_assert!(!more.health(Price(price), &t).unwrap().meets_initial());
+                    prop_assert!(!more.health(Price(price), &t, RatePpm::ONE).unwrap().meets_initial());
                 }
             }
         }

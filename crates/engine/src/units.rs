@@ -31,6 +31,11 @@ pub struct SignedQuote(pub i128);
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RatePpm(pub u32);
 
+impl RatePpm {
+    /// 100%, or a factor of 1×.
+    pub const ONE: RatePpm = RatePpm(PPM);
+}
+
 impl SignedLots {
     pub const ZERO: SignedLots = SignedLots(0);
 

@@ -26,6 +26,10 @@ pub enum PerpsError {
     InvalidPriceBand,
     #[msg("Funding interval must be 60 s to 1 day and the rate cap at most 10%")]
     InvalidFundingParams,
+    #[msg("EMA period, volatility sensitivity or factor cap out of range")]
+    InvalidVolatilityParams,
+    #[msg("Circuit breaker move, window or cool-down out of range")]
+    InvalidCircuitBreaker,
     #[msg("Oracle configuration is invalid")]
     InvalidOracleConfig,
     #[msg("Tick size, lot size and oracle identity cannot change after creation")]
@@ -102,6 +106,16 @@ pub enum PerpsError {
     OpenInterestImbalance,
     #[msg("The position's equity covers its maintenance margin")]
     NotLiquidatable,
+    #[msg("A position cannot liquidate itself")]
+    SelfLiquidation,
+    #[msg("The liquidator would be below initial margin")]
+    LiquidatorBelowInitialMargin,
+    #[msg("The market has a bankrupt position waiting for ADL")]
+    AdlPending,
+    #[msg("The order would raise open interest above the market's cap")]
+    OpenInterestCapExceeded,
+    #[msg("The insurance vault cannot go below its floor")]
+    InsuranceBelowFloor,
     #[msg("Arithmetic overflow")]
     MathOverflow,
 }

@@ -126,3 +126,52 @@ pub struct FundingUpdated {
     pub funding_index: i64,
     pub swept_to_insurance: u64,
 }
+
+#[event]
+pub struct CircuitBreakerTripped {
+    pub market: Pubkey,
+    pub reference_price: u64,
+    pub price: u64,
+    /// When the market returns to Active by itself.
+    pub until: i64,
+}
+
+#[event]
+pub struct CircuitBreakerCleared {
+    pub market: Pubkey,
+}
+
+#[event]
+pub struct Liquidation {
+    pub market: Pubkey,
+    pub position: Pubkey,
+    pub liquidator: Pubkey,
+    pub lots: u64,
+    /// Transfer price per lot, and the oracle price it was taken from.
+    pub price: u64,
+    pub oracle_price: u64,
+    /// The liquidator's price improvement, `lots · |oracle − price|`.
+    pub liquidator_fee: u64,
+    pub insurance_fee: u64,
+    pub full: bool,
+}
+
+#[event]
+pub struct Bankruptcy {
+    pub market: Pubkey,
+    pub position: Pubkey,
+    pub deficit: u64,
+    pub paid_by_insurance: u64,
+    /// What the insurance vault could not pay, left for ADL.
+    pub left_for_adl: u64,
+    /// Set when the position waits for ADL.
+    pub bankruptcy_price: u64,
+    pub lots: u64,
+}
+
+#[event]
+pub struct InsuranceWithdrawn {
+    pub market: Pubkey,
+    pub amount: u64,
+    pub vault_balance: u64,
+}

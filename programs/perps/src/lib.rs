@@ -107,4 +107,12 @@ pub mod perps {
     pub fn settle_funding(ctx: Context<SettleFunding>) -> Result<()> {
         settle_funding::handler(ctx)
     }
+
+    pub fn liquidate(ctx: Context<Liquidate>) -> Result<()> {
+        liquidate::handler(ctx)
+    }
+
+    pub fn withdraw_insurance(ctx: Context<WithdrawInsurance>, amount: u64) -> Result<()> {
+        withdraw_insurance::handler(ctx, amount)
+    }
 }

@@ -8,7 +8,8 @@ use pyth_solana_receiver_sdk::price_update::{PriceUpdateV2, VerificationLevel};
 
 use crate::{
     error::PerpsError,
-    state::{Market, MarketParams, OracleSource, PriceFeed},
+    events::{CircuitBreakerCleared, CircuitBreakerTripped},
+    state::{Market, MarketParams, MarketStatus, OracleSource, PriceFeed},
 };
 
 /// Reads the raw report from `oracle`, checking that it is the account `expected_key` names, owned
@@ -77,4 +78,63 @@ pub fn read_price(
     Ok(reading
         .lot_price(market.quote_decimals, market.params.base_lot_exponent)
         .map_err(PerpsError::from)?)
+}
+
+/// Reads the market's price like `read_price` and lets the market observe it: the oracle EMA
+/// moves, a breaker whose cool-down has passed clears (the market returns to Active), and a move
+/// beyond the breaker's limit within its window puts an Active market into ReduceOnly.
+pub fn observe_price(
+    market: &mut Market,
+    market_key: &Pubkey,
+    oracle: &AccountInfo,
+    usage: OracleUse,
+) -> Result<Price> {
+    let price = read_price(market, market_key, oracle, usage)?;
+    let now = Clock::get()?.unix_timestamp;
+    let params = market.params;
+    market.oracle_ema = perps_engine::volatility::update_ema(
+        Price(market.oracle_ema),
+        price,
+        now - market.last_oracle_time,
+        params.oracle_ema_period_secs,
+    )
+    .map_err(PerpsError::from)?
+    .0;
+    market.last_oracle_time = now;
+
+    if market.breaker_until != 0 && now >= market.breaker_until {
+        market.breaker_until = 0;
+        if market.status()? == MarketStatus::ReduceOnly {
+            market.status = MarketStatus::Active as u8;
+        }
+        emit!(CircuitBreakerCleared {
+            market: *market_key
+        });
+    }
+    if params.breaker_move_ppm > 0 {
+        let window_over = now - market.breaker_window_start >= params.breaker_window_secs as i64;
+        if market.breaker_reference_price == 0 || window_over {
+            market.breaker_reference_price = price.0;
+            market.breaker_window_start = now;
+        } else if market.status()? == MarketStatus::Active
+            && perps_engine::volatility::breaker_trips(
+                Price(market.breaker_reference_price),
+                price,
+                perps_engine::RatePpm(params.breaker_move_ppm),
+            )
+            .map_err(PerpsError::from)?
+        {
+            market.status = MarketStatus::ReduceOnly as u8;
+            market.breaker_until = now + params.breaker_cooldown_secs as i64;
+            emit!(CircuitBreakerTripped {
+                market: *market_key,
+                reference_price: market.breaker_reference_price,
+                price: price.0,
+                until: market.breaker_until,
+            });
+            market.breaker_reference_price = price.0;
+            market.breaker_window_start = now;
+        }
+    }
+    Ok(price)
 }

@@ -81,6 +81,14 @@ pub fn handler(ctx: Context<CreateMarket>, symbol: [u8; 16], params: MarketParam
         last_funding_time: Clock::get()?.unix_timestamp,
         last_funding_rate_ppm: 0,
         funding_residue: 0,
+        oracle_ema: 0,
+        last_oracle_time: 0,
+        breaker_reference_price: 0,
+        breaker_window_start: 0,
+        breaker_until: 0,
+        adl_position: Pubkey::default(),
+        adl_lots: 0,
+        adl_bankruptcy_price: 0,
         symbol,
         index,
         status: MarketStatus::Active as u8,
@@ -88,7 +96,7 @@ pub fn handler(ctx: Context<CreateMarket>, symbol: [u8; 16], params: MarketParam
         collateral_vault_bump: ctx.bumps.collateral_vault,
         insurance_vault_bump: ctx.bumps.insurance_vault,
         quote_decimals: accounts.collateral_mint.decimals,
-        _padding: [0],
+        adl_pending: 0,
     };
     accounts.exchange.market_count = index.checked_add(1).ok_or(PerpsError::MathOverflow)?;
     emit!(MarketCreated {

@@ -55,6 +55,7 @@ pub struct PlaceOrderArgs {
 pub const CANCEL_BY_OWNER: u8 = 0;
 pub const CANCEL_SELF_TRADE: u8 = 1;
 pub const CANCEL_REDUCE_ONLY: u8 = 2;
+pub const CANCEL_BY_LIQUIDATION: u8 = 3;
 
 #[derive(Accounts)]
 pub struct PlaceOrder<'info> {
@@ -94,12 +95,7 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
     let side = OrderSide::from(args.side);
     let price = Price(args.price);
     let mut market = ctx.accounts.market.load_mut()?;
-    let reduce_only = match market.status()? {
-        MarketStatus::Active => args.reduce_only,
-        MarketStatus::ReduceOnly => true,
-        MarketStatus::Paused => return err!(PerpsError::MarketPaused),
-        MarketStatus::Settled => return err!(PerpsError::MarketSettled),
-    };
+    market.require_open()?;
     let params = market.params;
     require!(
         args.lots >= params.min_order_lots,
@@ -109,16 +105,19 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
         args.price > 0 && args.price % params.tick_size == 0,
         PerpsError::InvalidPrice
     );
-    let oracle_price = oracle::read_price(
-        &market,
+    let oracle_price = oracle::observe_price(
+        &mut market,
         &market_key,
         &ctx.accounts.oracle,
         OracleUse::Trading,
     )?;
+    // Observing the price may have tripped (or cleared) the circuit breaker.
+    let reduce_only = args.reduce_only || market.status()? == MarketStatus::ReduceOnly;
     require!(
         within_band(price, oracle_price, RatePpm(params.price_band_ppm)),
         PerpsError::PriceOutsideBand
     );
+    let open_interest_before = market.open_interest_long;
 
     let mut order_book = ctx.accounts.order_book.load_mut()?;
     let mut taker = ctx.accounts.position.load_mut()?;
@@ -243,14 +242,24 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
 
     let after = taker.state();
     let health = after
-        .health(oracle_price, &params.margin_tiers()?)
+        .health(
+            oracle_price,
+            &params.margin_tiers()?,
+            market.initial_margin_factor(oracle_price)?,
+        )
         .map_err(PerpsError::from)?;
     let reduced = before
         .is_risk_reduced_by(&after)
         .map_err(PerpsError::from)?;
+    require!(!market.is_adl_pending() || reduced, PerpsError::AdlPending);
     require!(
         health.meets_initial() || (reduced && health.equity >= SignedQuote::ZERO),
         PerpsError::InsufficientMargin
+    );
+    require!(
+        market.open_interest_long <= params.max_open_interest_lots
+            || market.open_interest_long <= open_interest_before,
+        PerpsError::OpenInterestCapExceeded
     );
 
     let split = fees::split_fees(fees_collected, params.fee_insurance_share_bps)

@@ -39,6 +39,8 @@ pub fn handler(ctx: Context<SetMarketStatus>, status: MarketStatus) -> Result<()
         market.settlement_price = price.0;
     }
     market.status = status as u8;
+    // The admin's word replaces whatever the circuit breaker set.
+    market.breaker_until = 0;
     emit!(MarketStatusChanged {
         market: market_key,
         old_status: old_status as u8,

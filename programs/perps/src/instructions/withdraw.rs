@@ -49,14 +49,18 @@ pub fn handler(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
             PerpsError::InsufficientCollateral
         );
         if !state.is_idle() {
-            let price = oracle::read_price(
-                &market,
+            let price = oracle::observe_price(
+                &mut market,
                 &market_key,
                 &ctx.accounts.oracle,
                 OracleUse::Trading,
             )?;
             let free = state
-                .max_withdrawal(price, &market.params.margin_tiers()?)
+                .max_withdrawal(
+                    price,
+                    &market.params.margin_tiers()?,
+                    market.initial_margin_factor(price)?,
+                )
                 .map_err(PerpsError::from)?;
             require!(amount <= free.0, PerpsError::WithdrawalBelowInitialMargin);
         }

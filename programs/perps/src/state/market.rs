@@ -17,6 +17,10 @@ pub const MIN_FUNDING_INTERVAL_SECS: u32 = 60;
 pub const MAX_FUNDING_INTERVAL_SECS: u32 = 86_400;
 /// Funding may move at most 10% of the price per interval.
 pub const MAX_FUNDING_RATE_PPM: u32 = 100_000;
+/// EMA periods, breaker windows and cool-downs are at most a week.
+pub const MAX_PERIOD_SECS: u32 = 7 * 86_400;
+pub const MAX_VOLATILITY_SENSITIVITY_PPM: u32 = 100 * PPM;
+pub const MAX_VOLATILITY_FACTOR_PPM: u32 = 10 * PPM;
 
 /// Where a market reads its price.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,6 +103,18 @@ pub struct MarketParams {
     pub funding_interval_secs: u32,
     /// Cap on the funding rate per interval, in ppm of the oracle price.
     pub max_funding_rate_ppm: u32,
+    /// Time constant of the oracle EMA.
+    pub oracle_ema_period_secs: u32,
+    /// Initial margin rates grow by this many times the oracle's relative gap to its EMA (ppm;
+    /// 0 turns volatility scaling off).
+    pub volatility_sensitivity_ppm: u32,
+    /// Cap on the volatility factor (ppm, at least 1× = 1,000,000).
+    pub max_volatility_factor_ppm: u32,
+    /// A move of more than this within a window trips the circuit breaker (ppm; 0 turns it off).
+    pub breaker_move_ppm: u32,
+    pub breaker_window_secs: u32,
+    /// How long a tripped market stays reduce-only.
+    pub breaker_cooldown_secs: u32,
     /// Taker fee in basis points.
     pub taker_fee_bps: u16,
     /// Maker fee in basis points; negative is a rebate, never larger than the taker fee.
@@ -212,6 +228,19 @@ impl MarketParams {
                 && self.max_funding_rate_ppm <= MAX_FUNDING_RATE_PPM,
             PerpsError::InvalidFundingParams
         );
+        require!(
+            (1..=MAX_PERIOD_SECS).contains(&self.oracle_ema_period_secs)
+                && self.volatility_sensitivity_ppm <= MAX_VOLATILITY_SENSITIVITY_PPM
+                && (PPM..=MAX_VOLATILITY_FACTOR_PPM).contains(&self.max_volatility_factor_ppm),
+            PerpsError::InvalidVolatilityParams
+        );
+        require!(
+            self.breaker_move_ppm <= PPM
+                && (self.breaker_move_ppm == 0
+                    || (1..=MAX_PERIOD_SECS).contains(&self.breaker_window_secs))
+                && self.breaker_cooldown_secs <= MAX_PERIOD_SECS,
+            PerpsError::InvalidCircuitBreaker
+        );
         require!(self._padding == [0; 6], PerpsError::InvalidMarketLimits);
         Ok(())
     }
@@ -272,6 +301,19 @@ pub struct Market {
     pub last_funding_rate_ppm: i64,
     /// Funding rounding kept from positions, in index units, not yet swept to insurance.
     pub funding_residue: i64,
+    /// Exponential moving average of the oracle price (quote atoms per lot) and when it moved.
+    pub oracle_ema: u64,
+    pub last_oracle_time: i64,
+    /// The circuit breaker's window: its reference price and start; and, while tripped, the
+    /// time the market returns to Active by itself (0 when not tripped).
+    pub breaker_reference_price: u64,
+    pub breaker_window_start: i64,
+    pub breaker_until: i64,
+    /// The bankrupt position waiting for ADL, while `adl_pending` is 1.
+    pub adl_position: Pubkey,
+    /// Its lots still to close (positive) and its bankruptcy price per lot.
+    pub adl_lots: u64,
+    pub adl_bankruptcy_price: u64,
     pub symbol: [u8; 16],
     pub index: u16,
     /// A `MarketStatus` discriminant.
@@ -281,12 +323,40 @@ pub struct Market {
     pub insurance_vault_bump: u8,
     /// Decimals of the collateral mint, for oracle price conversion.
     pub quote_decimals: u8,
-    pub _padding: [u8; 1],
+    /// 1 while a bankrupt position waits for ADL (DESIGN.md §8).
+    pub adl_pending: u8,
 }
 
 impl Market {
     pub fn status(&self) -> Result<MarketStatus> {
         Ok(MarketStatus::try_from(self.status)?)
+    }
+
+    /// Refuses instructions that need trading: a paused or settled market.
+    pub fn require_open(&self) -> Result<MarketStatus> {
+        match self.status()? {
+            MarketStatus::Paused => err!(PerpsError::MarketPaused),
+            MarketStatus::Settled => err!(PerpsError::MarketSettled),
+            status => Ok(status),
+        }
+    }
+
+    pub fn is_adl_pending(&self) -> bool {
+        self.adl_pending != 0
+    }
+
+    /// The factor initial margin rates are scaled by at `price` (DESIGN.md §6).
+    pub fn initial_margin_factor(&self, price: perps_engine::Price) -> Result<RatePpm> {
+        if self.params.volatility_sensitivity_ppm == 0 || self.oracle_ema == 0 {
+            return Ok(RatePpm::ONE);
+        }
+        Ok(perps_engine::volatility::volatility_factor(
+            price,
+            perps_engine::Price(self.oracle_ema),
+            RatePpm(self.params.volatility_sensitivity_ppm),
+            RatePpm(self.params.max_volatility_factor_ppm),
+        )
+        .map_err(PerpsError::from)?)
     }
 
     /// The market PDA's signer seeds, copied out so the account can be released before a CPI.
