@@ -6,6 +6,7 @@
 mod capacity;
 mod collateral;
 mod exchange;
+mod liquidation;
 mod market;
 mod oracle;
 mod price_feed;

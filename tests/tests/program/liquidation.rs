@@ -1,0 +1,434 @@
+//! Liquidation, bankruptcy against the insurance vault, the ADL-pending state, and the
+//! adjustments that keep a market away from ADL: volatility-scaled margin, the circuit breaker
+//! and the open-interest cap.
+
+use perps::error::PerpsError;
+use perps::state::{MarketParams, MarketStatus};
+use perps_client::{instructions as ix, pda, OrderType, PlaceOrderArgs, Side};
+use perps_tests::*;
+use solana_signer::Signer;
+
+const P: u64 = 60 * USDC;
+
+fn ioc(side: Side, price: u64, lots: u64) -> PlaceOrderArgs {
+    PlaceOrderArgs {
+        side,
+        price,
+        lots,
+        order_type: OrderType::ImmediateOrCancel,
+        reduce_only: false,
+        client_order_id: 0,
+    }
+}
+
+/// Alice long `lots` at 60 with exactly `collateral` (she is the maker: her deposit is the
+/// collateral less the 1 bp rebate), Bob short against her, Carol a liquidator with 20,000 USDC.
+async fn leveraged_long(
+    lots: u64,
+    collateral: u64,
+) -> (TestContext, MarketFixture, Wallet, Wallet, Wallet) {
+    let mut ctx = TestContext::with_exchange().await;
+    let m = ctx.create_market().await;
+    let rebate = lots * P / 10_000;
+    let alice = ctx.funded_position(&m, collateral - rebate, 0).await;
+    let bob = ctx.funded_position(&m, 20_000 * USDC, 0).await;
+    let carol = ctx.funded_position(&m, 20_000 * USDC, 0).await;
+    ctx.cross(&m, &alice, &bob, Side::Ask, P, lots).await;
+    assert_eq!(
+        ctx.position(&m.market, &alice.pubkey()).await.collateral,
+        collateral as i64
+    );
+    (ctx, m, alice, bob, carol)
+}
+
+async fn liquidate(
+    ctx: &mut TestContext,
+    m: &MarketFixture,
+    liquidator: &Wallet,
+    target: &Wallet,
+) -> Result<(), TxError> {
+    let position = pda::position(&m.market, &target.pubkey());
+    ctx.send(
+        &[ix::liquidate(&liquidator.pubkey(), &m.keys(), &position)],
+        &[&liquidator.keypair],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_partial_liquidation_transfers_the_fewest_lots_that_restore_margin() {
+    // 1 BTC long from 60,000 with 6,000 USDC; at 54,500 equity is 500 < MM 545.
+    let (mut ctx, m, alice, _bob, carol) = leveraged_long(1_000, 6_000 * USDC).await;
+    ctx.set_price(&m.oracle, btc(54_500), 0).await.unwrap();
+    let insurance_before = ctx.token_balance(&m.insurance_vault).await;
+    liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
+    // The engine's worked example: 229 lots at 54.391 USDC, 12.4805 USDC to insurance.
+    let a = ctx.position(&m.market, &alice.pubkey()).await;
+    let c = ctx.position(&m.market, &carol.pubkey()).await;
+    assert_eq!(a.base_lots, 771);
+    assert_eq!((c.base_lots, c.cost_basis), (229, 229 * 54_391_000));
+    assert_eq!(
+        ctx.token_balance(&m.insurance_vault).await,
+        insurance_before + 12_480_500
+    );
+    // Alice's equity: 500 − 229 · 0.109 − 12.4805 = 462.5585 USDC, above 1.1 · MM.
+    let equity = a.collateral as i128 + 771 * 54_500_000 - a.cost_basis as i128;
+    assert_eq!(equity, 462_558_500);
+    assert_perps_error(
+        liquidate(&mut ctx, &m, &carol, &alice).await,
+        PerpsError::NotLiquidatable,
+    );
+    ctx.assert_vault_matches_positions(&m).await;
+}
+
+#[tokio::test]
+async fn a_bankrupt_position_is_closed_and_the_insurance_vault_pays_its_deficit() {
+    // 100 lots long from 60 with 100 USDC; at 58 equity is −100.
+    let (mut ctx, m, alice, _bob, carol) = leveraged_long(100, 100 * USDC).await;
+    let donor = ctx.wallet(1_000 * USDC).await;
+    ctx.send(
+        &[ix::fund_insurance(
+            &donor.pubkey(),
+            &m.market,
+            &donor.token,
+            1_000 * USDC,
+        )],
+        &[&donor.keypair],
+    )
+    .await
+    .unwrap();
+    ctx.set_price(&m.oracle, btc(58_000), 0).await.unwrap();
+    let insurance_before = ctx.token_balance(&m.insurance_vault).await;
+    liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
+    // Full close at 58 · 0.998 = 57.884: collateral 100 − 211.6 = −111.6, paid by insurance.
+    let a = ctx.position(&m.market, &alice.pubkey()).await;
+    assert_eq!((a.base_lots, a.cost_basis, a.collateral), (0, 0, 0));
+    assert_eq!(
+        ctx.position(&m.market, &carol.pubkey()).await.cost_basis,
+        100 * 57_884_000
+    );
+    assert_eq!(
+        ctx.token_balance(&m.insurance_vault).await,
+        insurance_before - 111_600_000
+    );
+    assert_eq!(ctx.market(&m.market).await.adl_pending, 0);
+    ctx.assert_vault_matches_positions(&m).await;
+}
+
+#[tokio::test]
+async fn a_short_vault_pays_what_it_holds_above_its_floor_and_the_position_waits_for_adl() {
+    let (mut ctx, m, alice, bob, carol) = leveraged_long(100, 100 * USDC).await;
+    let mut params = default_params();
+    params.insurance_floor = 10 * USDC;
+    ctx.send_by_admin(ix::update_market_params(
+        &ctx.admin.pubkey(),
+        &m.market,
+        params,
+    ))
+    .await
+    .unwrap();
+    let donor = ctx.wallet(50 * USDC).await;
+    ctx.send(
+        &[ix::fund_insurance(
+            &donor.pubkey(),
+            &m.market,
+            &donor.token,
+            50 * USDC,
+        )],
+        &[&donor.keypair],
+    )
+    .await
+    .unwrap();
+    let vault = ctx.token_balance(&m.insurance_vault).await;
+    let paid = vault - 10 * USDC;
+    // Bob offers one more lot before the crash.
+    let offer = PlaceOrderArgs {
+        order_type: OrderType::PostOnly,
+        ..ioc(Side::Ask, P, 1)
+    };
+    ctx.place(&m, &bob, offer).await.unwrap();
+    ctx.set_price(&m.oracle, btc(58_000), 0).await.unwrap();
+    liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
+
+    assert_eq!(
+        ctx.token_balance(&m.insurance_vault).await,
+        10 * USDC,
+        "down to the floor"
+    );
+    let a = ctx.position(&m.market, &alice.pubkey()).await;
+    assert_eq!(a.base_lots, 100, "not taken over");
+    assert_eq!(a.collateral as u64, 100 * USDC + paid);
+    assert_eq!(ctx.position(&m.market, &carol.pubkey()).await.base_lots, 0);
+    let market = ctx.market(&m.market).await;
+    assert_eq!(market.adl_pending, 1);
+    assert_eq!(
+        market.adl_position,
+        pda::position(&m.market, &alice.pubkey())
+    );
+    assert_eq!(market.adl_lots, 100);
+    // Bankruptcy price with the vault's contribution: (6,000 − collateral) / 100 lots, rounded up.
+    let expected = (6_000 * USDC - a.collateral as u64).div_ceil(100);
+    assert_eq!(market.adl_bankruptcy_price, expected);
+
+    // While ADL is pending: no new risk, no insurance withdrawal, no second liquidation of it.
+    let opener = ctx.funded_position(&m, 1_000 * USDC, 0).await;
+    assert_perps_error(ctx.place(&m, &bob, offer).await, PerpsError::AdlPending);
+    assert_perps_error(
+        ctx.place(&m, &opener, ioc(Side::Bid, P, 1)).await,
+        PerpsError::AdlPending,
+    );
+    let take = ix::withdraw_insurance(&ctx.admin.pubkey(), &m.market, &ctx.treasury, USDC);
+    assert_perps_error(ctx.send_by_admin(take).await, PerpsError::AdlPending);
+    assert_perps_error(
+        liquidate(&mut ctx, &m, &carol, &alice).await,
+        PerpsError::AdlPending,
+    );
+    ctx.assert_vault_matches_positions(&m).await;
+}
+
+#[tokio::test]
+async fn liquidation_refuses_healthy_positions_itself_weak_liquidators_and_bad_oracles() {
+    let (mut ctx, m, alice, bob, carol) = leveraged_long(1_000, 6_000 * USDC).await;
+    let other = ctx.create_market().await;
+    let stranger = ctx.funded_position(&other, 1_000 * USDC, 0).await;
+    let poor = ctx.funded_position(&m, 10 * USDC, 0).await;
+    assert_perps_error(
+        liquidate(&mut ctx, &m, &carol, &alice).await,
+        PerpsError::NotLiquidatable,
+    );
+    ctx.set_price(&m.oracle, btc(54_500), 0).await.unwrap();
+    let before = (
+        ctx.token_balance(&m.collateral_vault).await,
+        ctx.token_balance(&m.insurance_vault).await,
+        ctx.position(&m.market, &alice.pubkey()).await.base_lots,
+    );
+    assert_perps_error(
+        liquidate(&mut ctx, &m, &alice, &alice).await,
+        PerpsError::SelfLiquidation,
+    );
+    assert_perps_error(
+        liquidate(&mut ctx, &m, &poor, &alice).await,
+        PerpsError::LiquidatorBelowInitialMargin,
+    );
+    // A liquidator with no position in this market, or presenting its position in another.
+    assert_anchor_error(
+        liquidate(&mut ctx, &m, &stranger, &alice).await,
+        anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram,
+    );
+    let foreign = ix::with_account(
+        ix::liquidate(
+            &stranger.pubkey(),
+            &m.keys(),
+            &pda::position(&m.market, &alice.pubkey()),
+        ),
+        &pda::position(&m.market, &stranger.pubkey()),
+        &pda::position(&other.market, &stranger.pubkey()),
+    );
+    assert_perps_error(
+        ctx.send(&[foreign], &[&stranger.keypair]).await,
+        PerpsError::WrongMarket,
+    );
+    ctx.advance_clock(61).await;
+    assert_perps_error(
+        liquidate(&mut ctx, &m, &carol, &alice).await,
+        PerpsError::StaleOracle,
+    );
+    // Pausing does not read the price.
+    ctx.send_by_admin(ix::set_market_status(
+        &ctx.admin.pubkey(),
+        &m.market,
+        &m.oracle,
+        MarketStatus::Paused,
+    ))
+    .await
+    .unwrap();
+    assert_perps_error(
+        liquidate(&mut ctx, &m, &carol, &alice).await,
+        PerpsError::MarketPaused,
+    );
+    let after = (
+        ctx.token_balance(&m.collateral_vault).await,
+        ctx.token_balance(&m.insurance_vault).await,
+        ctx.position(&m.market, &alice.pubkey()).await.base_lots,
+    );
+    assert_eq!(before, after);
+    // Reduce-only keeps liquidation running, on a price too uncertain for trading (3.7% > 1%).
+    ctx.set_price(&m.oracle, btc(54_500), btc(2_000) as u64)
+        .await
+        .unwrap();
+    ctx.send_by_admin(ix::set_market_status(
+        &ctx.admin.pubkey(),
+        &m.market,
+        &m.oracle,
+        MarketStatus::ReduceOnly,
+    ))
+    .await
+    .unwrap();
+    liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
+    assert_eq!(
+        ctx.position(&m.market, &alice.pubkey()).await.base_lots,
+        771
+    );
+    let _ = bob;
+    ctx.assert_vault_matches_positions(&m).await;
+}
+
+#[tokio::test]
+async fn the_circuit_breaker_trips_on_a_fast_move_and_clears_after_its_cool_down() {
+    let mut ctx = TestContext::with_exchange().await;
+    let params = MarketParams {
+        breaker_move_ppm: 100_000,
+        breaker_window_secs: 60,
+        breaker_cooldown_secs: 300,
+        ..default_params()
+    };
+    let m = ctx.create_market_with(params, btc(60_000)).await;
+    let alice = ctx.funded_position(&m, 1_000 * USDC, 0).await;
+    let bob = ctx.funded_position(&m, 1_000 * USDC, 0).await;
+    ctx.cross(&m, &alice, &bob, Side::Bid, P, 10).await;
+    // 11% within the window: the next price observation trips the breaker.
+    ctx.set_price(&m.oracle, btc(66_600), 0).await.unwrap();
+    ctx.withdraw(&m, &alice, USDC).await.unwrap();
+    let market = ctx.market(&m.market).await;
+    assert_eq!(market.status, MarketStatus::ReduceOnly as u8);
+    let until = market.breaker_until;
+    assert_eq!(until, ctx.clock().await.unix_timestamp + 300);
+    let carol = ctx.funded_position(&m, 1_000 * USDC, 0).await;
+    let open = PlaceOrderArgs {
+        order_type: OrderType::Limit,
+        ..ioc(Side::Bid, 66 * USDC, 1)
+    };
+    assert_perps_error(
+        ctx.place(&m, &carol, open).await,
+        PerpsError::ReduceOnlyWouldIncrease,
+    );
+    // After the cool-down the market is Active again by itself.
+    ctx.advance_clock(300).await;
+    ctx.set_price(&m.oracle, btc(66_600), 0).await.unwrap();
+    ctx.withdraw(&m, &alice, USDC).await.unwrap();
+    let market = ctx.market(&m.market).await;
+    assert_eq!(
+        (market.status, market.breaker_until),
+        (MarketStatus::Active as u8, 0)
+    );
+    ctx.place(&m, &carol, open).await.unwrap();
+}
+
+#[tokio::test]
+async fn orders_that_would_raise_open_interest_above_the_cap_are_rejected() {
+    let mut ctx = TestContext::with_exchange().await;
+    let m = ctx
+        .create_market_with(
+            MarketParams {
+                max_open_interest_lots: 100,
+                ..default_params()
+            },
+            btc(60_000),
+        )
+        .await;
+    let alice = ctx.funded_position(&m, 5_000 * USDC, 0).await;
+    let bob = ctx.funded_position(&m, 5_000 * USDC, 0).await;
+    let carol = ctx.funded_position(&m, 5_000 * USDC, 0).await;
+    ctx.cross(&m, &alice, &bob, Side::Bid, P, 100).await;
+    ctx.place(
+        &m,
+        &carol,
+        PlaceOrderArgs {
+            order_type: OrderType::PostOnly,
+            ..ioc(Side::Ask, P, 1)
+        },
+    )
+    .await
+    .unwrap();
+    // Bob (long 100) buying more would take open interest to 101.
+    assert_perps_error(
+        ctx.place(&m, &bob, ioc(Side::Bid, P, 1)).await,
+        PerpsError::OpenInterestCapExceeded,
+    );
+    // Alice (short 100) buying back from Carol moves the short to Carol: still 100, allowed.
+    ctx.place(&m, &alice, ioc(Side::Bid, P, 1)).await.unwrap();
+    assert_eq!(ctx.market(&m.market).await.open_interest_long, 100);
+    ctx.assert_vault_matches_positions(&m).await;
+}
+
+#[tokio::test]
+async fn initial_margin_rises_when_the_oracle_runs_away_from_its_ema() {
+    let mut ctx = TestContext::with_exchange().await;
+    let params = MarketParams {
+        volatility_sensitivity_ppm: 10_000_000,
+        max_volatility_factor_ppm: 3_000_000,
+        ..default_params()
+    };
+    let m = ctx.create_market_with(params, btc(60_000)).await;
+    let bob = ctx.funded_position(&m, 100 * USDC, 0).await;
+    let rest = |lots| PlaceOrderArgs {
+        order_type: OrderType::PostOnly,
+        ..ioc(Side::Bid, 62 * USDC, lots)
+    };
+    // The first observation sets the EMA at 60; 150 lots at 62 need 1% of 9,300 = 93 USDC.
+    ctx.place(&m, &bob, rest(150)).await.unwrap();
+    ctx.send(
+        &[ix::cancel_all_orders(&bob.pubkey(), &m.keys())],
+        &[&bob.keypair],
+    )
+    .await
+    .unwrap();
+    // The oracle jumps 5% above its EMA: the factor is 1.5 and the same order needs 139.5 USDC.
+    ctx.set_price(&m.oracle, btc(63_000), 0).await.unwrap();
+    assert_perps_error(
+        ctx.place(&m, &bob, rest(150)).await,
+        PerpsError::InsufficientMargin,
+    );
+    // 100 lots need 1.5% of 6,200 = 93 USDC.
+    ctx.place(&m, &bob, rest(100)).await.unwrap();
+}
+
+#[tokio::test]
+async fn withdraw_insurance_is_admin_only_and_stops_at_the_floor() {
+    let mut ctx = TestContext::with_exchange().await;
+    let m = ctx
+        .create_market_with(
+            MarketParams {
+                insurance_floor: 40 * USDC,
+                ..default_params()
+            },
+            btc(60_000),
+        )
+        .await;
+    let donor = ctx.wallet(100 * USDC).await;
+    ctx.send(
+        &[ix::fund_insurance(
+            &donor.pubkey(),
+            &m.market,
+            &donor.token,
+            100 * USDC,
+        )],
+        &[&donor.keypair],
+    )
+    .await
+    .unwrap();
+    let by_donor = ix::withdraw_insurance(&donor.pubkey(), &m.market, &donor.token, USDC);
+    assert_perps_error(
+        ctx.send(&[by_donor], &[&donor.keypair]).await,
+        PerpsError::Unauthorized,
+    );
+    let too_much =
+        ix::withdraw_insurance(&ctx.admin.pubkey(), &m.market, &ctx.treasury, 60 * USDC + 1);
+    assert_perps_error(
+        ctx.send_by_admin(too_much).await,
+        PerpsError::InsuranceBelowFloor,
+    );
+    let zero = ix::withdraw_insurance(&ctx.admin.pubkey(), &m.market, &ctx.treasury, 0);
+    assert_perps_error(ctx.send_by_admin(zero).await, PerpsError::ZeroAmount);
+    assert_eq!(ctx.token_balance(&m.insurance_vault).await, 100 * USDC);
+    ctx.send_by_admin(ix::withdraw_insurance(
+        &ctx.admin.pubkey(),
+        &m.market,
+        &ctx.treasury,
+        60 * USDC,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(ctx.token_balance(&m.insurance_vault).await, 40 * USDC);
+    assert_eq!(ctx.token_balance(&ctx.treasury.clone()).await, 60 * USDC);
+}
