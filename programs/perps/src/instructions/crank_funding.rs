@@ -31,6 +31,7 @@ pub fn handler(ctx: Context<CrankFunding>) -> Result<()> {
     let market_key = ctx.accounts.market.key();
     let now = Clock::get()?.unix_timestamp;
     let mut market = ctx.accounts.market.load_mut()?;
+    market.require_open()?;
     let interval = market.params.funding_interval_secs;
     let elapsed = now - market.last_funding_time;
     require!(elapsed >= interval as i64, PerpsError::FundingNotDue);
