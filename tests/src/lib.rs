@@ -214,35 +214,38 @@ impl TestContext {
                 .copied()
                 .filter(|s| s.pubkey() != payer.pubkey()),
         );
-        let mut tx = Transaction::new_signed_with_payer(
-            instructions,
-            Some(&payer.pubkey()),
-            &all,
-            self.bank.last_blockhash,
-        );
+        let sign = |blockhash| {
+            Transaction::new_signed_with_payer(instructions, Some(&payer.pubkey()), &all, blockhash)
+        };
+        let mut tx = sign(self.bank.last_blockhash);
         if self.sent.contains(&tx.signatures[0]) {
             let blockhash = self
                 .bank
                 .get_new_latest_blockhash()
                 .await
                 .expect("blockhash");
-            tx = Transaction::new_signed_with_payer(
-                instructions,
-                Some(&payer.pubkey()),
-                &all,
-                blockhash,
-            );
+            tx = sign(blockhash);
         }
         self.sent.insert(tx.signatures[0]);
-        self.bank
-            .banks_client
-            .process_transaction(tx)
-            .await
-            .map_err(|e| match e {
-                BanksClientError::TransactionError(e) => e,
-                BanksClientError::SimulationError { err, .. } => err,
-                other => panic!("bank failure: {other}"),
-            })
+        let result = match self.bank.banks_client.process_transaction(tx).await {
+            // A long test outlives its blockhash: take a new one and send again.
+            Err(BanksClientError::ClientError(_)) => {
+                let blockhash = self
+                    .bank
+                    .get_new_latest_blockhash()
+                    .await
+                    .expect("blockhash");
+                let tx = sign(blockhash);
+                self.sent.insert(tx.signatures[0]);
+                self.bank.banks_client.process_transaction(tx).await
+            }
+            other => other,
+        };
+        result.map_err(|e| match e {
+            BanksClientError::TransactionError(e) => e,
+            BanksClientError::SimulationError { err, .. } => err,
+            other => panic!("bank failure: {other}"),
+        })
     }
 
     pub async fn send_by_admin(

@@ -303,7 +303,7 @@ pub fn cancel_order(owner: &Pubkey, keys: &MarketKeys, by: CancelBy) -> Instruct
 
 pub fn cancel_all_orders(owner: &Pubkey, keys: &MarketKeys) -> Instruction {
     build(
-        acc::CancelAllOrders {
+        acc::CancelOrder {
             owner: *owner,
             market: keys.market,
             order_book: keys.order_book,

@@ -117,18 +117,27 @@ impl PositionState {
     }
 
     /// The most collateral that can leave while equity still covers initial margin; all of it
-    /// when the position is idle. Never more than the collateral itself.
+    /// when the position is idle. Never more than the collateral itself. With
+    /// `without_unrealized_profit` (a market in ADL, DESIGN.md §8) unrealized profit does not
+    /// count toward the equity that backs the withdrawal.
     pub fn max_withdrawal(
         &self,
         price: Price,
         tiers: &MarginTiers,
         initial_factor: RatePpm,
+        without_unrealized_profit: bool,
     ) -> EngineResult<QuoteAtoms> {
         let free = if self.is_idle() {
             self.collateral
         } else {
             let health = self.health(price, tiers, initial_factor)?;
-            health.equity.checked_sub(health.initial)?
+            let profit = self.unrealized_pnl(price)?.max(SignedQuote::ZERO);
+            let equity = if without_unrealized_profit {
+                health.equity.checked_sub(profit)?
+            } else {
+                health.equity
+            };
+            equity.checked_sub(health.initial)?
         };
         free.min(self.collateral).max(SignedQuote::ZERO).to_atoms()
     }
@@ -172,11 +181,22 @@ impl PositionState {
         }
     }
 
-    /// Whether `after` carries no more risk than `self`: neither its size nor its worst case
-    /// with resting orders grew. Such a change is allowed even below initial margin.
+    /// Whether `after` holds no more exposure than `self` on the same side: its size shrank
+    /// toward zero or stayed, and did not flip.
+    pub fn exposure_reduced_by(&self, after: &PositionState) -> bool {
+        after.size.is_zero()
+            || (after.size.0.signum() == self.size.0.signum()
+                && after.size.abs() <= self.size.abs())
+    }
+
+    /// Whether `after` carries no more risk than `self`: its exposure shrank without flipping and
+    /// its worst case with resting orders did not grow. Such a change is allowed even below
+    /// initial margin.
     pub fn is_risk_reduced_by(&self, after: &PositionState) -> EngineResult<bool> {
-        Ok(after.size.abs() <= self.size.abs()
-            && after.worst_case_lots()? <= self.worst_case_lots()?)
+        Ok(
+            self.exposure_reduced_by(after)
+                && after.worst_case_lots()? <= self.worst_case_lots()?,
+        )
     }
 
     /// The price at which equity is zero, rounded against the position: up for a long, down for
@@ -370,17 +390,22 @@ mod tests {
         let t = sample_tiers();
         // At 60k: E = 6,000, IM = 1,200, so 4,800 USDC may leave.
         assert_eq!(
-            btc_long().max_withdrawal(Price(60_000_000), &t, RatePpm::ONE),
+            btc_long().max_withdrawal(Price(60_000_000), &t, RatePpm::ONE, false),
             Ok(QuoteAtoms(4_800_000_000))
         );
         // Unrealized profit counts toward equity but only collateral can leave.
         assert_eq!(
-            btc_long().max_withdrawal(Price(90_000_000), &t, RatePpm::ONE),
+            btc_long().max_withdrawal(Price(90_000_000), &t, RatePpm::ONE, false),
             Ok(QuoteAtoms(6_000_000_000))
+        );
+        // In ADL the 3,000 USDC of unrealized profit at 63k does not count: 6,000 − IM 1,260.
+        assert_eq!(
+            btc_long().max_withdrawal(Price(63_000_000), &t, RatePpm::ONE, true),
+            Ok(QuoteAtoms(4_740_000_000))
         );
         // Under water: nothing.
         assert_eq!(
-            btc_long().max_withdrawal(Price(50_000_000), &t, RatePpm::ONE),
+            btc_long().max_withdrawal(Price(50_000_000), &t, RatePpm::ONE, false),
             Ok(QuoteAtoms(0))
         );
         let idle = PositionState {
@@ -388,7 +413,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            idle.max_withdrawal(Price(0), &t, RatePpm::ONE),
+            idle.max_withdrawal(Price(0), &t, RatePpm::ONE, false),
             Ok(QuoteAtoms(77))
         );
     }
@@ -489,6 +514,13 @@ mod tests {
         assert_eq!(long.is_risk_reduced_by(&smaller), Ok(true));
         assert_eq!(long.is_risk_reduced_by(&with_bids), Ok(false)); // worst case 11 > 10
         assert_eq!(smaller.is_risk_reduced_by(&long), Ok(false));
+        // A flip to the same size on the other side is new risk, not a reduction.
+        let flipped = PositionState {
+            size: SignedLots(-10),
+            ..long
+        };
+        assert_eq!(long.is_risk_reduced_by(&flipped), Ok(false));
+        assert!(long.exposure_reduced_by(&PositionState::default()));
         assert_eq!(open_interest_change(SignedLots(5), SignedLots(-3)), (-5, 3));
         assert_eq!(
             open_interest_change(SignedLots(-3), SignedLots(-1)),
@@ -592,7 +624,7 @@ mod tests {
             price in 1u64..2_000_000_000,
         ) {
             let t = sample_tiers();
-            let w = p.max_withdrawal(Price(price), &t, RatePpm::ONE).unwrap().0 as i128;
+            let w = p.max_withdrawal(Price(price), &t, RatePpm::ONE, false).unwrap().0 as i128;
             prop_assert!(w <= p.collateral.0);
             if w > 0 {
                 let after = PositionState { collateral: SignedQuote(p.collateral.0 - w), ..p };

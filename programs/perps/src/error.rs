@@ -98,6 +98,8 @@ pub enum PerpsError {
     BookFull,
     #[msg("A maker's position account is missing and the remainder would cross the book")]
     MissingMakerAccount,
+    #[msg("The position has the most resting orders allowed")]
+    TooManyOrders,
     #[msg("No such order of this position")]
     OrderNotFound,
     #[msg("Funding is not due yet")]

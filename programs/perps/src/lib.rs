@@ -96,7 +96,7 @@ pub mod perps {
         cancel_order::handler(ctx, by)
     }
 
-    pub fn cancel_all_orders(ctx: Context<CancelAllOrders>) -> Result<()> {
+    pub fn cancel_all_orders(ctx: Context<CancelOrder>) -> Result<()> {
         cancel_all_orders::handler(ctx)
     }
 

@@ -173,9 +173,19 @@ async fn a_short_vault_pays_what_it_holds_above_its_floor_and_the_position_waits
     // While ADL is pending: no new risk, no insurance withdrawal, no second liquidation of it.
     let opener = ctx.funded_position(&m, 1_000 * USDC, 0).await;
     assert_perps_error(ctx.place(&m, &bob, offer).await, PerpsError::AdlPending);
-    assert_perps_error(
-        ctx.place(&m, &opener, ioc(Side::Bid, P, 1)).await,
-        PerpsError::AdlPending,
+    let bid = PlaceOrderArgs {
+        order_type: OrderType::Limit,
+        ..ioc(Side::Bid, 57 * USDC, 1)
+    };
+    assert_perps_error(ctx.place(&m, &opener, bid).await, PerpsError::AdlPending);
+    // Bob's resting ask would add to his short: reached in ADL, it is cancelled, not filled.
+    ctx.place(&m, &opener, ioc(Side::Bid, P, 1)).await.unwrap();
+    assert_eq!(ctx.position(&m.market, &opener.pubkey()).await.base_lots, 0);
+    assert_eq!(
+        ctx.position(&m.market, &bob.pubkey())
+            .await
+            .open_order_count,
+        0
     );
     let take = ix::withdraw_insurance(&ctx.admin.pubkey(), &m.market, &ctx.treasury, USDC);
     assert_perps_error(ctx.send_by_admin(take).await, PerpsError::AdlPending);
@@ -183,6 +193,22 @@ async fn a_short_vault_pays_what_it_holds_above_its_floor_and_the_position_waits
         liquidate(&mut ctx, &m, &carol, &alice).await,
         PerpsError::AdlPending,
     );
+    // The bankrupt position itself cannot trade out of the queue.
+    let close = PlaceOrderArgs {
+        reduce_only: true,
+        ..ioc(Side::Ask, 57 * USDC, 1)
+    };
+    assert_perps_error(ctx.place(&m, &alice, close).await, PerpsError::AdlPending);
+    // Bob's short is 200 USDC in profit at 58; in ADL that profit does not back withdrawals:
+    // he keeps his initial margin (1% of 5,800 = 58 USDC) out of his collateral alone.
+    let collateral = ctx.position(&m.market, &bob.pubkey()).await.collateral as u64;
+    assert_perps_error(
+        ctx.withdraw(&m, &bob, collateral - 58 * USDC + 1).await,
+        PerpsError::WithdrawalBelowInitialMargin,
+    );
+    ctx.withdraw(&m, &bob, collateral - 58 * USDC)
+        .await
+        .unwrap();
     ctx.assert_vault_matches_positions(&m).await;
 }
 

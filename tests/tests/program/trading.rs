@@ -313,25 +313,103 @@ async fn orders_outside_the_band_off_tick_or_beyond_margin_are_rejected() {
 
 #[tokio::test]
 async fn a_full_book_side_rejects_another_order_by_name() {
-    let (mut ctx, m, t) = market_with_traders(1, 100_000 * USDC).await;
-    let whale = &t[0];
-    for i in 0..perps_engine::BOOK_SIDE_CAPACITY as u64 {
-        let args = PlaceOrderArgs {
-            client_order_id: i,
-            ..limit(Side::Bid, P - (i % 100) * TICK, 1)
-        };
-        ctx.place(&m, whale, args).await.unwrap();
+    // 16 makers with the most resting orders a position may have (32) fill the bid side.
+    let (mut ctx, m, t) = market_with_traders(17, 10_000 * USDC).await;
+    for (k, maker) in t[..16].iter().enumerate() {
+        for i in 0..32u64 {
+            let n = k as u64 * 32 + i;
+            let args = PlaceOrderArgs {
+                client_order_id: n,
+                ..limit(Side::Bid, P - (n % 100) * TICK, 1)
+            };
+            ctx.place(&m, maker, args).await.unwrap();
+        }
     }
+    assert_eq!(
+        ctx.order_book(&m.order_book).await.book.bids.orders().len(),
+        perps_engine::BOOK_SIDE_CAPACITY
+    );
+    let late = &t[16];
     assert_perps_error(
-        ctx.place(&m, whale, limit(Side::Bid, P, 1)).await,
+        ctx.place(&m, late, limit(Side::Bid, P, 1)).await,
         PerpsError::BookFull,
     );
-    let w = ctx.position(&m.market, &whale.pubkey()).await;
-    assert_eq!((w.open_bid_lots, w.open_order_count), (512, 512));
-    // The other side still takes orders.
-    ctx.place(&m, whale, limit(Side::Ask, P + TICK, 1))
+    let l = ctx.position(&m.market, &late.pubkey()).await;
+    assert_eq!((l.open_bid_lots, l.open_order_count), (0, 0));
+    // The other side still takes orders; a 33rd order of one position does not rest.
+    ctx.place(&m, late, limit(Side::Ask, P + TICK, 1))
         .await
         .unwrap();
+    assert_perps_error(
+        ctx.place(&m, &t[0], limit(Side::Ask, P + TICK, 1)).await,
+        PerpsError::TooManyOrders,
+    );
+}
+
+#[tokio::test]
+async fn a_maker_order_that_would_leave_its_maker_under_water_is_cancelled_not_filled() {
+    let (mut ctx, m, t) = market_with_traders(2, 100 * USDC).await;
+    let (alice, bob) = (&t[0], &t[1]);
+    // Alice bids 166 lots at 63, 5% above the oracle: 100 USDC covers 1% of the notional at 60.
+    ctx.place(
+        &m,
+        alice,
+        PlaceOrderArgs {
+            order_type: OrderType::PostOnly,
+            ..limit(Side::Bid, 63 * USDC, 166)
+        },
+    )
+    .await
+    .unwrap();
+    // Filling it would cost Alice 3 USDC a lot: 498 USDC, far more than she has. It is cancelled.
+    ctx.place(
+        &m,
+        bob,
+        order(Side::Ask, 63 * USDC, 166, OrderType::ImmediateOrCancel),
+    )
+    .await
+    .unwrap();
+    let a = ctx.position(&m.market, &alice.pubkey()).await;
+    let b = ctx.position(&m.market, &bob.pubkey()).await;
+    assert_eq!(
+        (a.base_lots, a.open_bid_lots, a.open_order_count),
+        (0, 0, 0)
+    );
+    assert_eq!(b.base_lots, 0);
+    assert!(ctx
+        .order_book(&m.order_book)
+        .await
+        .book
+        .bids
+        .orders()
+        .is_empty());
+    // A resting order left outside the band by a price move is cancelled when reached, too.
+    ctx.place(
+        &m,
+        alice,
+        PlaceOrderArgs {
+            order_type: OrderType::PostOnly,
+            ..limit(Side::Bid, P, 1)
+        },
+    )
+    .await
+    .unwrap();
+    ctx.set_price(&m.oracle, btc(56_000), 0).await.unwrap();
+    ctx.place(
+        &m,
+        bob,
+        order(Side::Ask, 58_800_000, 1, OrderType::ImmediateOrCancel),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        ctx.position(&m.market, &alice.pubkey())
+            .await
+            .open_order_count,
+        0
+    );
+    assert_eq!(ctx.position(&m.market, &bob.pubkey()).await.base_lots, 0);
+    ctx.assert_vault_matches_positions(&m).await;
 }
 
 #[tokio::test]
@@ -546,19 +624,23 @@ async fn funding_rounding_goes_to_the_insurance_vault() {
     ctx.place(&m, alice, limit(Side::Ask, P + 7 * TICK, 1))
         .await
         .unwrap();
-    // An odd interval: mid 60.065, premium 1,083 ppm capped to 1,000, over 3,601 s.
+    // Mid 60.065: the premium (1,083 ppm) is capped to 1,000. A late crank (3,601 s) accrues
+    // one interval; an oracle of 60,000.01 USDC per BTC makes the lot price
+    // 60,000,010 atoms, so the premium (capped at 0.1%) moves 60,000.01 atoms per lot.
     ctx.advance_clock(3_601).await;
-    ctx.set_price(&m.oracle, btc(60_000), 0).await.unwrap();
+    ctx.set_price(&m.oracle, btc(60_000) + 1_000_000, 0)
+        .await
+        .unwrap();
     ctx.send(&[ix::crank_funding(&m.keys())], &[])
         .await
         .unwrap();
     let index = ctx.market(&m.market).await.funding_index;
-    assert_eq!(index, 1_000 * 60_000_000 * 3_601 / 3_600);
+    assert_eq!(index, 1_000 * 60_000_010);
     let insurance_before = ctx.token_balance(&m.insurance_vault).await;
     ctx.settle_all_funding(&m).await;
     let residue = ctx.market(&m.market).await.funding_residue;
-    // The index moved 60,016.666666 atoms per lot: Bob (1 lot) pays 60,017, Carol (2) pays
-    // 120,034 and Alice (−3) receives 180,049, so 2 whole atoms stay behind as residue.
+    // Bob (1 lot) pays 60,001, Carol (2) pays 120,001 and Alice (−3) receives 180,000: the
+    // 0.99 + 0.98 + 0.03 atoms of rounding are 2 whole atoms of residue.
     assert_eq!(residue, 2_000_000);
     ctx.assert_vault_matches_positions(&m).await;
     ctx.advance_clock(3_600).await;

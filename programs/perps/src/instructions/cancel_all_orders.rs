@@ -2,28 +2,13 @@ use anchor_lang::prelude::*;
 use perps_engine::OrderSide;
 
 use crate::{
-    error::PerpsError,
     events::OrderCancelled,
-    instructions::place_order::CANCEL_BY_OWNER,
-    state::{Market, OrderBook, Position},
+    instructions::{cancel_order::CancelOrder, place_order::CANCEL_BY_OWNER},
 };
 
-#[derive(Accounts)]
-pub struct CancelAllOrders<'info> {
-    pub owner: Signer<'info>,
-    pub market: AccountLoader<'info, Market>,
-    #[account(mut, address = market.load()?.order_book @ PerpsError::WrongOrderBook)]
-    pub order_book: AccountLoader<'info, OrderBook>,
-    #[account(
-        mut,
-        has_one = owner @ PerpsError::Unauthorized,
-        has_one = market @ PerpsError::WrongMarket,
-    )]
-    pub position: AccountLoader<'info, Position>,
-}
-
-/// Cancels every resting order of the owner's position, in any market status.
-pub fn handler(ctx: Context<CancelAllOrders>) -> Result<()> {
+/// Cancels every resting order of the owner's position, in any market status (same accounts as
+/// `cancel_order`).
+pub fn handler(ctx: Context<CancelOrder>) -> Result<()> {
     let position_key = ctx.accounts.position.key();
     let totals = ctx
         .accounts

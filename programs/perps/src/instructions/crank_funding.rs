@@ -49,7 +49,9 @@ pub fn handler(ctx: Context<CrankFunding>) -> Result<()> {
         RatePpm(market.params.max_funding_rate_ppm),
     )
     .map_err(PerpsError::from)?;
-    let delta = funding::funding_index_delta(rate, oracle_price, elapsed, interval)
+    // Missed intervals are not charged at today's premium: at most one interval accrues.
+    let accrued = elapsed.min(interval as i64);
+    let delta = funding::funding_index_delta(rate, oracle_price, accrued, interval)
         .map_err(PerpsError::from)?;
     market.funding_index = market
         .funding_index

@@ -2,7 +2,8 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 use perps_engine::{
     book::{within_band, MakerResponse, TakerOrder},
-    fees, BaseLots, OracleUse, OrderSide, Price, RatePpm, RestingOrder, SignedLots, SignedQuote,
+    fees, BaseLots, MarginTiers, OracleUse, OrderSide, Price, RatePpm, RestingOrder, SignedLots,
+    SignedQuote,
 };
 
 use crate::{
@@ -56,6 +57,11 @@ pub const CANCEL_BY_OWNER: u8 = 0;
 pub const CANCEL_SELF_TRADE: u8 = 1;
 pub const CANCEL_REDUCE_ONLY: u8 = 2;
 pub const CANCEL_BY_LIQUIDATION: u8 = 3;
+/// Outside the band around the current oracle, or its maker could no longer carry the fill.
+pub const CANCEL_STALE: u8 = 4;
+
+/// Resting orders one position may have: keeps a single account from filling a book side.
+pub const MAX_OPEN_ORDERS_PER_POSITION: u32 = 32;
 
 #[derive(Accounts)]
 pub struct PlaceOrder<'info> {
@@ -122,6 +128,10 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
     let mut order_book = ctx.accounts.order_book.load_mut()?;
     let mut taker = ctx.accounts.position.load_mut()?;
     taker.settle_funding(&mut market)?;
+    require!(
+        !(market.is_adl_pending() && market.adl_position == taker_key),
+        PerpsError::AdlPending
+    );
     let before = taker.state();
     let lots = if reduce_only {
         let lots = args.lots.min(before.reducible_lots(side).0);
@@ -137,6 +147,15 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
         );
     }
 
+    let tiers = params.margin_tiers()?;
+    let rules = FillRules {
+        market_key: &market_key,
+        taker_side: side,
+        oracle: oracle_price,
+        tiers: &tiers,
+        band: RatePpm(params.price_band_ppm),
+        reduce_only_market: market.status()? == MarketStatus::ReduceOnly || market.is_adl_pending(),
+    };
     let taker_order = TakerOrder {
         side,
         limit_price: price,
@@ -156,19 +175,12 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
                 else {
                     return Ok(MakerResponse::Stop);
                 };
-                let (filled, cancel_rest, maker_fee, taker_fee) = settle_fill(
-                    &mut market,
-                    &mut taker,
-                    maker_info,
-                    order,
-                    offered,
-                    side,
-                    &market_key,
-                )?;
+                let fill =
+                    settle_fill(&mut market, &mut taker, maker_info, order, offered, &rules)?;
                 fees_collected = fees_collected
-                    .checked_add(maker_fee)
-                    .and_then(|f| f.checked_add(taker_fee))?;
-                if filled.0 > 0 {
+                    .checked_add(fill.maker_fee)
+                    .and_then(|f| f.checked_add(fill.taker_fee))?;
+                if fill.lots.0 > 0 {
                     emit!(Fill {
                         market: market_key,
                         maker: *maker_info.key,
@@ -176,23 +188,23 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
                         maker_order_id: order.order_id,
                         taker_side: args.side,
                         price: order.price,
-                        lots: filled.0,
-                        maker_fee: maker_fee.0 as i64,
-                        taker_fee: taker_fee.0 as i64,
+                        lots: fill.lots.0,
+                        maker_fee: fill.maker_fee.0 as i64,
+                        taker_fee: fill.taker_fee.0 as i64,
                     });
                 }
-                if cancel_rest {
+                if let Some(reason) = fill.cancelled {
                     emit!(OrderCancelled {
                         market: market_key,
                         position: *maker_info.key,
                         order_id: order.order_id,
-                        lots: order.lots - filled.0,
-                        reason: CANCEL_REDUCE_ONLY,
+                        lots: order.lots - fill.lots.0,
+                        reason,
                     });
                 }
                 Ok(MakerResponse::Fill {
-                    lots: filled,
-                    cancel_rest,
+                    lots: fill.lots,
+                    cancel_rest: fill.cancelled.is_some(),
                 })
             },
         )
@@ -226,6 +238,10 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
             !(outcome.stopped && order_book.book.would_cross(side, price)),
             PerpsError::MissingMakerAccount
         );
+        require!(
+            taker.open_order_count < MAX_OPEN_ORDERS_PER_POSITION,
+            PerpsError::TooManyOrders
+        );
         rested_id = order_book
             .book
             .rest(
@@ -244,7 +260,7 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
     let health = after
         .health(
             oracle_price,
-            &params.margin_tiers()?,
+            &tiers,
             market.initial_margin_factor(oracle_price)?,
         )
         .map_err(PerpsError::from)?;
@@ -298,45 +314,113 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
     Ok(())
 }
 
+/// What every fill of one taker order is judged against.
+struct FillRules<'a> {
+    market_key: &'a Pubkey,
+    taker_side: OrderSide,
+    oracle: Price,
+    tiers: &'a MarginTiers,
+    band: RatePpm,
+    /// The market is reduce-only or in ADL: every resting order may only reduce its maker.
+    reduce_only_market: bool,
+}
+
+/// How a maker's resting order is settled.
+struct MakerFill {
+    lots: BaseLots,
+    /// Why the rest of the order was cancelled instead of filled, if it was.
+    cancelled: Option<u8>,
+    maker_fee: SignedQuote,
+    taker_fee: SignedQuote,
+}
+
 /// Settles one fill between a resting order's maker and the taker: funding, size and cost basis,
-/// realized PnL, fees and the maker's open-order totals. A reduce-only maker fills only what
-/// shrinks its position and gives up the rest of its order. Returns
-/// `(lots filled, cancel the rest, maker fee, taker fee)`.
+/// realized PnL, fees and the maker's open-order totals. A maker order fills only what its
+/// maker may take: a reduce-only order (or any order in a reduce-only market) only what shrinks
+/// the position; and no order fills that is priced outside the band around the current oracle,
+/// or that would leave its maker with new risk below maintenance margin or with negative equity
+/// (a stale order). What cannot fill is cancelled.
 fn settle_fill<'info>(
     market: &mut Market,
     taker: &mut Position,
     maker_info: &'info AccountInfo<'info>,
     order: &RestingOrder,
     offered: BaseLots,
-    taker_side: OrderSide,
-    market_key: &Pubkey,
-) -> Result<(BaseLots, bool, SignedQuote, SignedQuote)> {
+    rules: &FillRules,
+) -> Result<MakerFill> {
     let loader = AccountLoader::<Position>::try_from(maker_info)?;
     let mut maker = loader.load_mut()?;
-    require_keys_eq!(maker.market, *market_key, PerpsError::WrongMarket);
+    require_keys_eq!(maker.market, *rules.market_key, PerpsError::WrongMarket);
     maker.settle_funding(market)?;
-    let maker_side = taker_side.opposite();
-    let lots = if order.reduce_only == 1 {
-        BaseLots(offered.0.min(maker.state().reducible_lots(maker_side).0))
-    } else {
-        offered
+    let maker_side = rules.taker_side.opposite();
+    let price = Price(order.price);
+    let notional_of = |lots: BaseLots| price.value_of(lots).map_err(PerpsError::from);
+    let maker_fee_of = |lots: BaseLots| -> Result<SignedQuote> {
+        Ok(
+            fees::fee(notional_of(lots)?, market.params.maker_fee_bps as i32)
+                .map_err(PerpsError::from)?,
+        )
     };
-    let cancel_rest = lots < offered && order.reduce_only == 1;
-    let order_done = cancel_rest || lots.0 == order.lots;
-    let removed_lots = if cancel_rest { order.lots } else { lots.0 };
+
+    let before = maker.state();
+    let mut lots = offered;
+    let mut reason = CANCEL_REDUCE_ONLY;
+    if order.reduce_only == 1 || rules.reduce_only_market {
+        lots = BaseLots(lots.0.min(before.reducible_lots(maker_side).0));
+    }
+    if !within_band(price, rules.oracle, rules.band) {
+        lots = BaseLots(0);
+        reason = CANCEL_STALE;
+    } else if lots.0 > 0 {
+        let mut after = before;
+        after
+            .apply_fill(SignedLots(maker_side.sign() * lots.0 as i64), price)
+            .map_err(PerpsError::from)?;
+        after.collateral = after
+            .collateral
+            .checked_sub(maker_fee_of(lots)?)
+            .map_err(PerpsError::from)?;
+        let health = after
+            .health(rules.oracle, rules.tiers, RatePpm::ONE)
+            .map_err(PerpsError::from)?;
+        if health.equity < SignedQuote::ZERO
+            || (health.is_liquidatable() && !before.exposure_reduced_by(&after))
+        {
+            lots = BaseLots(0);
+            reason = CANCEL_STALE;
+        }
+    }
+    let cancelled = (lots < offered).then_some(reason);
+    let order_done = cancelled.is_some() || lots.0 == order.lots;
+    let removed_lots = if cancelled.is_some() {
+        order.lots
+    } else {
+        lots.0
+    };
     maker.remove_open_orders(maker_side, removed_lots, order_done as u32)?;
     if lots.0 == 0 {
-        return Ok((lots, cancel_rest, SignedQuote::ZERO, SignedQuote::ZERO));
+        return Ok(MakerFill {
+            lots,
+            cancelled,
+            maker_fee: SignedQuote::ZERO,
+            taker_fee: SignedQuote::ZERO,
+        });
     }
-    let price = Price(order.price);
-    let notional = price.value_of(lots).map_err(PerpsError::from)?;
+    let maker_fee = maker_fee_of(lots)?;
+    let taker_fee = fees::fee(notional_of(lots)?, market.params.taker_fee_bps as i32)
+        .map_err(PerpsError::from)?;
     maker.apply_fill(market, SignedLots(maker_side.sign() * lots.0 as i64), price)?;
-    taker.apply_fill(market, SignedLots(taker_side.sign() * lots.0 as i64), price)?;
-    let maker_fee =
-        fees::fee(notional, market.params.maker_fee_bps as i32).map_err(PerpsError::from)?;
-    let taker_fee =
-        fees::fee(notional, market.params.taker_fee_bps as i32).map_err(PerpsError::from)?;
+    taker.apply_fill(
+        market,
+        SignedLots(rules.taker_side.sign() * lots.0 as i64),
+        price,
+    )?;
     maker.charge_fee(maker_fee)?;
     taker.charge_fee(taker_fee)?;
-    Ok((lots, cancel_rest, maker_fee, taker_fee))
+    Ok(MakerFill {
+        lots,
+        cancelled,
+        maker_fee,
+        taker_fee,
+    })
 }

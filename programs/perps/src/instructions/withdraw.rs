@@ -60,6 +60,7 @@ pub fn handler(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
                     price,
                     &market.params.margin_tiers()?,
                     market.initial_margin_factor(price)?,
+                    market.is_adl_pending(),
                 )
                 .map_err(PerpsError::from)?;
             require!(amount <= free.0, PerpsError::WithdrawalBelowInitialMargin);
