@@ -313,16 +313,22 @@ async fn orders_outside_the_band_off_tick_or_beyond_margin_are_rejected() {
 
 #[tokio::test]
 async fn a_full_book_side_rejects_another_order_by_name() {
-    // 16 makers with the most resting orders a position may have (32) fill the bid side.
+    // 16 makers with the most resting orders a position may have (32) fill the bid side, eight
+    // orders a transaction (nothing crosses, so no maker accounts are needed).
     let (mut ctx, m, t) = market_with_traders(17, 10_000 * USDC).await;
     for (k, maker) in t[..16].iter().enumerate() {
-        for i in 0..32u64 {
-            let n = k as u64 * 32 + i;
-            let args = PlaceOrderArgs {
-                client_order_id: n,
-                ..limit(Side::Bid, P - (n % 100) * TICK, 1)
-            };
-            ctx.place(&m, maker, args).await.unwrap();
+        for batch in 0..4u64 {
+            let orders: Vec<_> = (0..8u64)
+                .map(|i| {
+                    let n = k as u64 * 32 + batch * 8 + i;
+                    let args = PlaceOrderArgs {
+                        client_order_id: n,
+                        ..limit(Side::Bid, P - (n % 100) * TICK, 1)
+                    };
+                    ix::place_order(&maker.pubkey(), &m.keys(), args, &[])
+                })
+                .collect();
+            ctx.send(&orders, &[&maker.keypair]).await.unwrap();
         }
     }
     assert_eq!(
