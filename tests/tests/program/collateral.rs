@@ -477,3 +477,29 @@ async fn fund_insurance_rejects_bad_inputs_and_changes_nothing() {
     assert_eq!(ctx.token_balance(&m.insurance_vault).await, 0);
     assert_eq!(ctx.token_balance(&donor.token).await, 500 * USDC);
 }
+
+#[tokio::test]
+async fn a_settled_market_values_withdrawals_at_its_settlement_price() {
+    let mut ctx = TestContext::with_exchange().await;
+    let m = ctx.create_market().await;
+    let alice = ctx.funded_position(&m, 1_000 * USDC, 0).await;
+    alice_long_100_lots(&mut ctx, &m, &alice).await;
+    ctx.set_price(&m.oracle, btc(59_000), 0).await.unwrap();
+    ctx.send_by_admin(ix::set_market_status(
+        &ctx.admin.pubkey(),
+        &m.market,
+        &m.oracle,
+        MarketStatus::Settled,
+    ))
+    .await
+    .unwrap();
+    // An hour later the oracle is stale and moved; the settlement price (59) still holds:
+    // equity 1,000.60 − 100 = 900.60, IM 59: 841.60 USDC free.
+    ctx.advance_clock(3_600).await;
+    assert_perps_error(
+        ctx.withdraw(&m, &alice, 841_600_001).await,
+        PerpsError::WithdrawalBelowInitialMargin,
+    );
+    ctx.withdraw(&m, &alice, 841_600_000).await.unwrap();
+    ctx.assert_vault_matches_positions(&m).await;
+}

@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
-use perps_engine::OracleUse;
+use perps_engine::{OracleUse, Price};
 
 use crate::{
     error::PerpsError,
@@ -31,7 +31,8 @@ pub struct Withdraw<'info> {
 }
 
 /// Takes collateral out of the owner's position: all of it when the position is idle (no size, no
-/// orders, no price needed), otherwise only what keeps equity at initial margin.
+/// orders, no price needed), otherwise only what keeps equity at initial margin at the oracle
+/// price (the settlement price once the market is settled).
 pub fn handler(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
     require!(amount > 0, PerpsError::ZeroAmount);
     let market_key = ctx.accounts.market.key();
@@ -49,12 +50,17 @@ pub fn handler(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
             PerpsError::InsufficientCollateral
         );
         if !state.is_idle() {
-            let price = oracle::observe_price(
-                &mut market,
-                &market_key,
-                &ctx.accounts.oracle,
-                OracleUse::Trading,
-            )?;
+            // A settled market values positions at its final price, not the oracle's.
+            let price = if market.status()? == MarketStatus::Settled {
+                Price(market.settlement_price)
+            } else {
+                oracle::observe_price(
+                    &mut market,
+                    &market_key,
+                    &ctx.accounts.oracle,
+                    OracleUse::Trading,
+                )?
+            };
             let free = state
                 .max_withdrawal(
                     price,
