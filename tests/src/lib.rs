@@ -687,6 +687,25 @@ impl TestContext {
         assert_eq!(longs, shorts, "long lots != short lots");
     }
 
+    /// The admin sets `m`'s status.
+    pub async fn set_status(
+        &mut self,
+        m: &MarketFixture,
+        status: MarketStatus,
+    ) -> std::result::Result<(), TxError> {
+        let instruction = ix::set_market_status(&self.admin.pubkey(), &m.market, &m.oracle, status);
+        self.send_by_admin(instruction).await
+    }
+
+    /// A donor wallet adds `amount` to `m`'s insurance vault.
+    pub async fn fund_insurance(&mut self, m: &MarketFixture, amount: u64) {
+        let donor = self.wallet(amount).await;
+        let fund = ix::fund_insurance(&donor.pubkey(), &m.market, &donor.token, amount);
+        self.send(&[fund], &[&donor.keypair])
+            .await
+            .expect("fund_insurance");
+    }
+
     pub async fn status(&mut self, market: &Pubkey) -> MarketStatus {
         MarketStatus::try_from(self.market(market).await.status).expect("status")
     }

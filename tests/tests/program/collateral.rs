@@ -70,14 +70,7 @@ async fn open_position_rejects_a_pda_of_another_owner_and_a_settled_market() {
         ErrorCode::ConstraintSeeds,
     );
 
-    ctx.send_by_admin(ix::set_market_status(
-        &ctx.admin.pubkey(),
-        &m.market,
-        &m.oracle,
-        MarketStatus::Settled,
-    ))
-    .await
-    .unwrap();
+    ctx.set_status(&m, MarketStatus::Settled).await.unwrap();
     assert_perps_error(
         ctx.open_position(&m, &owner).await,
         PerpsError::MarketSettled,
@@ -107,14 +100,7 @@ async fn deposit_moves_tokens_into_the_vault_and_credits_the_position() {
         250 * USDC as i64
     );
     // Deposits stay open while paused.
-    ctx.send_by_admin(ix::set_market_status(
-        &ctx.admin.pubkey(),
-        &m.market,
-        &m.oracle,
-        MarketStatus::Paused,
-    ))
-    .await
-    .unwrap();
+    ctx.set_status(&m, MarketStatus::Paused).await.unwrap();
     ctx.deposit(&m, &alice, 1).await.unwrap();
     ctx.assert_vault_matches_positions(&m).await;
 }
@@ -176,14 +162,7 @@ async fn deposit_rejects_bad_inputs_and_changes_nothing() {
     );
     assert_eq!(balances(&mut ctx, &m, &alice).await, before);
 
-    ctx.send_by_admin(ix::set_market_status(
-        &ctx.admin.pubkey(),
-        &m.market,
-        &m.oracle,
-        MarketStatus::Settled,
-    ))
-    .await
-    .unwrap();
+    ctx.set_status(&m, MarketStatus::Settled).await.unwrap();
     assert_perps_error(
         ctx.deposit(&m, &alice, USDC).await,
         PerpsError::MarketSettled,
@@ -324,14 +303,7 @@ async fn withdraw_rejects_bad_inputs_and_changes_nothing() {
         PerpsError::StaleOracle,
     );
     ctx.set_price(&m.oracle, btc(60_000), 0).await.unwrap();
-    ctx.send_by_admin(ix::set_market_status(
-        &ctx.admin.pubkey(),
-        &m.market,
-        &m.oracle,
-        MarketStatus::Paused,
-    ))
-    .await
-    .unwrap();
+    ctx.set_status(&m, MarketStatus::Paused).await.unwrap();
     assert_perps_error(
         ctx.withdraw(&m, &alice, USDC).await,
         PerpsError::MarketPaused,
@@ -485,14 +457,7 @@ async fn a_settled_market_values_withdrawals_at_its_settlement_price() {
     let alice = ctx.funded_position(&m, 1_000 * USDC, 0).await;
     alice_long_100_lots(&mut ctx, &m, &alice).await;
     ctx.set_price(&m.oracle, btc(59_000), 0).await.unwrap();
-    ctx.send_by_admin(ix::set_market_status(
-        &ctx.admin.pubkey(),
-        &m.market,
-        &m.oracle,
-        MarketStatus::Settled,
-    ))
-    .await
-    .unwrap();
+    ctx.set_status(&m, MarketStatus::Settled).await.unwrap();
     // An hour later the oracle is stale and moved; the settlement price (59) still holds:
     // equity 1,000.60 − 100 = 900.60, IM 59: 841.60 USDC free.
     ctx.advance_clock(3_600).await;

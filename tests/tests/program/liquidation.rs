@@ -85,18 +85,7 @@ async fn a_partial_liquidation_transfers_the_fewest_lots_that_restore_margin() {
 async fn a_bankrupt_position_is_closed_and_the_insurance_vault_pays_its_deficit() {
     // 100 lots long from 60 with 100 USDC; at 58 equity is −100.
     let (mut ctx, m, alice, _bob, carol) = leveraged_long(100, 100 * USDC).await;
-    let donor = ctx.wallet(1_000 * USDC).await;
-    ctx.send(
-        &[ix::fund_insurance(
-            &donor.pubkey(),
-            &m.market,
-            &donor.token,
-            1_000 * USDC,
-        )],
-        &[&donor.keypair],
-    )
-    .await
-    .unwrap();
+    ctx.fund_insurance(&m, 1_000 * USDC).await;
     ctx.set_price(&m.oracle, btc(58_000), 0).await.unwrap();
     let insurance_before = ctx.token_balance(&m.insurance_vault).await;
     liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
@@ -127,18 +116,7 @@ async fn a_short_vault_pays_what_it_holds_above_its_floor_and_the_position_waits
     ))
     .await
     .unwrap();
-    let donor = ctx.wallet(50 * USDC).await;
-    ctx.send(
-        &[ix::fund_insurance(
-            &donor.pubkey(),
-            &m.market,
-            &donor.token,
-            50 * USDC,
-        )],
-        &[&donor.keypair],
-    )
-    .await
-    .unwrap();
+    ctx.fund_insurance(&m, 50 * USDC).await;
     let vault = ctx.token_balance(&m.insurance_vault).await;
     let paid = vault - 10 * USDC;
     // Bob offers one more lot before the crash.
@@ -260,14 +238,7 @@ async fn liquidation_refuses_healthy_positions_itself_weak_liquidators_and_bad_o
         PerpsError::StaleOracle,
     );
     // Pausing does not read the price.
-    ctx.send_by_admin(ix::set_market_status(
-        &ctx.admin.pubkey(),
-        &m.market,
-        &m.oracle,
-        MarketStatus::Paused,
-    ))
-    .await
-    .unwrap();
+    ctx.set_status(&m, MarketStatus::Paused).await.unwrap();
     assert_perps_error(
         liquidate(&mut ctx, &m, &carol, &alice).await,
         PerpsError::MarketPaused,
@@ -282,14 +253,7 @@ async fn liquidation_refuses_healthy_positions_itself_weak_liquidators_and_bad_o
     ctx.set_price(&m.oracle, btc(54_500), btc(2_000) as u64)
         .await
         .unwrap();
-    ctx.send_by_admin(ix::set_market_status(
-        &ctx.admin.pubkey(),
-        &m.market,
-        &m.oracle,
-        MarketStatus::ReduceOnly,
-    ))
-    .await
-    .unwrap();
+    ctx.set_status(&m, MarketStatus::ReduceOnly).await.unwrap();
     liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
     assert_eq!(
         ctx.position(&m.market, &alice.pubkey()).await.base_lots,
@@ -421,21 +385,11 @@ async fn withdraw_insurance_is_admin_only_and_stops_at_the_floor() {
             btc(60_000),
         )
         .await;
-    let donor = ctx.wallet(100 * USDC).await;
-    ctx.send(
-        &[ix::fund_insurance(
-            &donor.pubkey(),
-            &m.market,
-            &donor.token,
-            100 * USDC,
-        )],
-        &[&donor.keypair],
-    )
-    .await
-    .unwrap();
-    let by_donor = ix::withdraw_insurance(&donor.pubkey(), &m.market, &donor.token, USDC);
+    ctx.fund_insurance(&m, 100 * USDC).await;
+    let intruder = ctx.wallet(0).await;
+    let by_intruder = ix::withdraw_insurance(&intruder.pubkey(), &m.market, &intruder.token, USDC);
     assert_perps_error(
-        ctx.send(&[by_donor], &[&donor.keypair]).await,
+        ctx.send(&[by_intruder], &[&intruder.keypair]).await,
         PerpsError::Unauthorized,
     );
     let too_much =

@@ -346,14 +346,7 @@ async fn set_market_status_moves_between_states_and_settles_at_the_oracle() {
         .unwrap();
         assert_eq!(ctx.status(&m.market).await, status);
     }
-    ctx.send_by_admin(ix::set_market_status(
-        &ctx.admin.pubkey(),
-        &m.market,
-        &m.oracle,
-        MarketStatus::Settled,
-    ))
-    .await
-    .unwrap();
+    ctx.set_status(&m, MarketStatus::Settled).await.unwrap();
     let market = ctx.market(&m.market).await;
     assert_eq!(market.status, MarketStatus::Settled as u8);
     // 60,000 USDC per BTC is 60 USDC per 0.001-BTC lot.

@@ -4,7 +4,6 @@ use perps::error::PerpsError;
 use perps::state::MarketStatus;
 use perps_client::{instructions as ix, pda, CancelBy, OrderType, PlaceOrderArgs, Side};
 use perps_tests::*;
-use solana_signer::Signer;
 
 /// 60,000 USDC per BTC is 60 USDC per 0.001-BTC lot.
 const P: u64 = 60 * USDC;
@@ -547,14 +546,7 @@ async fn trading_instructions_refuse_wrong_books_signers_and_paused_markets() {
         ctx.send(&[forged], &[&mallory.keypair]).await,
         PerpsError::Unauthorized,
     );
-    ctx.send_by_admin(ix::set_market_status(
-        &ctx.admin.pubkey(),
-        &m.market,
-        &m.oracle,
-        MarketStatus::Paused,
-    ))
-    .await
-    .unwrap();
+    ctx.set_status(&m, MarketStatus::Paused).await.unwrap();
     assert_perps_error(
         ctx.place(&m, alice, limit(Side::Bid, P, 1)).await,
         PerpsError::MarketPaused,
@@ -666,14 +658,7 @@ async fn a_reduce_only_market_accepts_only_orders_that_shrink_positions() {
     let (mut ctx, m, t) = market_with_traders(3, 1_000 * USDC).await;
     let (alice, bob, carol) = (&t[0], &t[1], &t[2]);
     ctx.cross(&m, alice, bob, Side::Bid, P, 10).await;
-    ctx.send_by_admin(ix::set_market_status(
-        &ctx.admin.pubkey(),
-        &m.market,
-        &m.oracle,
-        MarketStatus::ReduceOnly,
-    ))
-    .await
-    .unwrap();
+    ctx.set_status(&m, MarketStatus::ReduceOnly).await.unwrap();
     // Carol is flat: any order would open risk.
     assert_perps_error(
         ctx.place(&m, carol, limit(Side::Bid, P, 1)).await,
