@@ -13,6 +13,7 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod adl;
 pub mod book;
 pub mod error;
 pub mod fees;

@@ -1,0 +1,407 @@
+//! Auto-deleveraging (DESIGN.md §8): the published BitMEX ranking, an exact order on it, the
+//! queue indicator, and the plan that closes a bankrupt position against ranked candidates.
+//!
+//! With mark value `M = |q|·P`, `pnl% = U / |Q|` and effective leverage `L = M / E`:
+//! `score = pnl% · L = (U·M) / (|Q|·E)` when `U > 0`, else `pnl% / L = (U·E) / (|Q|·M)`.
+//! Scores are kept as exact fractions and compared by cross-multiplication in 256 bits, so the
+//! program and the keeper agree on every order; equal scores fall back to the position address.
+
+use core::cmp::Ordering;
+
+use crate::{math, BaseLots, EngineError, EngineResult, PositionState, Price, SignedQuote};
+
+/// A position's ADL score as the exact fraction `±num / den` (`den > 0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdlScore {
+    pub negative: bool,
+    pub num: u128,
+    pub den: u128,
+}
+
+/// `a · b` as a 256-bit `(high, low)` pair.
+fn mul_wide(a: u128, b: u128) -> (u128, u128) {
+    const MASK: u128 = u64::MAX as u128;
+    let (a_hi, a_lo) = (a >> 64, a & MASK);
+    let (b_hi, b_lo) = (b >> 64, b & MASK);
+    let lo_lo = a_lo * b_lo;
+    let hi_lo = a_hi * b_lo;
+    let lo_hi = a_lo * b_hi;
+    let hi_hi = a_hi * b_hi;
+    let middle = (lo_lo >> 64) + (hi_lo & MASK) + (lo_hi & MASK);
+    let low = (middle << 64) | (lo_lo & MASK);
+    let high = hi_hi + (hi_lo >> 64) + (lo_hi >> 64) + (middle >> 64);
+    (high, low)
+}
+
+impl Ord for AdlScore {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self.negative, other.negative) {
+            (false, true) if self.num != 0 || other.num != 0 => Ordering::Greater,
+            (true, false) if self.num != 0 || other.num != 0 => Ordering::Less,
+            _ => {
+                // Same sign (or both zero): compare |a| = num/den by cross products.
+                let magnitude = mul_wide(self.num, other.den).cmp(&mul_wide(other.num, self.den));
+                if self.negative {
+                    magnitude.reverse()
+                } else {
+                    magnitude
+                }
+            }
+        }
+    }
+}
+
+impl PartialOrd for AdlScore {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+fn magnitude(value: SignedQuote) -> u128 {
+    value.0.unsigned_abs()
+}
+
+/// The ADL score of `state` at `price`. A flat position, or one with no positive equity, has
+/// none (it cannot be a candidate).
+pub fn adl_score(state: &PositionState, price: Price) -> EngineResult<AdlScore> {
+    if state.size.is_zero() || state.cost_basis.0 == 0 {
+        return Err(EngineError::FlatPosition);
+    }
+    let pnl = state.unrealized_pnl(price)?;
+    let equity = state.equity(price)?;
+    if equity.0 <= 0 {
+        return Err(EngineError::NoBankruptcyPrice);
+    }
+    let mark = magnitude(state.notional(price)?);
+    let entry = magnitude(state.cost_basis);
+    let (pnl_abs, equity) = (magnitude(pnl), equity.0 as u128);
+    let overflow = || EngineError::MathOverflow;
+    let (num, den) = if pnl.0 > 0 {
+        (
+            pnl_abs.checked_mul(mark).ok_or_else(overflow)?,
+            entry.checked_mul(equity).ok_or_else(overflow)?,
+        )
+    } else {
+        (
+            pnl_abs.checked_mul(equity).ok_or_else(overflow)?,
+            entry.checked_mul(mark.max(1)).ok_or_else(overflow)?,
+        )
+    };
+    Ok(AdlScore {
+        negative: pnl.0 < 0,
+        num,
+        den,
+    })
+}
+
+/// The deleveraging order: higher score first; equal scores by ascending position address.
+pub fn adl_order(a: (&AdlScore, &[u8; 32]), b: (&AdlScore, &[u8; 32])) -> Ordering {
+    b.0.cmp(a.0).then_with(|| a.1.cmp(b.1))
+}
+
+/// The ADL indicator of a position in a ranked list, as BitMEX shows it: 5 lights for the top
+/// 20% of the side's size, down to 1 for the last 20%. `lots_ranked_through` is the size of
+/// every position ranked at or above this one, itself included; `total_lots` the side's total.
+pub fn adl_indicator(lots_ranked_through: u64, total_lots: u64) -> u8 {
+    if total_lots == 0 {
+        return 1;
+    }
+    let quintile = (lots_ranked_through as u128 * 5)
+        .div_ceil(total_lots as u128)
+        .clamp(1, 5);
+    (6 - quintile) as u8
+}
+
+/// One step of an ADL plan: close `lots` of the candidate at `index` (in the ranked list).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AdlFill {
+    pub index: usize,
+    pub lots: BaseLots,
+}
+
+/// How many lots a candidate of `state` can close at `bankruptcy_price` when the oracle is at
+/// `oracle` without its equity going negative: the fill costs it `|Pb − P|` a lot against the
+/// oracle (a haircut on its profit); never more than its size.
+pub fn adl_capacity(
+    state: &PositionState,
+    bankruptcy_price: Price,
+    oracle: Price,
+) -> EngineResult<BaseLots> {
+    let size = state.size.abs();
+    let haircut = (bankruptcy_price.0 as i128 - oracle.0 as i128).abs();
+    let equity = state.equity(oracle)?.0;
+    if equity < 0 {
+        return Ok(BaseLots(0));
+    }
+    // A fill at a better price than the oracle costs the candidate nothing.
+    let worse = match state.side() {
+        Some(crate::Side::Long) => bankruptcy_price < oracle,
+        Some(crate::Side::Short) => bankruptcy_price > oracle,
+        None => return Ok(BaseLots(0)),
+    };
+    if !worse || haircut == 0 {
+        return Ok(size);
+    }
+    let affordable = math::div_floor(equity, haircut)?;
+    Ok(BaseLots(
+        size.0.min(u64::try_from(affordable).unwrap_or(u64::MAX)),
+    ))
+}
+
+/// Plans the closing of `lots` of a bankrupt position at `bankruptcy_price` against candidates
+/// already in deleveraging order: strictly in that order, each taking what it can (its size,
+/// and no more than keeps its equity at the oracle non-negative). Writes the fills into `out`
+/// and returns how many there are and the lots left unplanned (when candidates or `out` ran out).
+pub fn plan_adl(
+    lots: BaseLots,
+    bankruptcy_price: Price,
+    oracle: Price,
+    ranked: &[PositionState],
+    out: &mut [AdlFill],
+) -> EngineResult<(usize, BaseLots)> {
+    let mut left = lots.0;
+    let mut count = 0;
+    for (index, candidate) in ranked.iter().enumerate() {
+        if left == 0 || count == out.len() {
+            break;
+        }
+        let take = adl_capacity(candidate, bankruptcy_price, oracle)?
+            .0
+            .min(left);
+        if take > 0 {
+            out[count] = AdlFill {
+                index,
+                lots: BaseLots(take),
+            };
+            count += 1;
+            left -= take;
+        }
+    }
+    Ok((count, BaseLots(left)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SignedLots;
+    use proptest::prelude::*;
+    use std::vec::Vec;
+
+    fn score(n: u128) -> AdlScore {
+        AdlScore {
+            negative: false,
+            num: n,
+            den: 1,
+        }
+    }
+
+    #[test]
+    fn the_bitmex_ranking_example_with_six_longs() {
+        // BitMEX's ADL page: accounts 1–6 with quantities and PnL ranking scores.
+        let accounts: [(u8, u64, u128); 6] = [
+            (1, 10, 3),
+            (2, 10, 6),
+            (3, 20, 1),
+            (4, 30, 4),
+            (5, 20, 5),
+            (6, 10, 2),
+        ];
+        let mut ranked: Vec<_> = accounts
+            .iter()
+            .map(|&(a, q, s)| (score(s), [a; 32], q))
+            .collect();
+        ranked.sort_by(|a, b| adl_order((&a.0, &a.1), (&b.0, &b.1)));
+        let order: Vec<u8> = ranked.iter().map(|r| r.1[0]).collect();
+        assert_eq!(order, [2, 5, 4, 1, 6, 3]);
+        // Percentiles 20, 40, 60, 80, 80, 100 % by size ranked at or above: lights 5, 4, 3, 2, 2, 1.
+        let total: u64 = ranked.iter().map(|r| r.2).sum();
+        let mut through = 0;
+        let lights: Vec<u8> = ranked
+            .iter()
+            .map(|r| {
+                through += r.2;
+                adl_indicator(through, total)
+            })
+            .collect();
+        assert_eq!(lights, [5, 4, 3, 2, 2, 1]);
+        // A short of 20 liquidated at a bankruptcy price of 650: account 2 closes all 10 and
+        // account 5 the other 10 of its 20.
+        let longs: Vec<PositionState> = ranked
+            .iter()
+            .map(|r| PositionState {
+                collateral: SignedQuote(1_000_000),
+                size: SignedLots(r.2 as i64),
+                cost_basis: SignedQuote(r.2 as i128 * 600),
+                ..Default::default()
+            })
+            .collect();
+        let mut out = [AdlFill::default(); 8];
+        let (n, left) = plan_adl(BaseLots(20), Price(650), Price(650), &longs, &mut out).unwrap();
+        assert_eq!(
+            &out[..n],
+            &[
+                AdlFill {
+                    index: 0,
+                    lots: BaseLots(10)
+                },
+                AdlFill {
+                    index: 1,
+                    lots: BaseLots(10)
+                }
+            ]
+        );
+        assert_eq!(left, BaseLots(0));
+    }
+
+    #[test]
+    fn worked_scores_for_profit_and_loss() {
+        // Long 10 lots from 100 (Q = 1,000) with 200 collateral, at 120: U = 200, M = 1,200,
+        // E = 400: pnl% = 0.2, L = 3, score 0.6 = (200·1,200)/(1,000·400).
+        let long = PositionState {
+            collateral: SignedQuote(200),
+            size: SignedLots(10),
+            cost_basis: SignedQuote(1_000),
+            ..Default::default()
+        };
+        let s = adl_score(&long, Price(120)).unwrap();
+        assert_eq!(
+            s,
+            AdlScore {
+                negative: false,
+                num: 240_000,
+                den: 400_000
+            }
+        );
+        assert_eq!(
+            s.cmp(&AdlScore {
+                negative: false,
+                num: 3,
+                den: 5
+            }),
+            Ordering::Equal
+        );
+        // At 90: U = −100, E = 100, M = 900: pnl% = −0.1, L = 9, score −0.1/9 = −1/90.
+        let s = adl_score(&long, Price(90)).unwrap();
+        assert_eq!(
+            s.cmp(&AdlScore {
+                negative: true,
+                num: 1,
+                den: 90
+            }),
+            Ordering::Equal
+        );
+        assert!(
+            s < AdlScore {
+                negative: false,
+                num: 0,
+                den: 1
+            }
+        );
+        // More leverage on the same profit ranks higher.
+        let levered = PositionState {
+            collateral: SignedQuote(100),
+            ..long
+        };
+        assert!(adl_score(&levered, Price(120)).unwrap() > adl_score(&long, Price(120)).unwrap());
+        // Under water at any equity: no score.
+        assert!(adl_score(&long, Price(70)).is_err());
+    }
+
+    #[test]
+    fn a_candidates_fill_is_capped_so_its_equity_stays_non_negative() {
+        // Short 10 from 100 with 5 collateral, oracle 90: equity 105. Closing at a bankruptcy
+        // price of 110 costs 20 a lot against the oracle: at most 5 lots.
+        let short = PositionState {
+            collateral: SignedQuote(5),
+            size: SignedLots(-10),
+            cost_basis: SignedQuote(-1_000),
+            ..Default::default()
+        };
+        assert_eq!(adl_capacity(&short, Price(110), Price(90)), Ok(BaseLots(5)));
+        assert_eq!(adl_capacity(&short, Price(80), Price(90)), Ok(BaseLots(10)));
+        let mut after = short;
+        after.apply_fill(SignedLots(5), Price(110)).unwrap();
+        assert!(after.equity(Price(90)).unwrap().0 >= 0);
+    }
+
+    fn candidate() -> impl Strategy<Value = (PositionState, [u8; 32])> {
+        (1i64..10_000, 1u64..1_000, 0i64..100_000, any::<u8>()).prop_map(
+            |(size, entry, collateral, key)| {
+                (
+                    PositionState {
+                        collateral: SignedQuote(collateral as i128),
+                        size: SignedLots(-size),
+                        cost_basis: SignedQuote(-(size as i128) * entry as i128),
+                        ..Default::default()
+                    },
+                    [key; 32],
+                )
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn the_plan_fills_in_strict_rank_order_conserves_lots_and_zeroes_the_bankrupt(
+            candidates in proptest::collection::vec(candidate(), 1..12),
+            bankrupt_lots in 1i64..20_000,
+            entry in 500u64..2_000,
+            oracle in 300u64..1_000,
+        ) {
+            // A bankrupt long at its bankruptcy price.
+            let bankrupt = PositionState {
+                collateral: SignedQuote(0),
+                size: SignedLots(bankrupt_lots),
+                cost_basis: SignedQuote(bankrupt_lots as i128 * entry as i128),
+                ..Default::default()
+            };
+            let pb = bankrupt.bankruptcy_price().unwrap();
+            let mut ranked: Vec<_> = candidates
+                .into_iter()
+                .filter_map(|(c, k)| adl_score(&c, Price(oracle)).ok().filter(|s| !s.negative && s.num > 0).map(|s| (s, k, c)))
+                .collect();
+            ranked.sort_by(|a, b| adl_order((&a.0, &a.1), (&b.0, &b.1)));
+            let states: Vec<PositionState> = ranked.iter().map(|r| r.2).collect();
+            let mut out = [AdlFill::default(); 16];
+            let (n, left) = plan_adl(bankrupt.size.abs(), pb, Price(oracle), &states, &mut out).unwrap();
+            let planned: u64 = out[..n].iter().map(|f| f.lots.0).sum();
+            prop_assert_eq!(planned + left.0, bankrupt_lots as u64);
+            // Strict order: fills go down the ranking, and no candidate gets lots while one
+            // ranked above it still had capacity.
+            for w in out[..n].windows(2) { prop_assert!(w[0].index < w[1].index); }
+            for f in &out[..n] {
+                let cap = adl_capacity(&states[f.index], pb, Price(oracle)).unwrap();
+                prop_assert!(f.lots <= cap);
+                for earlier in 0..f.index {
+                    let used = out[..n].iter().find(|g| g.index == earlier).map_or(0, |g| g.lots.0);
+                    prop_assert_eq!(used, adl_capacity(&states[earlier], pb, Price(oracle)).unwrap().0);
+                }
+                // No candidate ends below zero equity.
+                let mut after = states[f.index];
+                after.apply_fill(SignedLots(f.lots.0 as i64), pb).unwrap();
+                prop_assert!(after.equity(Price(oracle)).unwrap().0 >= 0);
+            }
+            if left.0 == 0 {
+                // Closed at its bankruptcy price, the bankrupt position keeps zero or dust.
+                let mut closed = bankrupt;
+                for f in &out[..n] { closed.apply_fill(SignedLots(-(f.lots.0 as i64)), pb).unwrap(); }
+                prop_assert_eq!(closed.size, SignedLots(0));
+                prop_assert!(closed.collateral.0 >= 0 && closed.collateral.0 < bankrupt_lots as i128);
+            }
+        }
+
+        #[test]
+        fn score_order_matches_exact_rational_order(
+            a in (1u64..1_000_000, 1u64..1_000_000),
+            b in (1u64..1_000_000, 1u64..1_000_000),
+        ) {
+            let x = AdlScore { negative: false, num: a.0 as u128, den: a.1 as u128 };
+            let y = AdlScore { negative: false, num: b.0 as u128, den: b.1 as u128 };
+            let expected = (a.0 as u128 * b.1 as u128).cmp(&(b.0 as u128 * a.1 as u128));
+            prop_assert_eq!(x.cmp(&y), expected);
+            let (nx, ny) = (AdlScore { negative: true, ..x }, AdlScore { negative: true, ..y });
+            prop_assert_eq!(nx.cmp(&ny), expected.reverse());
+            prop_assert_eq!(mul_wide(u128::MAX, u128::MAX), (u128::MAX - 1, 1));
+        }
+    }
+}
