@@ -687,6 +687,21 @@ impl TestContext {
         assert_eq!(longs, shorts, "long lots != short lots");
     }
 
+    /// Every position the harness opened in `m` that still exists, decoded, as a keeper would
+    /// read them with getProgramAccounts.
+    pub async fn positions_of(&mut self, m: &MarketFixture) -> Vec<(Pubkey, Position)> {
+        let mut out = Vec::new();
+        for (market, owner) in self.positions.clone() {
+            if market == m.market {
+                let key = pda::position(&market, &owner);
+                if let Some(account) = self.account(&key).await {
+                    out.push((key, decode::position(&account.data).expect("decode")));
+                }
+            }
+        }
+        out
+    }
+
     /// The admin sets `m`'s status.
     pub async fn set_status(
         &mut self,

@@ -373,3 +373,24 @@ pub fn withdraw_insurance(
         ix::WithdrawInsurance { amount },
     )
 }
+
+/// Runs ADL for the market's pending bankrupt position against `candidates` (in any order: the
+/// program ranks them).
+pub fn adl(keys: &MarketKeys, bankrupt: &Pubkey, candidates: &[Pubkey]) -> Instruction {
+    let mut instruction = build(
+        acc::Adl {
+            market: keys.market,
+            order_book: keys.order_book,
+            bankrupt: *bankrupt,
+            oracle: keys.oracle,
+            collateral_vault: pda::collateral_vault(&keys.market),
+            insurance_vault: pda::insurance_vault(&keys.market),
+            token_program: anchor_spl::token::ID,
+        },
+        ix::Adl {},
+    );
+    instruction
+        .accounts
+        .extend(candidates.iter().map(|c| AccountMeta::new(*c, false)));
+    instruction
+}

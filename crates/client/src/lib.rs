@@ -2,6 +2,7 @@
 //! decoding. Shared by the integration tests and the off-chain programs under `app/`.
 
 pub mod accounts;
+pub mod adl;
 pub mod book;
 pub mod instructions;
 pub mod pda;

@@ -114,6 +114,18 @@ pub enum PerpsError {
     LiquidatorBelowInitialMargin,
     #[msg("The market has a bankrupt position waiting for ADL")]
     AdlPending,
+    #[msg("The market has no bankrupt position waiting for ADL")]
+    NoAdlPending,
+    #[msg("The position is not the one the market is deleveraging")]
+    WrongAdlPosition,
+    #[msg("ADL needs 1 to 32 distinct candidate positions")]
+    InvalidAdlCandidates,
+    #[msg("An ADL candidate must be on the other side of the bankrupt position")]
+    AdlCandidateSameSide,
+    #[msg("An ADL candidate must be profitable at the oracle price")]
+    AdlCandidateNotProfitable,
+    #[msg("An ADL candidate must not itself be liquidatable")]
+    AdlCandidateLiquidatable,
     #[msg("The order would raise open interest above the market's cap")]
     OpenInterestCapExceeded,
     #[msg("The insurance vault cannot go below its floor")]

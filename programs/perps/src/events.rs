@@ -175,3 +175,33 @@ pub struct InsuranceWithdrawn {
     pub amount: u64,
     pub vault_balance: u64,
 }
+
+#[event]
+pub struct AdlStarted {
+    pub market: Pubkey,
+    pub bankrupt: Pubkey,
+    pub lots: u64,
+    pub bankruptcy_price: u64,
+}
+
+#[event]
+pub struct AdlFilled {
+    pub market: Pubkey,
+    pub bankrupt: Pubkey,
+    pub candidate: Pubkey,
+    pub lots: u64,
+    /// The bankruptcy price: both sides close here, without fees.
+    pub price: u64,
+    /// The candidate's score as the exact fraction `score_num / score_den`.
+    pub score_num: u128,
+    pub score_den: u128,
+    /// 1-based rank among the candidates supplied to this instruction.
+    pub rank: u32,
+}
+
+#[event]
+pub struct AdlCompleted {
+    pub market: Pubkey,
+    pub bankrupt: Pubkey,
+    pub dust_to_insurance: u64,
+}

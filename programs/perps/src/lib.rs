@@ -112,6 +112,10 @@ pub mod perps {
         liquidate::handler(ctx)
     }
 
+    pub fn adl<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
+        adl::handler(ctx)
+    }
+
     pub fn withdraw_insurance(ctx: Context<WithdrawInsurance>, amount: u64) -> Result<()> {
         withdraw_insurance::handler(ctx, amount)
     }

@@ -8,14 +8,25 @@ use solana_transaction::Transaction;
 /// Solana's packet limit for one serialized transaction.
 const PACKET_DATA_SIZE: usize = 1_232;
 
-fn wire_size(makers: usize) -> usize {
-    let owner = TestKeypair::new();
-    let keys = ix::MarketKeys {
+/// Bytes of a one-signer legacy transaction carrying `instruction`.
+fn transaction_size(instruction: solana_instruction::Instruction, payer: &TestKeypair) -> usize {
+    let tx = Transaction::new_with_payer(&[instruction], Some(&payer.pubkey()));
+    // Compact-u16 signature count, the signatures, then the message.
+    1 + 64 * tx.message.header.num_required_signatures as usize + tx.message.serialize().len()
+}
+
+fn market_keys() -> ix::MarketKeys {
+    ix::MarketKeys {
         market: TestKeypair::new().pubkey(),
         order_book: TestKeypair::new().pubkey(),
         oracle: TestKeypair::new().pubkey(),
         treasury: TestKeypair::new().pubkey(),
-    };
+    }
+}
+
+fn wire_size(makers: usize) -> usize {
+    let owner = TestKeypair::new();
+    let keys = market_keys();
     let args = PlaceOrderArgs {
         side: Side::Bid,
         price: 60_000_000,
@@ -25,10 +36,10 @@ fn wire_size(makers: usize) -> usize {
         client_order_id: 0,
     };
     let maker_keys: Vec<_> = (0..makers).map(|_| TestKeypair::new().pubkey()).collect();
-    let instruction = ix::place_order(&owner.pubkey(), &keys, args, &maker_keys);
-    let tx = Transaction::new_with_payer(&[instruction], Some(&owner.pubkey()));
-    // Compact-u16 signature count, the signatures, then the message.
-    1 + 64 * tx.message.header.num_required_signatures as usize + tx.message.serialize().len()
+    transaction_size(
+        ix::place_order(&owner.pubkey(), &keys, args, &maker_keys),
+        &owner,
+    )
 }
 
 #[test]
@@ -44,4 +55,24 @@ fn makers_per_place_order_transaction() {
     );
     // The figure the README states.
     assert_eq!(fit, 22);
+}
+
+#[test]
+fn adl_candidates_per_transaction() {
+    let keeper = TestKeypair::new();
+    let keys = market_keys();
+    let bankrupt = TestKeypair::new().pubkey();
+    let size = |n: usize| {
+        let candidates: Vec<_> = (0..n).map(|_| TestKeypair::new().pubkey()).collect();
+        transaction_size(ix::adl(&keys, &bankrupt, &candidates), &keeper)
+    };
+    let fit = (1..64)
+        .take_while(|&n| size(n) <= PACKET_DATA_SIZE)
+        .last()
+        .unwrap();
+    println!(
+        "adl: {} bytes with one candidate, {fit} candidates fit in {PACKET_DATA_SIZE} bytes",
+        size(1)
+    );
+    assert_eq!(fit, perps_client::adl::ADL_CANDIDATES_PER_TRANSACTION);
 }

@@ -3,6 +3,7 @@
 // solana-program-test 3.x marks its whole API "unstable" (a deprecation warning).
 #![allow(deprecated)]
 
+mod adl;
 mod capacity;
 mod collateral;
 mod exchange;

@@ -7,7 +7,7 @@ use perps_engine::{
 
 use crate::{
     error::PerpsError,
-    events::{Bankruptcy, Liquidation, OrderCancelled},
+    events::{AdlStarted, Bankruptcy, Liquidation, OrderCancelled},
     instructions::place_order::CANCEL_BY_LIQUIDATION,
     oracle,
     state::{Market, OrderBook, Position},
@@ -140,6 +140,12 @@ pub fn handler(ctx: Context<Liquidate>) -> Result<()> {
             left_for_adl: deficit - paid_by_insurance,
             bankruptcy_price: bankruptcy_price.0,
             lots: market.adl_lots,
+        });
+        emit!(AdlStarted {
+            market: market_key,
+            bankrupt: target_key,
+            lots: market.adl_lots,
+            bankruptcy_price: bankruptcy_price.0,
         });
     } else {
         let lots = plan.lots.0 as i64;

@@ -2,6 +2,7 @@
 // Each module's `handler` is called by its path; the globs re-export the Accounts types Anchor needs.
 #![allow(ambiguous_glob_reexports)]
 
+pub mod adl;
 pub mod cancel_all_orders;
 pub mod cancel_order;
 pub mod close_position;
@@ -22,7 +23,7 @@ pub mod update_market_params;
 pub mod withdraw;
 pub mod withdraw_insurance;
 
-pub use cancel_all_orders::*;
+pub use adl::*;
 pub use cancel_order::*;
 pub use close_position::*;
 pub use crank_funding::*;

@@ -57,6 +57,7 @@ pub const CANCEL_BY_OWNER: u8 = 0;
 pub const CANCEL_SELF_TRADE: u8 = 1;
 pub const CANCEL_REDUCE_ONLY: u8 = 2;
 pub const CANCEL_BY_LIQUIDATION: u8 = 3;
+pub const CANCEL_BY_ADL: u8 = 5;
 /// Outside the band around the current oracle, or its maker could no longer carry the fill.
 pub const CANCEL_STALE: u8 = 4;
 

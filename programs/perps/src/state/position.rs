@@ -57,15 +57,31 @@ impl Position {
         self.open_order_count > 0 || self.open_bid_lots > 0 || self.open_ask_lots > 0
     }
 
+    /// Funding owed since the snapshot at the market's `funding_index` (positive pays), and the
+    /// rounding the system keeps, in index units.
+    pub fn pending_funding(&self, funding_index: i64) -> Result<(SignedQuote, i128)> {
+        let delta = funding_index
+            .checked_sub(self.funding_index_snapshot)
+            .ok_or(PerpsError::MathOverflow)?;
+        Ok(funding::funding_owed(SignedLots(self.base_lots), delta).map_err(PerpsError::from)?)
+    }
+
+    /// The position as it stands with funding settled up to `funding_index`, without changing it:
+    /// what off-chain readers judge it by.
+    pub fn state_at(&self, funding_index: i64) -> Result<PositionState> {
+        let (owed, _) = self.pending_funding(funding_index)?;
+        let mut state = self.state();
+        state.collateral = state
+            .collateral
+            .checked_sub(owed)
+            .map_err(PerpsError::from)?;
+        Ok(state)
+    }
+
     /// Settles funding up to the market's index: collateral pays (or receives) what the engine
     /// says is owed, and the rounding it kept joins the market's residue for insurance.
     pub fn settle_funding(&mut self, market: &mut Market) -> Result<()> {
-        let delta = market
-            .funding_index
-            .checked_sub(self.funding_index_snapshot)
-            .ok_or(PerpsError::MathOverflow)?;
-        let (owed, residue) =
-            funding::funding_owed(SignedLots(self.base_lots), delta).map_err(PerpsError::from)?;
+        let (owed, residue) = self.pending_funding(market.funding_index)?;
         self.collateral = to_i64(self.collateral as i128 - owed.0)?;
         market.funding_residue = to_i64(market.funding_residue as i128 + residue)?;
         self.funding_index_snapshot = market.funding_index;
