@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod adl;
 pub mod book;
 pub mod instructions;
+pub mod oracle;
 pub mod pda;
 
 pub use perps::instructions::{CancelBy, OrderType, PlaceOrderArgs, Side};

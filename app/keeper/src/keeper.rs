@@ -1,0 +1,373 @@
+//! One keeper pass over its markets.
+
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+
+use anchor_lang::prelude::Pubkey;
+use perps::error::PerpsError;
+use perps::state::{Market, MarketStatus, Position};
+use perps_client::{accounts as decode, adl as adl_plan, instructions as ix, oracle, pda};
+use perps_engine::{oracle::OracleUse, MarginHealth, Price, RatePpm};
+use solana_instruction::Instruction;
+use tracing::{debug, info, warn};
+
+use crate::chain::{Chain, SendError};
+
+/// Rounds of ADL transactions one pass sends for one market before it moves on.
+const MAX_ADL_ROUNDS: usize = 8;
+
+/// Counts of one pass, logged at its end.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PassSummary {
+    pub markets: u32,
+    pub positions: u32,
+    pub liquidatable: u32,
+    pub liquidations: u32,
+    pub adl_transactions: u32,
+    pub adl_completed: u32,
+    pub funding_cranks: u32,
+    /// Actions another keeper had already taken (recognised from the program's error).
+    pub skipped: u32,
+    /// Actions a dry run would have sent.
+    pub dry_run: u32,
+    pub errors: u32,
+}
+
+/// The positions of `market` the program would let a keeper liquidate at `price`, with their
+/// health, most under-margined first (lowest equity / maintenance). The position waiting for
+/// ADL is left out: it is not liquidated again.
+pub fn assess(
+    market: &Market,
+    positions: &[(Pubkey, Position)],
+    price: Price,
+) -> Vec<(Pubkey, MarginHealth)> {
+    let Ok(tiers) = market.params.margin_tiers() else {
+        return Vec::new();
+    };
+    let mut liquidatable: Vec<(Pubkey, MarginHealth)> = positions
+        .iter()
+        .filter(|(key, p)| {
+            p.base_lots != 0 && !(market.adl_pending != 0 && *key == market.adl_position)
+        })
+        .filter_map(|(key, p)| {
+            let health = p
+                .state_at(market.funding_index)
+                .ok()?
+                .health(price, &tiers, RatePpm::ONE)
+                .ok()?;
+            health.is_liquidatable().then_some((*key, health))
+        })
+        .collect();
+    // equity_a / mm_a < equity_b / mm_b, cross-multiplied (maintenance is positive here).
+    liquidatable.sort_by(|(ka, a), (kb, b)| {
+        (a.equity.0 * b.maintenance.0)
+            .cmp(&(b.equity.0 * a.maintenance.0))
+            .then_with(|| ka.cmp(kb))
+    });
+    liquidatable
+}
+
+fn digest(parts: &[&[u8]]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    parts.hash(&mut hasher);
+    hasher.finish()
+}
+
+enum Sent {
+    Done,
+    /// Another keeper got there first.
+    Skipped,
+    Failed,
+    NotSent,
+}
+
+pub struct Keeper<C: Chain> {
+    pub chain: C,
+    markets: Vec<u16>,
+    dry_run: bool,
+    /// Digests of (action, state it was decided on): the same decision is never sent twice.
+    attempted: HashSet<u64>,
+}
+
+impl<C: Chain> Keeper<C> {
+    pub fn new(chain: C, markets: Vec<u16>, dry_run: bool) -> Self {
+        Self {
+            chain,
+            markets,
+            dry_run,
+            attempted: HashSet::new(),
+        }
+    }
+
+    /// One pass over every market; failures are logged and counted, never fatal.
+    pub async fn pass(&mut self) -> PassSummary {
+        let mut summary = PassSummary::default();
+        for index in self.markets.clone() {
+            summary.markets += 1;
+            if let Err(e) = self.market_pass(index, &mut summary).await {
+                warn!(market = index, error = %e, "market pass failed");
+                summary.errors += 1;
+            }
+        }
+        info!(
+            markets = summary.markets,
+            positions = summary.positions,
+            liquidatable = summary.liquidatable,
+            liquidations = summary.liquidations,
+            adl_transactions = summary.adl_transactions,
+            adl_completed = summary.adl_completed,
+            funding_cranks = summary.funding_cranks,
+            skipped = summary.skipped,
+            dry_run = summary.dry_run,
+            errors = summary.errors,
+            "pass"
+        );
+        summary
+    }
+
+    async fn market(&mut self, key: &Pubkey) -> anyhow::Result<Market> {
+        let account = self
+            .chain
+            .account(key)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("market {key} does not exist"))?;
+        decode::market(&account.data).map_err(|e| anyhow::anyhow!("market {key}: {e}"))
+    }
+
+    async fn market_pass(&mut self, index: u16, summary: &mut PassSummary) -> anyhow::Result<()> {
+        let market_key = pda::market(index);
+        let market = self.market(&market_key).await?;
+        match market.status() {
+            Ok(MarketStatus::Active | MarketStatus::ReduceOnly) => {}
+            _ => {
+                debug!(
+                    market = index,
+                    status = market.status,
+                    "market not trading: skipped"
+                );
+                return Ok(());
+            }
+        }
+        let exchange = self
+            .chain
+            .account(&pda::exchange())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("exchange does not exist"))?;
+        let exchange =
+            decode::exchange(&exchange.data).map_err(|e| anyhow::anyhow!("exchange: {e}"))?;
+        let keys = ix::MarketKeys {
+            market: market_key,
+            order_book: market.order_book,
+            oracle: market.oracle,
+            treasury: exchange.treasury,
+        };
+        let now = self.chain.unix_time().await?;
+        let oracle_account = self
+            .chain
+            .account(&market.oracle)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("oracle {} does not exist", market.oracle))?;
+        let price = match oracle::oracle_price(
+            &market_key,
+            &market,
+            &oracle_account.owner,
+            &oracle_account.data,
+            now,
+            OracleUse::Liquidation,
+        ) {
+            Ok(price) => price,
+            Err(reason) => {
+                warn!(
+                    market = index,
+                    reason, "oracle refused: no liquidation or ADL this pass"
+                );
+                return Ok(());
+            }
+        };
+
+        let positions = self.chain.positions(&market_key).await?;
+        summary.positions += positions.len() as u32;
+        let liquidatable = assess(&market, &positions, price);
+        summary.liquidatable += liquidatable.len() as u32;
+        let own_position = pda::position(&market_key, &self.chain.payer());
+        if !liquidatable.is_empty() && self.chain.account(&own_position).await?.is_none() {
+            warn!(
+                market = index,
+                "the keeper has no position in this market to liquidate into"
+            );
+            summary.errors += 1;
+        } else {
+            for (target, health) in liquidatable {
+                let data = positions
+                    .iter()
+                    .find(|(k, _)| *k == target)
+                    .map(|(_, p)| bytemuck_bytes(p))
+                    .unwrap_or_default();
+                let decision = digest(&[b"liquidate", target.as_ref(), &data]);
+                let instruction = ix::liquidate(&self.chain.payer(), &keys, &target);
+                debug!(market = index, position = %target, equity = health.equity.0 as i64, maintenance = health.maintenance.0 as i64, "liquidatable");
+                if let Sent::Done = self
+                    .execute(
+                        "liquidate",
+                        index,
+                        &target,
+                        instruction,
+                        decision,
+                        &[
+                            PerpsError::NotLiquidatable,
+                            PerpsError::FlatPosition,
+                            PerpsError::AdlPending,
+                        ],
+                        summary,
+                    )
+                    .await
+                {
+                    summary.liquidations += 1;
+                }
+            }
+        }
+
+        for _ in 0..MAX_ADL_ROUNDS {
+            let market = self.market(&market_key).await?;
+            if market.adl_pending == 0 {
+                break;
+            }
+            let positions = self.chain.positions(&market_key).await?;
+            let instructions = adl_plan::adl_instructions(&keys, &market, &positions, price);
+            if instructions.is_empty() {
+                warn!(
+                    market = index,
+                    "ADL pending but no eligible candidate to supply"
+                );
+                break;
+            }
+            let mut progressed = false;
+            for instruction in instructions {
+                let decision = digest(&[
+                    b"adl",
+                    &bytemuck_market(&market),
+                    &instruction.data,
+                    &accounts_bytes(&instruction),
+                ]);
+                match self
+                    .execute(
+                        "adl",
+                        index,
+                        &market.adl_position,
+                        instruction,
+                        decision,
+                        &[PerpsError::NoAdlPending],
+                        summary,
+                    )
+                    .await
+                {
+                    Sent::Done => {
+                        summary.adl_transactions += 1;
+                        progressed = true;
+                    }
+                    Sent::Skipped => break,
+                    Sent::Failed | Sent::NotSent => {}
+                }
+            }
+            if self.market(&market_key).await?.adl_pending == 0 {
+                if progressed {
+                    summary.adl_completed += 1;
+                    info!(market = index, "ADL completed");
+                }
+                break;
+            }
+            if !progressed || self.dry_run {
+                break;
+            }
+        }
+
+        let market = self.market(&market_key).await?;
+        if now >= market.last_funding_time + market.params.funding_interval_secs as i64 {
+            let decision = digest(&[b"funding", &market.last_funding_time.to_le_bytes()]);
+            if let Sent::Done = self
+                .execute(
+                    "crank_funding",
+                    index,
+                    &market_key,
+                    ix::crank_funding(&keys),
+                    decision,
+                    &[PerpsError::FundingNotDue],
+                    summary,
+                )
+                .await
+            {
+                summary.funding_cranks += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one decision unless it was already sent for the same state; logs one line.
+    #[allow(clippy::too_many_arguments)]
+    async fn execute(
+        &mut self,
+        action: &str,
+        market: u16,
+        target: &Pubkey,
+        instruction: Instruction,
+        decision: u64,
+        benign: &[PerpsError],
+        summary: &mut PassSummary,
+    ) -> Sent {
+        if !self.attempted.insert(decision) {
+            debug!(action, market, target = %target, "already sent for this state");
+            return Sent::NotSent;
+        }
+        if self.dry_run {
+            info!(action, market, target = %target, result = "dry-run", "action");
+            summary.dry_run += 1;
+            return Sent::NotSent;
+        }
+        match self.chain.send(&[instruction]).await {
+            Ok(()) => {
+                info!(action, market, target = %target, result = "ok", "action");
+                Sent::Done
+            }
+            Err(e) if benign.iter().any(|b| e.is(*b)) => {
+                info!(action, market, target = %target, result = "skipped: already done", error = %e, "action");
+                summary.skipped += 1;
+                Sent::Skipped
+            }
+            Err(e) => {
+                warn!(action, market, target = %target, result = "failed", error = %describe(&e), "action");
+                summary.errors += 1;
+                Sent::Failed
+            }
+        }
+    }
+}
+
+fn bytemuck_bytes(position: &Position) -> Vec<u8> {
+    anchor_lang::__private::bytemuck::bytes_of(position).to_vec()
+}
+
+fn bytemuck_market(market: &Market) -> Vec<u8> {
+    anchor_lang::__private::bytemuck::bytes_of(market).to_vec()
+}
+
+fn accounts_bytes(instruction: &Instruction) -> Vec<u8> {
+    instruction
+        .accounts
+        .iter()
+        .flat_map(|a| a.pubkey.to_bytes())
+        .collect()
+}
+
+/// A program error by name where the code is the program's.
+fn describe(error: &SendError) -> String {
+    match error {
+        SendError::Program(code) => {
+            let offset = anchor_lang::error::ERROR_CODE_OFFSET;
+            format!(
+                "program error {code} (perps error #{})",
+                code.saturating_sub(offset)
+            )
+        }
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,15 @@
+//! perps-keeper: the bot that keeps a perps market solvent. Each pass, per market, it reads the
+//! oracle and every position, judges each with the engine (no formula of its own), liquidates the
+//! positions below maintenance margin, most under-margined first, drives a pending ADL to
+//! completion in rank order, and cranks funding when it is due.
+//!
+//! Chain access is one trait with two backends: a cluster over RPC and the in-process bank.
+
+pub mod bank;
+pub mod chain;
+pub mod config;
+pub mod keeper;
+pub mod rpc;
+
+pub use chain::{Chain, SendError};
+pub use keeper::{assess, Keeper, PassSummary};

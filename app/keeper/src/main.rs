@@ -1,0 +1,280 @@
+//! `perps-keeper`: run the keeper against a cluster, print a market's ADL queue, or benchmark
+//! the health and ranking pass.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anchor_lang::prelude::Pubkey;
+use clap::{Parser, Subcommand};
+use perps::state::{Market, Position};
+use perps_client::{accounts as decode, adl, oracle, pda};
+use perps_engine::{oracle::OracleUse, Price};
+use perps_keeper::{assess, config::Config, rpc::RpcChain, Chain, Keeper};
+use solana_keypair::Keypair;
+use tracing::{error, info};
+
+#[derive(Parser)]
+#[command(
+    name = "perps-keeper",
+    about = "Liquidations, ADL and funding for the perps exchange"
+)]
+struct Cli {
+    /// TOML configuration; flags override its values.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[arg(long, global = true)]
+    rpc_url: Option<String>,
+    /// Solana CLI keypair file (a JSON array of 64 bytes).
+    #[arg(long, global = true)]
+    keypair: Option<PathBuf>,
+    #[arg(long, global = true)]
+    program_id: Option<String>,
+    /// Market indices, comma-separated.
+    #[arg(long, global = true, value_delimiter = ',')]
+    markets: Vec<u16>,
+    #[arg(long, global = true)]
+    poll_interval_secs: Option<u64>,
+    /// Decide and log, send nothing.
+    #[arg(long, global = true)]
+    dry_run: bool,
+    /// Priority fee in micro-lamports per compute unit.
+    #[arg(long, global = true)]
+    compute_unit_price: Option<u64>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run passes every poll interval (or once).
+    Run {
+        #[arg(long)]
+        once: bool,
+    },
+    /// Print every position of a market with its ADL score, rank and indicator.
+    Rank {
+        #[arg(long)]
+        market: u16,
+    },
+    /// Time the health and ranking pass on synthetic positions (no cluster needed).
+    Bench {
+        #[arg(long, default_value_t = 100_000)]
+        positions: usize,
+    },
+}
+
+impl Cli {
+    /// The configuration: the file's, then every flag given on top.
+    fn config(&self) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config {
+                rpc_url: self
+                    .rpc_url
+                    .clone()
+                    .ok_or_else(|| anyhow::anyhow!("no --config and no --rpc-url"))?,
+                keypair_path: self
+                    .keypair
+                    .clone()
+                    .ok_or_else(|| anyhow::anyhow!("no --config and no --keypair"))?,
+                program_id: None,
+                markets: self.markets.clone(),
+                poll_interval_secs: 5,
+                dry_run: false,
+                compute_unit_price: 0,
+            },
+        };
+        if let Some(url) = &self.rpc_url {
+            config.rpc_url = url.clone();
+        }
+        if let Some(path) = &self.keypair {
+            config.keypair_path = path.clone();
+        }
+        if let Some(id) = &self.program_id {
+            config.program_id = Some(id.clone());
+        }
+        if !self.markets.is_empty() {
+            config.markets = self.markets.clone();
+        }
+        if let Some(secs) = self.poll_interval_secs {
+            config.poll_interval_secs = secs;
+        }
+        config.dry_run |= self.dry_run;
+        if let Some(price) = self.compute_unit_price {
+            config.compute_unit_price = price;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+fn read_keypair(path: &PathBuf) -> anyhow::Result<Keypair> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("keypair {} unreadable: {e}", path.display()))?;
+    let bytes: Vec<u8> = text
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split(',')
+        .map(|b| b.trim().parse::<u8>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| anyhow::anyhow!("keypair {} is not a JSON array of bytes", path.display()))?;
+    Keypair::try_from(bytes.as_slice())
+        .map_err(|e| anyhow::anyhow!("keypair {} is not a keypair: {e}", path.display()))
+}
+
+async fn connect(config: &Config) -> anyhow::Result<RpcChain> {
+    let payer = read_keypair(&config.keypair_path)?;
+    let chain = RpcChain::new(
+        config.rpc_url.clone(),
+        payer,
+        config.program_id()?,
+        config.compute_unit_price,
+    );
+    chain.check_reachable().await?;
+    Ok(chain)
+}
+
+async fn run(config: Config, once: bool) -> anyhow::Result<()> {
+    let chain = connect(&config).await?;
+    info!(payer = %chain.payer(), markets = ?config.markets, dry_run = config.dry_run, "keeper started");
+    let mut keeper = Keeper::new(chain, config.markets.clone(), config.dry_run);
+    loop {
+        keeper.pass().await;
+        if once {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_secs(config.poll_interval_secs)).await;
+    }
+}
+
+async fn rank(config: Config, index: u16) -> anyhow::Result<()> {
+    let mut chain = connect(&config).await?;
+    let key = pda::market(index);
+    let market = decode::market(
+        &chain
+            .account(&key)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no market {index}"))?
+            .data,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let oracle_account = chain
+        .account(&market.oracle)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no oracle account"))?;
+    let now = chain.unix_time().await?;
+    let price = oracle::oracle_price(
+        &key,
+        &market,
+        &oracle_account.owner,
+        &oracle_account.data,
+        now,
+        OracleUse::Liquidation,
+    )
+    .map_err(|e| anyhow::anyhow!("oracle: {e}"))?;
+    let positions = chain.positions(&key).await?;
+    println!(
+        "market {index}: {} positions at {} quote atoms per lot",
+        positions.len(),
+        price.0
+    );
+    println!(
+        "{:<45} {:>6} {:>12} {:>14} {:>5} {:>7} {:>9}",
+        "position", "side", "lots", "score", "rank", "lights", "eligible"
+    );
+    for r in adl::rank_positions(&market, &positions, price) {
+        let sign = if r.score.negative { -1.0 } else { 1.0 };
+        println!(
+            "{:<45} {:>6} {:>12} {:>14.6} {:>5} {:>7} {:>9}",
+            r.key.to_string(),
+            format!("{:?}", r.side),
+            r.lots,
+            sign * r.score.num as f64 / r.score.den as f64,
+            r.rank,
+            "●".repeat(r.indicator as usize),
+            r.eligible
+        );
+    }
+    Ok(())
+}
+
+/// Synthetic positions around 60 USDC a lot with leverage from 1× to 50×, half long, half short.
+fn synthetic(count: usize) -> (Market, Vec<(Pubkey, Position)>) {
+    let mut market: Market = anchor_lang::__private::bytemuck::Zeroable::zeroed();
+    market.params.margin_tier_count = 1;
+    market.params.margin_tiers[0] = perps::state::MarginTierParams {
+        max_notional: u64::MAX,
+        maintenance_rate_ppm: 10_000,
+        initial_rate_ppm: 20_000,
+    };
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let positions = (0..count)
+        .map(|i| {
+            let lots = (next() % 1_000 + 1) as i64 * if i % 2 == 0 { 1 } else { -1 };
+            let entry = 55_000_000 + (next() % 10_000_000) as i64;
+            let cost = lots * entry;
+            let leverage = (next() % 50 + 1) as i64;
+            let mut position: Position = anchor_lang::__private::bytemuck::Zeroable::zeroed();
+            position.base_lots = lots;
+            position.cost_basis = cost;
+            position.collateral = cost.abs() / leverage;
+            let mut key = [0u8; 32];
+            key[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            (Pubkey::new_from_array(key), position)
+        })
+        .collect();
+    (market, positions)
+}
+
+fn bench(count: usize) {
+    let (market, positions) = synthetic(count);
+    let price = Price(60_000_000);
+    let start = Instant::now();
+    let liquidatable = assess(&market, &positions, price);
+    let health = start.elapsed();
+    let start = Instant::now();
+    let ranked = adl::rank_positions(&market, &positions, price);
+    let ranking = start.elapsed();
+    println!("{count} positions: health pass {:.1} ms ({} liquidatable), ADL ranking of both sides {:.1} ms ({} ranked)",
+        health.as_secs_f64() * 1e3, liquidatable.len(), ranking.as_secs_f64() * 1e3, ranked.len());
+    println!(
+        "throughput: {:.0} positions/s judged, {:.0} positions/s ranked",
+        count as f64 / health.as_secs_f64(),
+        count as f64 / ranking.as_secs_f64()
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Bench { positions } => {
+            bench(*positions);
+            Ok(())
+        }
+        Command::Run { once } => match cli.config() {
+            Ok(config) => run(config, *once).await,
+            Err(e) => Err(e),
+        },
+        Command::Rank { market } => match cli.config() {
+            Ok(config) => rank(config, *market).await,
+            Err(e) => Err(e),
+        },
+    };
+    if let Err(e) = result {
+        error!("{e:#}");
+        std::process::exit(1);
+    }
+}

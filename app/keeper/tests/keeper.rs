@@ -1,0 +1,167 @@
+//! The keeper against the embedded bank: liquidations, ADL driven to completion by the bot alone,
+//! two keepers side by side, and dry runs.
+// The bank crates mark their API "unstable" (a deprecation warning); it is the bank we test in.
+#![allow(deprecated)]
+
+use perps_client::{pda, Side};
+use perps_engine::Price;
+use perps_keeper::{assess, bank::BankChain, Keeper};
+use perps_tests::*;
+use solana_signer::Signer;
+
+const P: u64 = 60 * USDC;
+
+struct Scene {
+    ctx: TestContext,
+    m: MarketFixture,
+    a: Wallet,
+    b: Wallet,
+    d: Wallet,
+}
+
+/// Longs A (100 USDC), B (300), C (2,000) and D (120), 100 lots each from 60 against a big short;
+/// 1,000 USDC of insurance. At 59, A (equity 0.60) and D (20.60) are below maintenance (29.50),
+/// A the furthest; B and C are healthy.
+async fn scene() -> Scene {
+    let mut ctx = TestContext::with_exchange().await;
+    let m = ctx.create_market().await;
+    ctx.fund_insurance(&m, 1_000 * USDC).await;
+    let short = ctx.funded_position(&m, 50_000 * USDC, 0).await;
+    let mut longs = Vec::new();
+    for collateral in [100, 300, 2_000, 120] {
+        let long = ctx.funded_position(&m, collateral * USDC, 0).await;
+        ctx.cross(&m, &long, &short, Side::Ask, P, 100).await;
+        longs.push(long);
+    }
+    ctx.set_price(&m.oracle, btc(59_000), 0).await.unwrap();
+    let d = longs.pop().unwrap();
+    let _c = longs.pop().unwrap();
+    let b = longs.pop().unwrap();
+    let a = longs.pop().unwrap();
+    Scene { ctx, m, a, b, d }
+}
+
+/// A keeper with its own funded position in the market, watching every position there.
+async fn keeper(ctx: &mut TestContext, m: &MarketFixture, dry_run: bool) -> Keeper<BankChain> {
+    let wallet = ctx.funded_position(m, 10_000 * USDC, 0).await;
+    let watched = ctx
+        .positions_of(m)
+        .await
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let chain = BankChain::new(
+        ctx.bank.banks_client.clone(),
+        wallet.keypair.insecure_clone(),
+        watched,
+    );
+    Keeper::new(chain, vec![m.index], dry_run)
+}
+
+#[tokio::test]
+async fn a_pass_liquidates_exactly_the_liquidatable_positions_most_under_margined_first() {
+    let Scene {
+        mut ctx,
+        m,
+        a,
+        b,
+        d,
+    } = scene().await;
+    let market = ctx.market(&m.market).await;
+    let positions = ctx.positions_of(&m).await;
+    let order: Vec<_> = assess(&market, &positions, Price(59 * USDC))
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(
+        order,
+        [
+            pda::position(&m.market, &a.pubkey()),
+            pda::position(&m.market, &d.pubkey())
+        ]
+    );
+
+    let mut bot = keeper(&mut ctx, &m, false).await;
+    let summary = bot.pass().await;
+    assert_eq!(
+        (summary.liquidatable, summary.liquidations, summary.errors),
+        (2, 2, 0)
+    );
+    // A could only be closed in full (its deficit paid by insurance); D partially.
+    assert_eq!(ctx.position(&m.market, &a.pubkey()).await.base_lots, 0);
+    let d_lots = ctx.position(&m.market, &d.pubkey()).await.base_lots;
+    assert!(d_lots > 0 && d_lots < 100, "partial: {d_lots}");
+    assert_eq!(ctx.position(&m.market, &b.pubkey()).await.base_lots, 100);
+    ctx.assert_vault_matches_positions(&m).await;
+    // Nothing is liquidatable any more: the next pass sends nothing.
+    let again = bot.pass().await;
+    assert_eq!(
+        (again.liquidatable, again.liquidations, again.errors),
+        (0, 0, 0)
+    );
+}
+
+#[tokio::test]
+async fn two_keepers_on_one_bank_do_not_double_act_and_both_end_cleanly() {
+    let Scene {
+        mut ctx, m, a, d, ..
+    } = scene().await;
+    let mut first = keeper(&mut ctx, &m, false).await;
+    let mut second = keeper(&mut ctx, &m, false).await;
+    let (one, two) = tokio::join!(first.pass(), second.pass());
+    assert_eq!((one.errors, two.errors), (0, 0));
+    assert_eq!(one.liquidations + two.liquidations, 2, "{one:?} {two:?}");
+    assert_eq!(ctx.position(&m.market, &a.pubkey()).await.base_lots, 0);
+    assert!(ctx.position(&m.market, &d.pubkey()).await.base_lots < 100);
+    ctx.assert_vault_matches_positions(&m).await;
+}
+
+#[tokio::test]
+async fn a_dry_run_decides_but_sends_nothing() {
+    let Scene {
+        mut ctx, m, a, d, ..
+    } = scene().await;
+    let mut bot = keeper(&mut ctx, &m, true).await;
+    let summary = bot.pass().await;
+    assert_eq!(
+        (summary.liquidatable, summary.liquidations, summary.dry_run),
+        (2, 0, 2)
+    );
+    assert_eq!(ctx.position(&m.market, &a.pubkey()).await.base_lots, 100);
+    assert_eq!(ctx.position(&m.market, &d.pubkey()).await.base_lots, 100);
+}
+
+#[tokio::test]
+async fn the_bot_alone_drives_a_bankrupt_position_through_adl_to_completion() {
+    let mut ctx = TestContext::with_exchange().await;
+    let m = ctx.create_market().await;
+    let alice = ctx.funded_position(&m, 100 * USDC, 0).await;
+    for collateral in [100, 1_000, 450] {
+        let short = ctx.funded_position(&m, collateral * USDC, 0).await;
+        ctx.cross(&m, &alice, &short, Side::Ask, P, 100 / 3).await;
+    }
+    // A 10% crash: Alice (99 lots long) is far past bankrupt and the vault holds only fees.
+    ctx.set_price(&m.oracle, btc(54_000), 0).await.unwrap();
+    let mut bot = keeper(&mut ctx, &m, false).await;
+    let mut adl_done = 0;
+    for _ in 0..3 {
+        let summary = bot.pass().await;
+        assert_eq!(summary.errors, 0, "{summary:?}");
+        adl_done += summary.adl_completed;
+        if ctx.market(&m.market).await.adl_pending == 0 && adl_done > 0 {
+            break;
+        }
+    }
+    assert_eq!(adl_done, 1);
+    let market = ctx.market(&m.market).await;
+    assert_eq!(
+        (
+            market.adl_pending,
+            market.open_interest_long,
+            market.open_interest_short
+        ),
+        (0, 0, 0)
+    );
+    assert_eq!(ctx.position(&m.market, &alice.pubkey()).await.base_lots, 0);
+    ctx.assert_vault_matches_positions(&m).await;
+}
