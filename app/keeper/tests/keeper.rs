@@ -7,7 +7,6 @@ use perps_client::{pda, Side};
 use perps_engine::Price;
 use perps_keeper::{assess, bank::BankChain, Keeper};
 use perps_tests::*;
-use solana_signer::Signer;
 
 const P: u64 = 60 * USDC;
 

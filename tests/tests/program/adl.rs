@@ -5,7 +5,6 @@ use perps::error::PerpsError;
 use perps_client::{adl as keeper, instructions as ix, pda, Side};
 use perps_engine::Price;
 use perps_tests::*;
-use solana_signer::Signer;
 
 const P: u64 = 60 * USDC;
 
