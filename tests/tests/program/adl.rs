@@ -242,3 +242,29 @@ async fn adl_rejects_ineligible_candidates_by_name() {
     );
     assert_eq!(c.ctx.market(&c.m.market).await.adl_lots, 100);
 }
+
+#[tokio::test]
+async fn a_bankrupt_position_made_solvent_again_leaves_the_queue() {
+    let mut c = crash().await;
+    liquidate_alice(&mut c).await;
+    // Alice tops up 300 USDC: at 57 her equity is positive again.
+    c.ctx.mint_to(&c.alice.token, 300 * USDC).await;
+    c.ctx.deposit(&c.m, &c.alice, 300 * USDC).await.unwrap();
+    let adl = ix::adl(&c.m.keys(), &key(&c, &c.alice), &[key(&c, &c.bob)]);
+    c.ctx.send(&[adl], &[]).await.unwrap();
+    let market = c.ctx.market(&c.m.market).await;
+    assert_eq!(market.adl_pending, 0);
+    // Nobody was deleveraged; Alice keeps her position, now subject to ordinary liquidation.
+    assert_eq!(
+        c.ctx.position(&c.m.market, &c.bob.pubkey()).await.base_lots,
+        -40
+    );
+    assert_eq!(
+        c.ctx
+            .position(&c.m.market, &c.alice.pubkey())
+            .await
+            .base_lots,
+        100
+    );
+    c.ctx.assert_vault_matches_positions(&c.m).await;
+}

@@ -68,6 +68,24 @@ pub fn handler<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
     let tiers = market.params.margin_tiers()?;
     let mut bankrupt = ctx.accounts.bankrupt.load_mut()?;
     bankrupt.settle_funding(&mut market)?;
+    // A deposit or a price recovery may have made the position solvent again: then it leaves the
+    // queue and ordinary liquidation takes over.
+    if bankrupt
+        .state()
+        .equity(oracle_price)
+        .map_err(PerpsError::from)?
+        .0
+        >= 0
+    {
+        market.adl_pending = 0;
+        market.adl_position = Pubkey::default();
+        emit!(AdlCompleted {
+            market: market_key,
+            bankrupt: bankrupt_key,
+            dust_to_insurance: 0,
+        });
+        return Ok(());
+    }
     let bankrupt_side = bankrupt.state().side().ok_or(PerpsError::FlatPosition)?;
     // Funding since the bankruptcy moves the price at which the position's equity is zero.
     let bankruptcy_price = bankrupt
