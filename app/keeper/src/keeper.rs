@@ -203,7 +203,14 @@ impl<C: Chain> Keeper<C> {
                     .find(|(k, _)| *k == target)
                     .map(|(_, p)| bytemuck_bytes(p))
                     .unwrap_or_default();
-                let decision = digest(&[b"liquidate", target.as_ref(), &data]);
+                // The decision rests on the position, the price and the market (ADL state, funding).
+                let decision = digest(&[
+                    b"liquidate",
+                    target.as_ref(),
+                    &data,
+                    &price.0.to_le_bytes(),
+                    &bytemuck_market(&market),
+                ]);
                 let instruction = ix::liquidate(&self.chain.payer(), &keys, &target);
                 debug!(market = index, position = %target, equity = health.equity.0 as i64, maintenance = health.maintenance.0 as i64, "liquidatable");
                 if let Sent::Done = self
@@ -265,8 +272,8 @@ impl<C: Chain> Keeper<C> {
                         summary.adl_transactions += 1;
                         progressed = true;
                     }
-                    Sent::Skipped => break,
-                    Sent::Failed | Sent::NotSent => {}
+                    // Never send a lower-ranked chunk past one that did not land: replan instead.
+                    Sent::Skipped | Sent::Failed | Sent::NotSent => break,
                 }
             }
             if self.market(&market_key).await?.adl_pending == 0 {
@@ -314,23 +321,28 @@ impl<C: Chain> Keeper<C> {
         benign: &[PerpsError],
         summary: &mut PassSummary,
     ) -> Sent {
-        if !self.attempted.insert(decision) {
+        if self.attempted.contains(&decision) {
             debug!(action, market, target = %target, "already sent for this state");
             return Sent::NotSent;
         }
         if self.dry_run {
             info!(action, market, target = %target, result = "dry-run", "action");
             summary.dry_run += 1;
+            self.attempted.insert(decision);
             return Sent::NotSent;
         }
+        // Only a landed transaction or a final refusal is remembered: a failure is retried when
+        // the next pass decides the same again.
         match self.chain.send(&[instruction]).await {
             Ok(()) => {
                 info!(action, market, target = %target, result = "ok", "action");
+                self.attempted.insert(decision);
                 Sent::Done
             }
             Err(e) if benign.iter().any(|b| e.is(*b)) => {
                 info!(action, market, target = %target, result = "skipped: already done", error = %e, "action");
                 summary.skipped += 1;
+                self.attempted.insert(decision);
                 Sent::Skipped
             }
             Err(e) => {

@@ -131,8 +131,17 @@ impl Chain for RpcChain {
             match self.client.send_and_confirm_transaction(&tx).await {
                 Ok(_) => return Ok(()),
                 Err(e) => match e.get_transaction_error() {
-                    Some(TransactionError::InstructionError(_, InstructionError::Custom(code))) => {
+                    // The perps instruction follows the compute-budget one: its own errors only.
+                    Some(TransactionError::InstructionError(
+                        index,
+                        InstructionError::Custom(code),
+                    )) if index as usize == all.len() - 1
+                        && code >= anchor_lang::error::ERROR_CODE_OFFSET =>
+                    {
                         return Err(SendError::Program(code));
+                    }
+                    Some(TransactionError::BlockhashNotFound) => {
+                        last = SendError::Failed("blockhash not found".into());
                     }
                     Some(other) => return Err(SendError::Failed(other.to_string())),
                     None => {

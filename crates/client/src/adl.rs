@@ -11,8 +11,9 @@ use perps_engine::{
 use crate::instructions::{self, MarketKeys};
 
 /// Candidates one `adl` transaction carries: what fits in a 1,232-byte legacy transaction with
-/// its fee payer (measured by `capacity::adl_candidates_per_transaction`).
-pub const ADL_CANDIDATES_PER_TRANSACTION: usize = 24;
+/// its fee payer and a compute-unit-price instruction (measured by
+/// `capacity::adl_candidates_per_transaction`).
+pub const ADL_CANDIDATES_PER_TRANSACTION: usize = 23;
 
 /// One position in its side's deleveraging queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,12 +26,12 @@ pub struct RankedPosition {
     pub rank: usize,
     /// BitMEX-style lights, 5 for the top 20% of the side's size.
     pub indicator: u8,
-    /// Whether the program would accept it as a candidate now: profitable and not liquidatable.
+    /// Whether the program would accept it as a candidate now: not liquidatable.
     pub eligible: bool,
 }
 
-/// Ranks every non-flat position of `market` with a score at `oracle`, per side, in the
-/// program's order, with funding settled as the program would settle it.
+/// Ranks the profitable positions of `market` at `oracle`, per side, in the program's order, with
+/// funding settled as the program would settle it.
 pub fn rank_positions(
     market: &Market,
     positions: &[(Pubkey, Position)],
@@ -48,13 +49,16 @@ pub fn rank_positions(
                 if state.side() != Some(side) {
                     return None;
                 }
+                // The queue is the side's profitable positions (DESIGN.md §8).
+                if state.unrealized_pnl(oracle).ok()?.0 <= 0 {
+                    return None;
+                }
                 let score = adl_score(&state, oracle).ok()?;
-                let profitable = state.unrealized_pnl(oracle).ok()?.0 > 0;
                 let healthy = !state
                     .health(oracle, &tiers, RatePpm::ONE)
                     .ok()?
                     .is_liquidatable();
-                Some((*key, score, state.size.abs().0, profitable && healthy))
+                Some((*key, score, state.size.abs().0, healthy))
             })
             .collect();
         queue.sort_by(|a, b| adl_order((&a.1, &a.0.to_bytes()), (&b.1, &b.0.to_bytes())));

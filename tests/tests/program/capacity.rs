@@ -64,7 +64,13 @@ fn adl_candidates_per_transaction() {
     let bankrupt = TestKeypair::new().pubkey();
     let size = |n: usize| {
         let candidates: Vec<_> = (0..n).map(|_| TestKeypair::new().pubkey()).collect();
-        transaction_size(ix::adl(&keys, &bankrupt, &candidates), &keeper)
+        let price =
+            solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_price(1);
+        let tx = Transaction::new_with_payer(
+            &[price, ix::adl(&keys, &bankrupt, &candidates)],
+            Some(&keeper.pubkey()),
+        );
+        1 + 64 * tx.message.header.num_required_signatures as usize + tx.message.serialize().len()
     };
     let fit = (1..64)
         .take_while(|&n| size(n) <= PACKET_DATA_SIZE)

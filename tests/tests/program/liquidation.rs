@@ -171,6 +171,16 @@ async fn a_short_vault_pays_what_it_holds_above_its_floor_and_the_position_waits
         liquidate(&mut ctx, &m, &carol, &alice).await,
         PerpsError::AdlPending,
     );
+    // Nor can it take other positions' lots over as a liquidator.
+    let as_liquidator = ix::liquidate(
+        &alice.pubkey(),
+        &m.keys(),
+        &pda::position(&m.market, &bob.pubkey()),
+    );
+    assert_perps_error(
+        ctx.send(&[as_liquidator], &[&alice.keypair]).await,
+        PerpsError::AdlPending,
+    );
     // The bankrupt position itself cannot trade out of the queue.
     let close = PlaceOrderArgs {
         reduce_only: true,

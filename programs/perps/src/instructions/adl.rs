@@ -87,6 +87,8 @@ pub fn handler<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
         return Ok(());
     }
     let bankrupt_side = bankrupt.state().side().ok_or(PerpsError::FlatPosition)?;
+    // The lots to close are the position's own: it can neither trade nor liquidate while queued.
+    market.adl_lots = bankrupt.base_lots.unsigned_abs();
     // Funding since the bankruptcy moves the price at which the position's equity is zero.
     let bankruptcy_price = bankrupt
         .state()

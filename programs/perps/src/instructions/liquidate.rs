@@ -55,8 +55,11 @@ pub fn handler(ctx: Context<Liquidate>) -> Result<()> {
     );
     let mut market = ctx.accounts.market.load_mut()?;
     market.require_open()?;
+    // The position waiting for ADL is neither liquidated again nor takes others' lots over.
+    let liquidator_key = ctx.accounts.liquidator_position.key();
     require!(
-        !(market.is_adl_pending() && market.adl_position == target_key),
+        !(market.is_adl_pending()
+            && (market.adl_position == target_key || market.adl_position == liquidator_key)),
         PerpsError::AdlPending
     );
     let oracle_price = oracle::observe_price(
@@ -113,13 +116,24 @@ pub fn handler(ctx: Context<Liquidate>) -> Result<()> {
         .insurance_vault
         .amount
         .saturating_sub(params.insurance_floor);
-    let paid_by_insurance = deficit.min(insurance_available);
+    let mut paid_by_insurance = deficit.min(insurance_available);
     let side_sign = target.base_lots.signum();
     let mut insurance_fee = 0;
     if deficit > paid_by_insurance {
         // The vault cannot cover it: the position is not taken over but waits for ADL at the
         // bankruptcy price its collateral and the vault's contribution give it.
         require!(!market.is_adl_pending(), PerpsError::AdlPending);
+        // No liquidator earns the fee here: the vault pays at most what the position lacks at
+        // the oracle price, so its money is not handed to the ADL candidates as a discount.
+        let oracle_deficit = target
+            .state()
+            .equity(oracle_price)
+            .map_err(PerpsError::from)?
+            .0
+            .min(0)
+            .unsigned_abs();
+        paid_by_insurance =
+            paid_by_insurance.min(u64::try_from(oracle_deficit).unwrap_or(u64::MAX));
         target.collateral = target
             .collateral
             .checked_add(paid_by_insurance as i64)
