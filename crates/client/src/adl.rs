@@ -102,6 +102,9 @@ pub fn adl_instructions(
     let Some(bankrupt_side) = bankrupt_state.side() else {
         return Vec::new();
     };
+    let Ok(tiers) = market.params.margin_tiers() else {
+        return Vec::new();
+    };
     let bankruptcy_price = bankrupt_state
         .bankruptcy_price()
         .unwrap_or(Price(market.adl_bankruptcy_price));
@@ -120,7 +123,7 @@ pub fn adl_instructions(
         let capacity = position
             .state_at(market.funding_index)
             .ok()
-            .and_then(|s| adl_capacity(&s, bankruptcy_price, oracle).ok())
+            .and_then(|s| adl_capacity(&s, bankruptcy_price, oracle, &tiers).ok())
             .map_or(0, |c: BaseLots| c.0);
         if capacity > 0 {
             left = left.saturating_sub(capacity);

@@ -8,7 +8,10 @@
 
 use core::cmp::Ordering;
 
-use crate::{math, BaseLots, EngineError, EngineResult, PositionState, Price, SignedQuote};
+use crate::{
+    math, BaseLots, EngineError, EngineResult, MarginTiers, PositionState, Price, RatePpm, Side,
+    SignedLots, SignedQuote,
+};
 
 /// A position's ADL score as the exact fraction `±num / den` (`den > 0`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,42 +123,78 @@ pub struct AdlFill {
 }
 
 /// How many lots a candidate of `state` can close at `bankruptcy_price` when the oracle is at
-/// `oracle` without its equity going negative: the fill costs it `|Pb − P|` a lot against the
-/// oracle (a haircut on its profit); never more than its size.
+/// `oracle`: a fill at a worse price than the oracle costs it `|Pb − P|` a lot (a haircut on its
+/// profit). It may close everything if its equity covers that; otherwise only as many lots as
+/// leave the rest of it with non-negative equity and above maintenance margin, so ADL never makes
+/// a healthy position liquidatable (DESIGN.md §12.4).
 pub fn adl_capacity(
     state: &PositionState,
     bankruptcy_price: Price,
     oracle: Price,
+    tiers: &MarginTiers,
 ) -> EngineResult<BaseLots> {
+    let side = match state.side() {
+        Some(side) => side,
+        None => return Ok(BaseLots(0)),
+    };
     let size = state.size.abs();
-    let haircut = (bankruptcy_price.0 as i128 - oracle.0 as i128).abs();
     let equity = state.equity(oracle)?.0;
     if equity < 0 {
         return Ok(BaseLots(0));
     }
-    // A fill at a better price than the oracle costs the candidate nothing.
-    let worse = match state.side() {
-        Some(crate::Side::Long) => bankruptcy_price < oracle,
-        Some(crate::Side::Short) => bankruptcy_price > oracle,
-        None => return Ok(BaseLots(0)),
+    let haircut = (bankruptcy_price.0 as i128 - oracle.0 as i128).abs();
+    let worse = match side {
+        Side::Long => bankruptcy_price < oracle,
+        Side::Short => bankruptcy_price > oracle,
     };
-    if !worse || haircut == 0 {
+    // A fill at the oracle or better costs nothing; closing all of it needs only E ≥ size · h.
+    if !worse || haircut == 0 || equity >= math::mul(size.0 as i128, haircut)? {
         return Ok(size);
     }
-    let affordable = math::div_floor(equity, haircut)?;
-    Ok(BaseLots(
-        size.0.min(u64::try_from(affordable).unwrap_or(u64::MAX)),
-    ))
+    let close = |lots: u64| -> EngineResult<SignedLots> {
+        Ok(SignedLots(match side {
+            Side::Long => -(lots as i64),
+            Side::Short => lots as i64,
+        }))
+    };
+    let remainder_healthy = |lots: u64| -> EngineResult<bool> {
+        let mut after = PositionState {
+            open_bids: BaseLots(0),
+            open_asks: BaseLots(0),
+            ..*state
+        };
+        after.apply_fill(close(lots)?, bankruptcy_price)?;
+        let health = after.health(oracle, tiers, RatePpm::ONE)?;
+        Ok(health.equity.0 >= 0 && !health.is_liquidatable())
+    };
+    // Feasible for no lots (a candidate is not liquidatable); find the largest feasible count up
+    // to what the equity can pay, and verify it.
+    let most =
+        u64::try_from(math::div_floor(equity, haircut)?).map_err(|_| EngineError::MathOverflow)?;
+    if remainder_healthy(most)? {
+        return Ok(BaseLots(most));
+    }
+    let (mut low, mut high) = (0u64, most);
+    while low + 1 < high {
+        let mid = low + (high - low) / 2;
+        if remainder_healthy(mid)? {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    Ok(BaseLots(if remainder_healthy(low)? { low } else { 0 }))
 }
 
 /// Plans the closing of `lots` of a bankrupt position at `bankruptcy_price` against candidates
 /// already in deleveraging order: strictly in that order, each taking what it can (its size,
-/// and no more than keeps its equity at the oracle non-negative). Writes the fills into `out`
+/// and no more than `adl_capacity` allows). Writes the fills into `out`
 /// and returns how many there are and the lots left unplanned (when candidates or `out` ran out).
 pub fn plan_adl(
     lots: BaseLots,
     bankruptcy_price: Price,
     oracle: Price,
+    tiers: &MarginTiers,
     ranked: &[PositionState],
     out: &mut [AdlFill],
 ) -> EngineResult<(usize, BaseLots)> {
@@ -165,7 +204,7 @@ pub fn plan_adl(
         if left == 0 || count == out.len() {
             break;
         }
-        let take = adl_capacity(candidate, bankruptcy_price, oracle)?
+        let take = adl_capacity(candidate, bankruptcy_price, oracle, tiers)?
             .0
             .min(left);
         if take > 0 {
@@ -183,7 +222,7 @@ pub fn plan_adl(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::SignedLots;
+    use crate::margin::tests::sample_tiers;
     use proptest::prelude::*;
     use std::vec::Vec;
 
@@ -236,7 +275,15 @@ mod tests {
             })
             .collect();
         let mut out = [AdlFill::default(); 8];
-        let (n, left) = plan_adl(BaseLots(20), Price(650), Price(650), &longs, &mut out).unwrap();
+        let (n, left) = plan_adl(
+            BaseLots(20),
+            Price(650),
+            Price(650),
+            &sample_tiers(),
+            &longs,
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(
             &out[..n],
             &[
@@ -317,11 +364,33 @@ mod tests {
             cost_basis: SignedQuote(-1_000),
             ..Default::default()
         };
-        assert_eq!(adl_capacity(&short, Price(110), Price(90)), Ok(BaseLots(5)));
-        assert_eq!(adl_capacity(&short, Price(80), Price(90)), Ok(BaseLots(10)));
+        // Its equity pays for at most 5 lots (105 / 20); after 5 the other 5 hold 5 of equity
+        // against a maintenance margin of 0.5% of 450 = 2.25: still healthy, so 5.
+        let t = sample_tiers();
+        assert_eq!(
+            adl_capacity(&short, Price(110), Price(90), &t),
+            Ok(BaseLots(5))
+        );
+        assert_eq!(
+            adl_capacity(&short, Price(80), Price(90), &t),
+            Ok(BaseLots(10))
+        );
         let mut after = short;
         after.apply_fill(SignedLots(5), Price(110)).unwrap();
-        assert!(after.equity(Price(90)).unwrap().0 >= 0);
+        assert!(!after
+            .health(Price(90), &t, RatePpm::ONE)
+            .unwrap()
+            .is_liquidatable());
+        // With 1 of collateral, 5 lots would leave 1 against 2.25: liquidatable. 4 lots leave 21
+        // against 0.5% of 540 = 2.7: healthy, so 4.
+        let poorer = PositionState {
+            collateral: SignedQuote(1),
+            ..short
+        };
+        assert_eq!(
+            adl_capacity(&poorer, Price(110), Price(90), &t),
+            Ok(BaseLots(4))
+        );
     }
 
     fn candidate() -> impl Strategy<Value = (PositionState, [u8; 32])> {
@@ -363,23 +432,27 @@ mod tests {
             ranked.sort_by(|a, b| adl_order((&a.0, &a.1), (&b.0, &b.1)));
             let states: Vec<PositionState> = ranked.iter().map(|r| r.2).collect();
             let mut out = [AdlFill::default(); 16];
-            let (n, left) = plan_adl(bankrupt.size.abs(), pb, Price(oracle), &states, &mut out).unwrap();
+            let t = sample_tiers();
+            let (n, left) = plan_adl(bankrupt.size.abs(), pb, Price(oracle), &t, &states, &mut out).unwrap();
             let planned: u64 = out[..n].iter().map(|f| f.lots.0).sum();
             prop_assert_eq!(planned + left.0, bankrupt_lots as u64);
             // Strict order: fills go down the ranking, and no candidate gets lots while one
             // ranked above it still had capacity.
             for w in out[..n].windows(2) { prop_assert!(w[0].index < w[1].index); }
             for f in &out[..n] {
-                let cap = adl_capacity(&states[f.index], pb, Price(oracle)).unwrap();
+                let cap = adl_capacity(&states[f.index], pb, Price(oracle), &t).unwrap();
                 prop_assert!(f.lots <= cap);
                 for earlier in 0..f.index {
                     let used = out[..n].iter().find(|g| g.index == earlier).map_or(0, |g| g.lots.0);
-                    prop_assert_eq!(used, adl_capacity(&states[earlier], pb, Price(oracle)).unwrap().0);
+                    prop_assert_eq!(used, adl_capacity(&states[earlier], pb, Price(oracle), &t).unwrap().0);
                 }
-                // No candidate ends below zero equity.
+                // No candidate ends below zero equity, nor liquidatable unless closed out.
                 let mut after = states[f.index];
                 after.apply_fill(SignedLots(f.lots.0 as i64), pb).unwrap();
-                prop_assert!(after.equity(Price(oracle)).unwrap().0 >= 0);
+                let health = after.health(Price(oracle), &t, RatePpm::ONE).unwrap();
+                prop_assert!(health.equity.0 >= 0);
+                prop_assert!(after.size.is_zero() || !health.is_liquidatable()
+                    || states[f.index].health(Price(oracle), &t, RatePpm::ONE).unwrap().is_liquidatable());
             }
             if left.0 == 0 {
                 // Closed at its bankruptcy price, the bankrupt position keeps zero or dust.

@@ -146,6 +146,7 @@ pub fn handler<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
         BaseLots(market.adl_lots),
         bankruptcy_price,
         oracle_price,
+        &tiers,
         &states,
         &mut fills,
     )
