@@ -190,13 +190,7 @@ pub fn handler<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
             )
             .map_err(PerpsError::from)?;
         if position.has_open_orders() && !health.meets_initial() {
-            let cancelled = order_book.book.cancel_all(&info.key.to_bytes());
-            position.remove_open_orders(perps_engine::OrderSide::Bid, cancelled.bid_lots.0, 0)?;
-            position.remove_open_orders(
-                perps_engine::OrderSide::Ask,
-                cancelled.ask_lots.0,
-                cancelled.orders,
-            )?;
+            let cancelled = order_book.cancel_all_of(info.key, &mut position)?;
             emit!(OrderCancelled {
                 market: market_key,
                 position: *info.key,

@@ -1,5 +1,4 @@
 use anchor_lang::prelude::*;
-use perps_engine::OrderSide;
 
 use crate::{
     events::OrderCancelled,
@@ -10,15 +9,12 @@ use crate::{
 /// `cancel_order`).
 pub fn handler(ctx: Context<CancelOrder>) -> Result<()> {
     let position_key = ctx.accounts.position.key();
+    let mut position = ctx.accounts.position.load_mut()?;
     let totals = ctx
         .accounts
         .order_book
         .load_mut()?
-        .book
-        .cancel_all(&position_key.to_bytes());
-    let mut position = ctx.accounts.position.load_mut()?;
-    position.remove_open_orders(OrderSide::Bid, totals.bid_lots.0, 0)?;
-    position.remove_open_orders(OrderSide::Ask, totals.ask_lots.0, totals.orders)?;
+        .cancel_all_of(&position_key, &mut position)?;
     emit!(OrderCancelled {
         market: ctx.accounts.market.key(),
         position: position_key,

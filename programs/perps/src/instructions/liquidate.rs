@@ -92,14 +92,7 @@ pub fn handler(ctx: Context<Liquidate>) -> Result<()> {
         .accounts
         .order_book
         .load_mut()?
-        .book
-        .cancel_all(&target_key.to_bytes());
-    target.remove_open_orders(perps_engine::OrderSide::Bid, cancelled.bid_lots.0, 0)?;
-    target.remove_open_orders(
-        perps_engine::OrderSide::Ask,
-        cancelled.ask_lots.0,
-        cancelled.orders,
-    )?;
+        .cancel_all_of(&target_key, &mut target)?;
     if cancelled.orders > 0 {
         emit!(OrderCancelled {
             market: market_key,
