@@ -22,6 +22,8 @@ use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestC
 use solana_signer::Signer as _;
 use solana_transaction::Transaction;
 
+pub mod invariants;
+
 pub use solana_instruction::error::InstructionError;
 pub use solana_keypair::Keypair as TestKeypair;
 pub use solana_transaction::TransactionError as TxError;
@@ -217,6 +219,14 @@ impl TestContext {
         let sign = |blockhash| {
             Transaction::new_signed_with_payer(instructions, Some(&payer.pubkey()), &all, blockhash)
         };
+        // The latest blockhash, not the one the bank started with: a run longer than about a
+        // minute would otherwise sign with a hash past its processing age.
+        self.bank.last_blockhash = self
+            .bank
+            .banks_client
+            .get_latest_blockhash()
+            .await
+            .expect("blockhash");
         let mut tx = sign(self.bank.last_blockhash);
         if self.sent.contains(&tx.signatures[0]) {
             let blockhash = self
@@ -342,7 +352,12 @@ impl TestContext {
 
     /// A new wallet with 1 SOL and `collateral` atoms of the mint.
     pub async fn wallet(&mut self, collateral: u64) -> Wallet {
-        let keypair = Keypair::new();
+        self.wallet_of(Keypair::new(), collateral).await
+    }
+
+    /// `wallet` with a given key (the simulator derives its keys from a seed, so that ADL ties,
+    /// broken by address, repeat from run to run).
+    pub async fn wallet_of(&mut self, keypair: Keypair, collateral: u64) -> Wallet {
         self.airdrop(&keypair.pubkey(), 1_000_000_000).await;
         let token = self.create_token_account(&keypair.pubkey()).await;
         if collateral > 0 {
@@ -651,40 +666,17 @@ impl TestContext {
             .set_account(key, &AccountSharedData::from(account));
     }
 
-    /// DESIGN.md §12.1–12.3 as they hold here (realized PnL moves into collateral at each fill):
-    /// the collateral vault holds exactly the positions' total equity, `Σ (C − Q)` net of
-    /// unsettled funding (price-independent, since long lots equal short lots), plus the funding
-    /// rounding not yet swept to insurance; fees leave the vault at trade time. Open interest is
-    /// balanced and equals the positions' lots.
+    /// DESIGN.md §12.1–12.2 as they hold here (see `invariants`), over every position the
+    /// harness opened in `market`.
     pub async fn assert_vault_matches_positions(&mut self, market: &MarketFixture) {
         let m = self.market(&market.market).await;
-        let scale = perps_engine::funding::FUNDING_INDEX_SCALE;
-        let mut scaled_sum: i128 = m.funding_residue as i128;
-        let (mut longs, mut shorts) = (0u64, 0u64);
-        for (key, owner) in self.positions.clone() {
-            if key == market.market {
-                if let Some(account) = self.account(&pda::position(&key, &owner)).await {
-                    let p = decode::position(&account.data).expect("decode");
-                    let pending =
-                        p.base_lots as i128 * (m.funding_index - p.funding_index_snapshot) as i128;
-                    scaled_sum += (p.collateral as i128 - p.cost_basis as i128) * scale - pending;
-                    longs += p.base_lots.max(0) as u64;
-                    shorts += p.base_lots.min(0).unsigned_abs();
-                }
-            }
-        }
+        let positions = self.positions_of(market).await;
         let vault = self.token_balance(&market.collateral_vault).await;
-        assert_eq!(
-            vault as i128 * scale,
-            scaled_sum,
-            "collateral vault != sum of position collateral"
-        );
-        assert_eq!(
-            (m.open_interest_long, m.open_interest_short),
-            (longs, shorts),
-            "open interest"
-        );
-        assert_eq!(longs, shorts, "long lots != short lots");
+        if let Err(breach) = invariants::vault_matches_positions(&m, &positions, vault)
+            .and_then(|()| invariants::open_interest_balanced(&m, &positions))
+        {
+            panic!("{breach}");
+        }
     }
 
     /// Every position the harness opened in `m` that still exists, decoded, as a keeper would

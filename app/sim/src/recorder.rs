@@ -1,0 +1,203 @@
+//! The keeper's chain, recorded: each liquidation, ADL fill and funding crank the keeper lands is
+//! measured from the accounts it touched, read just before and just after. The bank runs the
+//! program natively, where Anchor's events are not logged, so the accounts are the record.
+#![allow(deprecated)]
+
+use anchor_lang::{prelude::Pubkey, Discriminator};
+use perps::state::{Market, Position};
+use perps_client::{accounts as decode, pda};
+use perps_engine::Price;
+use perps_keeper::bank::BankChain;
+use perps_keeper::chain::{Chain, Fetched, SendError};
+use perps_tests::invariants::equity_at;
+use solana_banks_client::BanksClient;
+use solana_instruction::Instruction;
+use solana_program_pack::Pack;
+
+/// What one landed keeper transaction did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeeperEffect {
+    Liquidation {
+        position: Pubkey,
+        /// Lots the liquidator took over (0 when the position went to the ADL queue instead).
+        lots: u64,
+        /// What the insurance vault paid towards the position's deficit.
+        insurance_paid: u64,
+        /// What the insurance vault received as its liquidation fee.
+        insurance_fee: u64,
+        /// The vault could not cover the deficit: the position waits for ADL.
+        queued_for_adl: bool,
+    },
+    AdlFill {
+        candidate: Pubkey,
+        lots: u64,
+        /// Equity the candidate gave up by closing at the bankruptcy price instead of the
+        /// oracle's (quote atoms), and its equity at the oracle just before.
+        haircut: u64,
+        equity_before: u64,
+        /// The candidate's equity at the oracle after its fill (DESIGN.md §12.5: never below 0).
+        equity_after: i128,
+    },
+    AdlCompleted,
+    FundingCrank,
+}
+
+pub struct RecordingChain {
+    inner: BankChain,
+    client: BanksClient,
+    market: Pubkey,
+    insurance_vault: Pubkey,
+    /// The oracle price (quote atoms per lot) of the current step, which ADL haircuts are
+    /// measured against.
+    pub price: Price,
+    pub effects: Vec<KeeperEffect>,
+    /// Transactions sent, landed or not.
+    pub transactions: u64,
+}
+
+struct Snapshot {
+    market: Market,
+    insurance: u64,
+    positions: Vec<(Pubkey, Position)>,
+}
+
+impl RecordingChain {
+    pub fn new(inner: BankChain, client: BanksClient, market: Pubkey) -> Self {
+        Self {
+            inner,
+            client,
+            market,
+            insurance_vault: pda::insurance_vault(&market),
+            price: Price(0),
+            effects: Vec::new(),
+            transactions: 0,
+        }
+    }
+
+    pub fn watch(&mut self, positions: impl IntoIterator<Item = Pubkey>) {
+        self.inner.watch(positions);
+    }
+
+    /// The Position accounts among `keys`, as they are now.
+    async fn snapshot(&mut self, keys: &[Pubkey]) -> anyhow::Result<Snapshot> {
+        let market = self
+            .client
+            .get_account(self.market)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("market missing"))?;
+        let market = decode::market(&market.data).map_err(|e| anyhow::anyhow!("market: {e}"))?;
+        let insurance = self
+            .client
+            .get_account(self.insurance_vault)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("insurance vault missing"))?;
+        let insurance = spl_token_interface::state::Account::unpack(&insurance.data)?.amount;
+        let mut positions = Vec::new();
+        for key in keys {
+            if let Some(account) = self.client.get_account(*key).await? {
+                if account.owner == perps::ID {
+                    if let Ok(position) = decode::position(&account.data) {
+                        positions.push((*key, position));
+                    }
+                }
+            }
+        }
+        Ok(Snapshot {
+            market,
+            insurance,
+            positions,
+        })
+    }
+
+    fn record(&mut self, instruction: &Instruction, before: &Snapshot, after: &Snapshot) {
+        let data = &instruction.data;
+        let lots_of = |snapshot: &Snapshot, key: &Pubkey| {
+            snapshot
+                .positions
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or(0, |(_, p)| p.base_lots)
+        };
+        if data.starts_with(perps::instruction::Liquidate::DISCRIMINATOR) {
+            let own = pda::position(&self.market, &self.inner.payer());
+            let Some((target, _)) = before.positions.iter().find(|(k, _)| *k != own) else {
+                return;
+            };
+            // A bankrupt position pays no insurance fee (it is capped at what keeps it
+            // solvent), so the vault's change is either the fee or minus what it paid.
+            let change = after.insurance as i128 - before.insurance as i128;
+            self.effects.push(KeeperEffect::Liquidation {
+                position: *target,
+                lots: lots_of(before, target).abs_diff(lots_of(after, target)),
+                insurance_paid: (-change).max(0) as u64,
+                insurance_fee: change.max(0) as u64,
+                queued_for_adl: before.market.adl_pending == 0 && after.market.adl_pending != 0,
+            });
+        } else if data.starts_with(perps::instruction::Adl::DISCRIMINATOR) {
+            let bankrupt = before.market.adl_position;
+            for (key, position) in &before.positions {
+                let lots = lots_of(before, key).abs_diff(lots_of(after, key));
+                if *key == bankrupt || lots == 0 {
+                    continue;
+                }
+                let Some((_, now)) = after.positions.iter().find(|(k, _)| k == key) else {
+                    continue;
+                };
+                let equity_before = equity_at(&before.market, position, self.price).unwrap_or(0);
+                let equity_after = equity_at(&after.market, now, self.price).unwrap_or(0);
+                self.effects.push(KeeperEffect::AdlFill {
+                    candidate: *key,
+                    lots,
+                    haircut: (equity_before - equity_after).max(0) as u64,
+                    equity_before: equity_before.max(0) as u64,
+                    equity_after,
+                });
+            }
+            if before.market.adl_pending != 0 && after.market.adl_pending == 0 {
+                self.effects.push(KeeperEffect::AdlCompleted);
+            }
+        } else if data.starts_with(perps::instruction::CrankFunding::DISCRIMINATOR) {
+            self.effects.push(KeeperEffect::FundingCrank);
+        }
+    }
+}
+
+impl Chain for RecordingChain {
+    fn payer(&self) -> Pubkey {
+        self.inner.payer()
+    }
+
+    async fn account(&mut self, key: &Pubkey) -> anyhow::Result<Option<Fetched>> {
+        self.inner.account(key).await
+    }
+
+    async fn positions(&mut self, market: &Pubkey) -> anyhow::Result<Vec<(Pubkey, Position)>> {
+        self.inner.positions(market).await
+    }
+
+    async fn unix_time(&mut self) -> anyhow::Result<i64> {
+        self.inner.unix_time().await
+    }
+
+    async fn send(&mut self, instructions: &[Instruction]) -> Result<(), SendError> {
+        self.transactions += 1;
+        let keys: Vec<Pubkey> = instructions
+            .iter()
+            .filter(|i| i.program_id == perps::ID)
+            .flat_map(|i| {
+                i.accounts
+                    .iter()
+                    .filter(|a| a.is_writable)
+                    .map(|a| a.pubkey)
+            })
+            .collect();
+        let failed = |e: anyhow::Error| SendError::Failed(format!("recorder: {e}"));
+        let before = self.snapshot(&keys).await.map_err(failed)?;
+        self.inner.send(instructions).await?;
+        let after = self.snapshot(&keys).await.map_err(failed)?;
+        for instruction in instructions.iter().filter(|i| i.program_id == perps::ID) {
+            self.record(instruction, &before, &after);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,323 @@
+//! What a run reports: the summary table, the timeline (CSV) and the throughput figures.
+
+use std::collections::BTreeSet;
+use std::fmt::{self, Write as _};
+use std::path::Path;
+use std::time::Duration;
+
+use anchor_lang::prelude::Pubkey;
+use perps_tests::{invariants::Breach, USDC};
+
+use crate::recorder::KeeperEffect;
+use crate::scenario::Scenario;
+
+/// One step of the timeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub step: u32,
+    /// Simulated seconds since the start.
+    pub time_secs: i64,
+    pub oracle_usd: f64,
+    pub insurance_atoms: u64,
+    pub open_interest_lots: u64,
+    pub trades: u64,
+    pub liquidations: u64,
+    pub bankruptcies: u64,
+    pub adl_fills: u64,
+    pub adl_pending: bool,
+    pub status: u8,
+}
+
+/// Running totals a row is the difference of.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counts {
+    pub trades: u64,
+    pub liquidations: u64,
+    pub bankruptcies: u64,
+    pub adl_fills: u64,
+}
+
+/// Everything a run decides; the same seed gives the same summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    pub traders: u32,
+    pub steps: u32,
+    pub trades: u64,
+    /// Traded lots valued at the oracle, in quote atoms.
+    pub volume_atoms: u128,
+    pub orders_rejected: u64,
+    pub liquidations: u64,
+    pub liquidated_lots: u64,
+    pub bankruptcies: u64,
+    pub insurance_paid: u64,
+    pub insurance_fees: u64,
+    pub insurance_start: u64,
+    pub insurance_end: u64,
+    pub insurance_low: u64,
+    pub adl_events: u64,
+    pub adl_completed: u64,
+    pub adl_fills: u64,
+    pub adl_lots: u64,
+    pub deleveraged: BTreeSet<Pubkey>,
+    /// The largest equity one candidate gave up to one ADL fill, in atoms and as a share (ppm)
+    /// of its equity just before.
+    pub largest_haircut: u64,
+    pub largest_haircut_ppm: u64,
+    pub funding_cranks: u64,
+    pub keeper_errors: u64,
+    /// Steps after which every invariant held.
+    pub solvency_checks: u64,
+    /// A candidate an ADL fill left below zero equity (DESIGN.md §12.5), if any.
+    pub insolvent_candidate: Option<(Pubkey, i128)>,
+}
+
+/// Wall-clock figures of a run (not part of what the seed decides).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Throughput {
+    pub setup: Duration,
+    pub run: Duration,
+    pub keeper_time: Duration,
+    pub sim_transactions: u64,
+    pub keeper_transactions: u64,
+    /// Instructions the simulator sent (the keeper's transactions hold one each).
+    pub instructions: u64,
+}
+
+impl Summary {
+    pub fn new(scenario: &Scenario, insurance: u64) -> Self {
+        Self {
+            scenario: scenario.name.clone(),
+            seed: scenario.seed,
+            traders: scenario.traders.count,
+            steps: scenario.steps,
+            trades: 0,
+            volume_atoms: 0,
+            orders_rejected: 0,
+            liquidations: 0,
+            liquidated_lots: 0,
+            bankruptcies: 0,
+            insurance_paid: 0,
+            insurance_fees: 0,
+            insurance_start: insurance,
+            insurance_end: insurance,
+            insurance_low: insurance,
+            adl_events: 0,
+            adl_completed: 0,
+            adl_fills: 0,
+            adl_lots: 0,
+            deleveraged: BTreeSet::new(),
+            largest_haircut: 0,
+            largest_haircut_ppm: 0,
+            funding_cranks: 0,
+            keeper_errors: 0,
+            solvency_checks: 0,
+            insolvent_candidate: None,
+        }
+    }
+
+    pub fn counts(&self) -> Counts {
+        Counts {
+            trades: self.trades,
+            liquidations: self.liquidations,
+            bankruptcies: self.bankruptcies,
+            adl_fills: self.adl_fills,
+        }
+    }
+
+    pub fn record(&mut self, effect: &KeeperEffect) {
+        match *effect {
+            KeeperEffect::Liquidation {
+                lots,
+                insurance_paid,
+                insurance_fee,
+                queued_for_adl,
+                ..
+            } => {
+                if lots > 0 {
+                    self.liquidations += 1;
+                    self.liquidated_lots += lots;
+                }
+                if insurance_paid > 0 || queued_for_adl {
+                    self.bankruptcies += 1;
+                }
+                if queued_for_adl {
+                    self.adl_events += 1;
+                }
+                self.insurance_paid += insurance_paid;
+                self.insurance_fees += insurance_fee;
+            }
+            KeeperEffect::AdlFill {
+                candidate,
+                lots,
+                haircut,
+                equity_before,
+                equity_after,
+            } => {
+                self.adl_fills += 1;
+                self.adl_lots += lots;
+                self.deleveraged.insert(candidate);
+                if haircut > self.largest_haircut {
+                    self.largest_haircut = haircut;
+                    self.largest_haircut_ppm =
+                        (haircut as u128 * 1_000_000 / equity_before.max(1) as u128) as u64;
+                }
+                if equity_after < 0 && self.insolvent_candidate.is_none() {
+                    self.insolvent_candidate = Some((candidate, equity_after));
+                }
+            }
+            KeeperEffect::AdlCompleted => self.adl_completed += 1,
+            KeeperEffect::FundingCrank => self.funding_cranks += 1,
+        }
+    }
+
+    pub fn observe_insurance(&mut self, balance: u64) {
+        self.insurance_end = balance;
+        self.insurance_low = self.insurance_low.min(balance);
+    }
+
+    /// DESIGN.md §12.5's second half, over every ADL fill so far.
+    pub fn adl_candidates_solvent(&self) -> Result<(), Breach> {
+        match self.insolvent_candidate {
+            None => Ok(()),
+            Some((candidate, equity)) => Err(Breach {
+                invariant: "12.5 no ADL candidate below zero equity",
+                detail: format!("candidate {candidate} left at equity {equity} atoms"),
+            }),
+        }
+    }
+}
+
+/// Quote atoms as USDC with two decimals.
+pub fn usd(atoms: u128) -> String {
+    let cents = (atoms + USDC as u128 / 200) / (USDC as u128 / 100);
+    let whole = (cents / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{grouped}.{:02}", cents % 100)
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines: [(&str, String); 20] = [
+            ("scenario", format!("{} (seed {})", self.scenario, self.seed)),
+            ("steps / traders", format!("{} / {}", self.steps, self.traders)),
+            ("trades", self.trades.to_string()),
+            ("volume (USDC at the oracle)", usd(self.volume_atoms)),
+            ("orders refused", self.orders_rejected.to_string()),
+            ("liquidations", self.liquidations.to_string()),
+            ("lots liquidated", self.liquidated_lots.to_string()),
+            ("bankruptcies", self.bankruptcies.to_string()),
+            ("insurance paid (USDC)", usd(self.insurance_paid as u128)),
+            ("insurance fees received (USDC)", usd(self.insurance_fees as u128)),
+            (
+                "insurance start / low / end (USDC)",
+                format!(
+                    "{} / {} / {}",
+                    usd(self.insurance_start as u128),
+                    usd(self.insurance_low as u128),
+                    usd(self.insurance_end as u128)
+                ),
+            ),
+            (
+                "ADL events (started / completed)",
+                format!("{} / {}", self.adl_events, self.adl_completed),
+            ),
+            ("ADL fills", self.adl_fills.to_string()),
+            ("ADL lots", self.adl_lots.to_string()),
+            ("positions deleveraged", self.deleveraged.len().to_string()),
+            (
+                "largest ADL haircut",
+                format!(
+                    "{} USDC ({}.{:02}% of the candidate's equity)",
+                    usd(self.largest_haircut as u128),
+                    self.largest_haircut_ppm / 10_000,
+                    self.largest_haircut_ppm % 10_000 / 100
+                ),
+            ),
+            ("funding cranks", self.funding_cranks.to_string()),
+            ("keeper errors", self.keeper_errors.to_string()),
+            (
+                "solvency checked after every step",
+                format!("{} of {} steps held", self.solvency_checks, self.steps),
+            ),
+            (
+                "invariants",
+                "vault = Σ equity, OI balanced, value conserved, no unbacked loss, ADL candidates ≥ 0"
+                    .to_string(),
+            ),
+        ];
+        let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        for (label, value) in lines {
+            writeln!(f, "  {label:<width$}  {value}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Throughput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let transactions = self.sim_transactions + self.keeper_transactions;
+        let instructions = self.instructions + self.keeper_transactions;
+        let secs = self.run.as_secs_f64().max(1e-9);
+        writeln!(
+            f,
+            "  setup {:.2} s; run {:.2} s ({:.2} s in the keeper)",
+            self.setup.as_secs_f64(),
+            secs,
+            self.keeper_time.as_secs_f64()
+        )?;
+        writeln!(
+            f,
+            "  {transactions} transactions, {instructions} instructions through the bank: {:.0} tx/s, {:.0} instructions/s",
+            transactions as f64 / secs,
+            instructions as f64 / secs
+        )
+    }
+}
+
+/// The timeline as CSV, one row per step.
+pub fn write_csv(path: &Path, rows: &[Row]) -> std::io::Result<()> {
+    let mut out = String::from(
+        "step,time_secs,oracle_usd,insurance_usdc,open_interest_lots,trades,liquidations,bankruptcies,adl_fills,adl_pending,status\n",
+    );
+    for r in rows {
+        writeln!(
+            out,
+            "{},{},{:.2},{}.{:06},{},{},{},{},{},{},{}",
+            r.step,
+            r.time_secs,
+            r.oracle_usd,
+            r.insurance_atoms / USDC,
+            r.insurance_atoms % USDC,
+            r.open_interest_lots,
+            r.trades,
+            r.liquidations,
+            r.bankruptcies,
+            r.adl_fills,
+            r.adl_pending as u8,
+            r.status
+        )
+        .expect("write to a String");
+    }
+    std::fs::write(path, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usd_rounds_to_cents_and_groups_thousands() {
+        assert_eq!(usd(0), "0.00");
+        assert_eq!(usd(1_234_567_890_004), "1,234,567.89");
+        assert_eq!(usd(5_000), "0.01");
+        assert_eq!(usd(999_995_000), "1,000.00");
+    }
+}

@@ -1,0 +1,528 @@
+//! One run: the program in an embedded bank, a market, market makers, traders and the keeper
+//! library, stepped along a price path with the invariants checked after every step.
+#![allow(deprecated)]
+
+use std::time::Instant;
+
+use anchor_lang::prelude::Pubkey;
+use perps::state::{Market, MarketStatus, Position};
+use perps_client::{instructions as ix, oracle, OrderType, PlaceOrderArgs, Side};
+use perps_engine::{OracleUse, Price, SignedQuote};
+use perps_keeper::{bank::BankChain, Keeper};
+use perps_tests::{
+    default_params,
+    invariants::{self, Breach},
+    MarketFixture, TestContext, Wallet, FEED_EXPO, USDC,
+};
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use solana_keypair::Keypair;
+
+use crate::recorder::RecordingChain;
+use crate::report::{Row, Summary, Throughput};
+use crate::scenario::Scenario;
+
+/// Open-interest cap of the simulated market: far above what any scenario trades.
+const MAX_OPEN_INTEREST_LOTS: u64 = 1_000_000_000;
+/// The liquidator unwinds what it took over at up to twice the traders' slippage.
+const UNWIND_SLIPPAGE_FACTOR: u32 = 2;
+
+/// Who sends a taker order.
+#[derive(Clone, Copy)]
+enum Taker {
+    Trader(usize),
+    Liquidator,
+}
+
+struct Trader {
+    wallet: Wallet,
+    long: bool,
+    leverage: f64,
+}
+
+/// Value that entered the program's vaults from outside: deposits and insurance funding.
+#[derive(Default)]
+struct Ledger {
+    inflow: u64,
+}
+
+/// Whether the run finished or an invariant broke.
+#[derive(Debug)]
+pub enum Outcome {
+    Completed,
+    Breach { step: u32, breach: Breach },
+}
+
+pub struct Simulation {
+    pub scenario: Scenario,
+    ctx: TestContext,
+    market: MarketFixture,
+    rng: ChaCha8Rng,
+    traders: Vec<Trader>,
+    makers: Vec<Wallet>,
+    liquidator: Wallet,
+    keeper: Keeper<RecordingChain>,
+    ledger: Ledger,
+    next_order_id: u64,
+    step: u32,
+    pub summary: Summary,
+    pub timeline: Vec<Row>,
+    pub throughput: Throughput,
+}
+
+/// A key drawn from the run's random stream, so positions (and ADL ties) repeat with the seed.
+fn seeded_keypair(rng: &mut ChaCha8Rng) -> Keypair {
+    let mut secret = [0u8; 32];
+    rng.fill_bytes(&mut secret);
+    Keypair::new_from_array(secret)
+}
+
+fn usdc(amount: u64) -> u64 {
+    amount * USDC
+}
+
+/// Standard normal draw (Box–Muller), for the price noise.
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
+    let u2: f64 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+impl Simulation {
+    /// Starts the bank, creates the exchange and the market, funds the insurance vault, the
+    /// market makers, the traders and the liquidator.
+    pub async fn new(scenario: Scenario) -> anyhow::Result<Self> {
+        scenario.validate()?;
+        let started = Instant::now();
+        let mut rng = ChaCha8Rng::seed_from_u64(scenario.seed);
+        let mut ctx = TestContext::with_exchange().await;
+        let mut params = default_params();
+        params.max_open_interest_lots = MAX_OPEN_INTEREST_LOTS;
+        params.funding_interval_secs = scenario.market.funding_interval_secs;
+        params.breaker_move_ppm = scenario.market.breaker_move_ppm;
+        let start_price = feed_price(scenario.path_price(0));
+        let market = ctx.create_market_with(params, start_price).await;
+        let mut ledger = Ledger::default();
+        if scenario.market.insurance_usdc > 0 {
+            ctx.fund_insurance(&market, usdc(scenario.market.insurance_usdc))
+                .await;
+            ledger.inflow += usdc(scenario.market.insurance_usdc);
+        }
+
+        let mut makers = Vec::new();
+        for _ in 0..scenario.market_makers.count {
+            let collateral = usdc(scenario.market_makers.collateral_usdc);
+            makers.push(open_funded(&mut ctx, &market, seeded_keypair(&mut rng), collateral).await);
+            ledger.inflow += collateral;
+        }
+        let t = &scenario.traders;
+        let mut traders = Vec::new();
+        for _ in 0..t.count {
+            let collateral = usdc(rng.random_range(t.collateral_usdc.0..=t.collateral_usdc.1));
+            let long = rng.random_bool(t.long_share);
+            let leverage = rng.random_range(t.leverage.0..=t.leverage.1);
+            let wallet = open_funded(&mut ctx, &market, seeded_keypair(&mut rng), collateral).await;
+            ledger.inflow += collateral;
+            traders.push(Trader {
+                wallet,
+                long,
+                leverage,
+            });
+        }
+        let collateral = usdc(scenario.liquidator.collateral_usdc);
+        let liquidator = open_funded(&mut ctx, &market, seeded_keypair(&mut rng), collateral).await;
+        ledger.inflow += collateral;
+
+        let watched: Vec<_> = ctx
+            .positions_of(&market)
+            .await
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
+        let client = ctx.bank.banks_client.clone();
+        let chain = RecordingChain::new(
+            BankChain::new(client.clone(), liquidator.keypair.insecure_clone(), watched),
+            client,
+            market.market,
+        );
+        let keeper = Keeper::new(chain, vec![market.index], false);
+        let insurance = ctx.token_balance(&market.insurance_vault).await;
+        let summary = Summary::new(&scenario, insurance);
+        Ok(Self {
+            scenario,
+            ctx,
+            market,
+            rng,
+            traders,
+            makers,
+            liquidator,
+            keeper,
+            ledger,
+            next_order_id: 1,
+            step: 0,
+            summary,
+            timeline: Vec::new(),
+            throughput: Throughput {
+                setup: started.elapsed(),
+                ..Throughput::default()
+            },
+        })
+    }
+
+    /// Lots in one unit of the base asset (1,000 for lots of 0.001 BTC).
+    pub fn lots_per_base(&self) -> f64 {
+        10f64.powi(-(default_params().base_lot_exponent as i32))
+    }
+
+    pub fn steps(&self) -> u32 {
+        self.scenario.steps
+    }
+
+    /// Plays every step; stops at the first broken invariant. `progress` hears of each step.
+    pub async fn run(&mut self, mut progress: impl FnMut(u32, &Row)) -> anyhow::Result<Outcome> {
+        let started = Instant::now();
+        let mut outcome = Outcome::Completed;
+        while self.step < self.scenario.steps {
+            let breach = self.step().await?;
+            progress(self.step, self.timeline.last().expect("a row per step"));
+            if let Some(breach) = breach {
+                outcome = Outcome::Breach {
+                    step: self.step,
+                    breach,
+                };
+                break;
+            }
+        }
+        self.throughput.run = started.elapsed();
+        self.throughput.keeper_transactions = self.keeper.chain.transactions;
+        Ok(outcome)
+    }
+
+    /// One step: the clock moves, the oracle publishes, market makers requote, traders trade,
+    /// the liquidator unwinds, the keeper passes, and the invariants are checked.
+    pub async fn step(&mut self) -> anyhow::Result<Option<Breach>> {
+        let step = self.step;
+        self.step += 1;
+        let noise = self.scenario.price.noise_bps / 10_000.0 * normal(&mut self.rng);
+        let usd = self.scenario.path_price(step) * (1.0 + noise);
+        self.ctx.advance_clock(self.scenario.step_secs).await;
+        self.sim_send_price(feed_price(usd)).await?;
+        let price = self.oracle_lot_price().await?;
+        let market = self.ctx.market(&self.market.market).await;
+        let row_base = self.summary.counts();
+
+        self.quote(&market, price).await;
+        self.trade(&market, price).await;
+        self.unwind(price).await;
+
+        self.keeper.chain.price = price;
+        let keeper_started = Instant::now();
+        let pass = self.keeper.pass().await;
+        self.throughput.keeper_time += keeper_started.elapsed();
+        self.summary.keeper_errors += pass.errors as u64;
+        for effect in std::mem::take(&mut self.keeper.chain.effects) {
+            self.summary.record(&effect);
+        }
+
+        let (row, breach) = self.check(step, usd, price, row_base).await;
+        self.timeline.push(row);
+        Ok(breach)
+    }
+
+    async fn sim_send_price(&mut self, price: i64) -> anyhow::Result<()> {
+        let result = self.ctx.set_price(&self.market.oracle, price, 0).await;
+        self.throughput.sim_transactions += 1;
+        self.throughput.instructions += 1;
+        result.map_err(|e| anyhow::anyhow!("set_price refused: {e}"))
+    }
+
+    /// The oracle's price in quote atoms per lot, as the program converts it.
+    async fn oracle_lot_price(&mut self) -> anyhow::Result<Price> {
+        let market = self.ctx.market(&self.market.market).await;
+        let feed = self
+            .ctx
+            .account(&self.market.oracle)
+            .await
+            .ok_or_else(|| anyhow::anyhow!("price feed missing"))?;
+        let now = self.ctx.clock().await.unix_timestamp;
+        oracle::oracle_price(
+            &self.market.market,
+            &market,
+            &feed.owner,
+            &feed.data,
+            now,
+            OracleUse::Liquidation,
+        )
+        .map_err(|reason| anyhow::anyhow!("oracle refused: {reason}"))
+    }
+
+    fn order_id(&mut self) -> u64 {
+        self.next_order_id += 1;
+        self.next_order_id
+    }
+
+    async fn position(&mut self, owner: &Pubkey) -> Position {
+        self.ctx.position(&self.market.market, owner).await
+    }
+
+    /// Each market maker cancels its quotes and quotes `levels` a side around the oracle. While
+    /// the market takes only risk-reducing orders (ADL, reduce-only) it quotes only the side
+    /// that reduces its inventory.
+    async fn quote(&mut self, market: &Market, price: Price) {
+        let mm = self.scenario.market_makers.clone();
+        let tick = market.params.tick_size;
+        let reducing_only =
+            market.adl_pending != 0 || !matches!(market.status(), Ok(MarketStatus::Active));
+        let lots = (usdc(mm.level_usdc) / price.0).max(1);
+        for maker in std::mem::take(&mut self.makers) {
+            let inventory = self.position(&maker.pubkey()).await.base_lots;
+            let mut instructions =
+                vec![ix::cancel_all_orders(&maker.pubkey(), &self.market.keys())];
+            for level in 0..mm.levels {
+                let offset = (mm.spread_bps + level * mm.level_step_bps) as u128;
+                let bid = (price.0 as u128 * (10_000 - offset) / 10_000) as u64 / tick * tick;
+                let ask = (price.0 as u128 * (10_000 + offset)).div_ceil(10_000 * tick as u128)
+                    as u64
+                    * tick;
+                for (side, at) in [(Side::Bid, bid), (Side::Ask, ask)] {
+                    let reduces =
+                        matches!((side, inventory.signum()), (Side::Bid, -1) | (Side::Ask, 1));
+                    if reducing_only && !reduces {
+                        continue;
+                    }
+                    let args = PlaceOrderArgs {
+                        side,
+                        price: at,
+                        lots,
+                        order_type: OrderType::PostOnly,
+                        reduce_only: reducing_only,
+                        client_order_id: self.order_id(),
+                    };
+                    instructions.push(ix::place_order(
+                        &maker.pubkey(),
+                        &self.market.keys(),
+                        args,
+                        &[],
+                    ));
+                }
+            }
+            self.throughput.sim_transactions += 1;
+            self.throughput.instructions += instructions.len() as u64;
+            if self
+                .ctx
+                .send(&instructions, &[&maker.keypair])
+                .await
+                .is_err()
+            {
+                self.summary.orders_rejected += 1;
+            }
+            self.makers.push(maker);
+        }
+    }
+
+    /// Each trader acts with the scenario's probability: a flat trader opens at its leverage;
+    /// one with a position adds, trims or closes.
+    async fn trade(&mut self, market: &Market, price: Price) {
+        let t = self.scenario.traders.clone();
+        let tick = market.params.tick_size;
+        let reducing_only =
+            market.adl_pending != 0 || !matches!(market.status(), Ok(MarketStatus::Active));
+        for i in 0..self.traders.len() {
+            if !self.rng.random_bool(t.act_probability) {
+                continue;
+            }
+            let position = self.position(&self.traders[i].wallet.pubkey()).await;
+            let held = position.base_lots;
+            let (side, lots, reduce_only) = if held == 0 {
+                let equity = position.collateral.max(0) as f64;
+                let lots = (equity * self.traders[i].leverage / price.0 as f64) as u64;
+                let side = side_of(if self.traders[i].long { 1 } else { -1 });
+                (side, affordable_lots(market, &position, price, lots), false)
+            } else {
+                let size = held.unsigned_abs();
+                let (adding, closing) = (side_of(held), side_of(-held));
+                match self.rng.random_range(0..10) {
+                    0..=4 => {
+                        let more = (size as f64 * self.rng.random_range(0.1..0.3)) as u64;
+                        let total = affordable_lots(market, &position, price, size + more);
+                        (adding, total.saturating_sub(size), false)
+                    }
+                    5..=7 => (
+                        closing,
+                        (size as f64 * self.rng.random_range(0.2..0.5)) as u64,
+                        true,
+                    ),
+                    _ => (closing, size, true),
+                }
+            };
+            if lots == 0 || (reducing_only && !reduce_only) {
+                continue;
+            }
+            let limit = limit_price(side, price, t.slippage_bps, tick);
+            let args = PlaceOrderArgs {
+                side,
+                price: limit,
+                lots,
+                order_type: OrderType::ImmediateOrCancel,
+                reduce_only,
+                client_order_id: self.order_id(),
+            };
+            self.take(Taker::Trader(i), args, held, price).await;
+        }
+    }
+
+    /// Sends a taker order and counts what it filled.
+    async fn take(&mut self, taker: Taker, args: PlaceOrderArgs, held: i64, price: Price) {
+        self.throughput.sim_transactions += 1;
+        self.throughput.instructions += 1;
+        let wallet = match taker {
+            Taker::Trader(i) => &self.traders[i].wallet,
+            Taker::Liquidator => &self.liquidator,
+        };
+        let owner = wallet.pubkey();
+        if self.ctx.place(&self.market, wallet, args).await.is_err() {
+            self.summary.orders_rejected += 1;
+            return;
+        }
+        let filled = self.position(&owner).await.base_lots.abs_diff(held);
+        if filled > 0 {
+            self.summary.trades += 1;
+            self.summary.volume_atoms += filled as u128 * price.0 as u128;
+        }
+    }
+
+    /// The liquidator sells back what it took over, reduce-only, into the market makers' quotes.
+    async fn unwind(&mut self, price: Price) {
+        let held = self.position(&self.liquidator.pubkey()).await.base_lots;
+        if held == 0 {
+            return;
+        }
+        let side = side_of(-held);
+        let tick = self.ctx.market(&self.market.market).await.params.tick_size;
+        let slippage = self.scenario.traders.slippage_bps * UNWIND_SLIPPAGE_FACTOR;
+        let args = PlaceOrderArgs {
+            side,
+            price: limit_price(side, price, slippage, tick),
+            lots: held.unsigned_abs(),
+            order_type: OrderType::ImmediateOrCancel,
+            reduce_only: true,
+            client_order_id: self.order_id(),
+        };
+        self.take(Taker::Liquidator, args, held, price).await;
+    }
+
+    /// DESIGN.md §12 after the step, and the step's row of the timeline.
+    async fn check(
+        &mut self,
+        step: u32,
+        usd: f64,
+        price: Price,
+        before: crate::report::Counts,
+    ) -> (Row, Option<Breach>) {
+        let market = self.ctx.market(&self.market.market).await;
+        let positions = self.ctx.positions_of(&self.market).await;
+        let vault = self.ctx.token_balance(&self.market.collateral_vault).await;
+        let insurance = self.ctx.token_balance(&self.market.insurance_vault).await;
+        let treasury = self.ctx.token_balance(&self.market.treasury).await;
+        let conserved = || {
+            let held = vault as u128 + insurance as u128 + treasury as u128;
+            if held == self.ledger.inflow as u128 {
+                Ok(())
+            } else {
+                Err(Breach {
+                    invariant: "12.3 value conserved",
+                    detail: format!(
+                        "vaults and treasury hold {held} atoms, {} entered",
+                        self.ledger.inflow
+                    ),
+                })
+            }
+        };
+        let breach = invariants::vault_matches_positions(&market, &positions, vault)
+            .and_then(|()| invariants::open_interest_balanced(&market, &positions))
+            .and_then(|()| conserved())
+            .and_then(|()| invariants::no_unbacked_loss(&market, &positions, price))
+            .and_then(|()| self.summary.adl_candidates_solvent())
+            .err();
+        if breach.is_none() {
+            self.summary.solvency_checks += 1;
+        }
+        self.summary.observe_insurance(insurance);
+        let now = self.summary.counts();
+        let row = Row {
+            step,
+            time_secs: (step as i64 + 1) * self.scenario.step_secs,
+            oracle_usd: usd,
+            insurance_atoms: insurance,
+            open_interest_lots: market.open_interest_long,
+            trades: now.trades - before.trades,
+            liquidations: now.liquidations - before.liquidations,
+            bankruptcies: now.bankruptcies - before.bankruptcies,
+            adl_fills: now.adl_fills - before.adl_fills,
+            adl_pending: market.adl_pending != 0,
+            status: market.status,
+        };
+        (row, breach)
+    }
+}
+
+/// A wallet with a position in `market` holding `collateral`.
+async fn open_funded(
+    ctx: &mut TestContext,
+    market: &MarketFixture,
+    keypair: Keypair,
+    collateral: u64,
+) -> Wallet {
+    let wallet = ctx.wallet_of(keypair, collateral).await;
+    ctx.open_position(market, &wallet)
+        .await
+        .expect("open_position");
+    ctx.deposit(market, &wallet, collateral)
+        .await
+        .expect("deposit");
+    wallet
+}
+
+/// At most `lots` (the whole position after the order), cut until its initial margin takes no
+/// more than 90% of the position's equity at `price`, as a trading client sizes an order.
+fn affordable_lots(market: &Market, position: &Position, price: Price, mut lots: u64) -> u64 {
+    let Ok(tiers) = market.params.margin_tiers() else {
+        return 0;
+    };
+    let Some(equity) = invariants::equity_at(market, position, price) else {
+        return 0;
+    };
+    while lots > 0 {
+        let notional = SignedQuote(lots as i128 * price.0 as i128);
+        match tiers.initial_margin(notional) {
+            Ok(margin) if margin.0 * 10 <= equity * 9 => break,
+            _ => lots = lots * 9 / 10,
+        }
+    }
+    lots
+}
+
+/// The side that adds to a position of sign `sign` (bid for long).
+fn side_of(sign: i64) -> Side {
+    if sign > 0 {
+        Side::Bid
+    } else {
+        Side::Ask
+    }
+}
+
+/// A taker's limit: `slippage_bps` past the oracle, on the tick grid, never past the band.
+fn limit_price(side: Side, price: Price, slippage_bps: u32, tick: u64) -> u64 {
+    let p = price.0 as u128;
+    match side {
+        Side::Bid => (p * (10_000 + slippage_bps as u128) / 10_000) as u64 / tick * tick,
+        Side::Ask => {
+            (p * (10_000 - slippage_bps as u128)).div_ceil(10_000 * tick as u128) as u64 * tick
+        }
+    }
+}
+
+/// A USD price in the feed's units.
+fn feed_price(usd: f64) -> i64 {
+    (usd * 10f64.powi(-FEED_EXPO)).round() as i64
+}
