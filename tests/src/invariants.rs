@@ -99,13 +99,15 @@ pub fn no_unbacked_loss(
         }
         match equity_at(market, p, price) {
             Some(equity) if equity >= 0 => {}
-            Some(equity) => return breach(
-                "no unbacked loss",
-                format!(
+            Some(equity) => {
+                return breach(
+                    "no unbacked loss",
+                    format!(
                     "position {key} holds {} lots at equity {equity} atoms after liquidations ran",
                     p.base_lots
                 ),
-            ),
+                )
+            }
             None => {
                 return breach(
                     "no unbacked loss",

@@ -15,6 +15,8 @@ use crate::chain::{Chain, SendError};
 
 /// Rounds of ADL transactions one pass sends for one market before it moves on.
 const MAX_ADL_ROUNDS: usize = 8;
+/// Liquidate-then-ADL rounds of one pass: each completed ADL lets the next bankruptcy through.
+const MAX_BANKRUPTCY_ROUNDS: usize = 16;
 
 /// Counts of one pass, logged at its end.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -185,11 +187,59 @@ impl<C: Chain> Keeper<C> {
             }
         };
 
-        let positions = self.chain.positions(&market_key).await?;
-        summary.positions += positions.len() as u32;
+        // A bankruptcy the vault cannot cover holds the next one back until ADL closes it, so
+        // after each completed ADL the pass liquidates again what is still under water.
+        for round in 0..MAX_BANKRUPTCY_ROUNDS {
+            self.liquidate_all(index, &market_key, &keys, price, round == 0, summary)
+                .await?;
+            if !self
+                .drive_adl(index, &market_key, &keys, price, summary)
+                .await?
+            {
+                break;
+            }
+        }
+
+        let market = self.market(&market_key).await?;
+        if now >= market.last_funding_time + market.params.funding_interval_secs as i64 {
+            let decision = digest(&[b"funding", &market.last_funding_time.to_le_bytes()]);
+            if let Sent::Done = self
+                .execute(
+                    "crank_funding",
+                    index,
+                    &market_key,
+                    ix::crank_funding(&keys),
+                    decision,
+                    &[PerpsError::FundingNotDue],
+                    summary,
+                )
+                .await
+            {
+                summary.funding_cranks += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Liquidates every position below maintenance at `price`, most under-margined first.
+    async fn liquidate_all(
+        &mut self,
+        index: u16,
+        market_key: &Pubkey,
+        keys: &ix::MarketKeys,
+        price: Price,
+        // Counts go into the summary once a pass, not once a round.
+        first_round: bool,
+        summary: &mut PassSummary,
+    ) -> anyhow::Result<()> {
+        let market = self.market(market_key).await?;
+        let positions = self.chain.positions(market_key).await?;
         let liquidatable = assess(&market, &positions, price);
-        summary.liquidatable += liquidatable.len() as u32;
-        let own_position = pda::position(&market_key, &self.chain.payer());
+        if first_round {
+            summary.positions += positions.len() as u32;
+            summary.liquidatable += liquidatable.len() as u32;
+        }
+        let own_position = pda::position(market_key, &self.chain.payer());
         if !liquidatable.is_empty() && self.chain.account(&own_position).await?.is_none() {
             warn!(
                 market = index,
@@ -211,7 +261,7 @@ impl<C: Chain> Keeper<C> {
                     &price.0.to_le_bytes(),
                     &bytemuck_market(&market),
                 ]);
-                let instruction = ix::liquidate(&self.chain.payer(), &keys, &target);
+                let instruction = ix::liquidate(&self.chain.payer(), keys, &target);
                 debug!(market = index, position = %target, equity = health.equity.0 as i64, maintenance = health.maintenance.0 as i64, "liquidatable");
                 if let Sent::Done = self
                     .execute(
@@ -230,17 +280,33 @@ impl<C: Chain> Keeper<C> {
                     .await
                 {
                     summary.liquidations += 1;
+                    // A position the vault could not cover now waits for ADL, and the
+                    // program holds every other bankruptcy back until ADL closes it.
+                    if market.adl_pending == 0 && self.market(market_key).await?.adl_pending != 0 {
+                        break;
+                    }
                 }
             }
         }
+        Ok(())
+    }
 
+    /// Drives a pending ADL in rank order; true when this call completed it.
+    async fn drive_adl(
+        &mut self,
+        index: u16,
+        market_key: &Pubkey,
+        keys: &ix::MarketKeys,
+        price: Price,
+        summary: &mut PassSummary,
+    ) -> anyhow::Result<bool> {
         for _ in 0..MAX_ADL_ROUNDS {
-            let market = self.market(&market_key).await?;
+            let market = self.market(market_key).await?;
             if market.adl_pending == 0 {
                 break;
             }
-            let positions = self.chain.positions(&market_key).await?;
-            let instructions = adl_plan::adl_instructions(&keys, &market, &positions, price);
+            let positions = self.chain.positions(market_key).await?;
+            let instructions = adl_plan::adl_instructions(keys, &market, &positions, price);
             if instructions.is_empty() {
                 warn!(
                     market = index,
@@ -276,37 +342,18 @@ impl<C: Chain> Keeper<C> {
                     Sent::Skipped | Sent::Failed | Sent::NotSent => break,
                 }
             }
-            if self.market(&market_key).await?.adl_pending == 0 {
+            if self.market(market_key).await?.adl_pending == 0 {
                 if progressed {
                     summary.adl_completed += 1;
                     info!(market = index, "ADL completed");
                 }
-                break;
+                return Ok(progressed);
             }
             if !progressed || self.dry_run {
                 break;
             }
         }
-
-        let market = self.market(&market_key).await?;
-        if now >= market.last_funding_time + market.params.funding_interval_secs as i64 {
-            let decision = digest(&[b"funding", &market.last_funding_time.to_le_bytes()]);
-            if let Sent::Done = self
-                .execute(
-                    "crank_funding",
-                    index,
-                    &market_key,
-                    ix::crank_funding(&keys),
-                    decision,
-                    &[PerpsError::FundingNotDue],
-                    summary,
-                )
-                .await
-            {
-                summary.funding_cranks += 1;
-            }
-        }
-        Ok(())
+        Ok(false)
     }
 
     /// Sends one decision unless it was already sent for the same state; logs one line.

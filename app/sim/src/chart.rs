@@ -57,7 +57,9 @@ pub fn draw(path: &Path, title: &str, rows: &[Row], lots_per_base: f64) -> anyho
     price
         .configure_mesh()
         .x_desc("time (minutes)")
+        .x_label_formatter(&|v| format!("{v:.1}"))
         .y_desc("price (USD)")
+        .y_label_formatter(&|v| format!("{v:.0}"))
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 16))
         .draw()?;
@@ -114,7 +116,9 @@ pub fn draw(path: &Path, title: &str, rows: &[Row], lots_per_base: f64) -> anyho
     vault
         .configure_mesh()
         .x_desc("time (minutes)")
+        .x_label_formatter(&|v| format!("{v:.1}"))
         .y_desc("balance (USDC)")
+        .y_label_formatter(&|v| format!("{v:.0}"))
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 16))
         .draw()?;
@@ -139,7 +143,9 @@ pub fn draw(path: &Path, title: &str, rows: &[Row], lots_per_base: f64) -> anyho
         .build_cartesian_2d(x_range, low.max(0.0)..high)?;
     oi.configure_mesh()
         .x_desc("time (minutes)")
+        .x_label_formatter(&|v| format!("{v:.1}"))
         .y_desc("open interest (BTC)")
+        .y_label_formatter(&|v| format!("{v:.0}"))
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 16))
         .draw()?;

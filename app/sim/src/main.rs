@@ -28,6 +28,9 @@ struct Cli {
     /// Where the CSV timeline, the chart and the summary go [default: sim-output/<scenario>-seed<seed>].
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Prints the keeper's log (one line per action) to stderr instead of the progress bar.
+    #[arg(long)]
+    keeper_log: bool,
 }
 
 #[tokio::main]
@@ -46,6 +49,14 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if cli.keeper_log {
+        tracing_subscriber::fmt()
+            .with_env_filter("perps_keeper=info")
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .without_time()
+            .init();
+    }
     let mut scenario = load_scenario(&cli.scenario)?;
     scenario.seed = cli.seed.unwrap_or(scenario.seed);
     scenario.traders.count = cli.traders.unwrap_or(scenario.traders.count);
@@ -67,7 +78,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut sim = Simulation::new(scenario).await?;
     setup.finish_and_clear();
 
-    let bar = ProgressBar::new(sim.steps() as u64).with_style(
+    let bar = if cli.keeper_log {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(sim.steps() as u64)
+    };
+    let bar = bar.with_style(
         ProgressStyle::with_template(
             "{elapsed_precise} [{bar:40.cyan/blue}] {pos}/{len} steps  {msg}",
         )?

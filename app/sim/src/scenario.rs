@@ -41,6 +41,10 @@ pub struct MarketSetup {
     /// Oracle moves that trip the circuit breaker (0: off), in parts per million.
     #[serde(default)]
     pub breaker_move_ppm: u32,
+    /// Share of trading fees paid into the insurance vault (the rest to the treasury).
+    pub fee_insurance_share_bps: u16,
+    /// The insurance vault's fee on liquidated notional, in parts per million.
+    pub liquidation_insurance_fee_ppm: u32,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -24,6 +24,8 @@ use crate::scenario::Scenario;
 
 /// Open-interest cap of the simulated market: far above what any scenario trades.
 const MAX_OPEN_INTEREST_LOTS: u64 = 1_000_000_000;
+/// Keeper passes within one step, at most.
+const MAX_KEEPER_PASSES_PER_STEP: usize = 8;
 /// The liquidator unwinds what it took over at up to twice the traders' slippage.
 const UNWIND_SLIPPAGE_FACTOR: u32 = 2;
 
@@ -100,6 +102,8 @@ impl Simulation {
         params.max_open_interest_lots = MAX_OPEN_INTEREST_LOTS;
         params.funding_interval_secs = scenario.market.funding_interval_secs;
         params.breaker_move_ppm = scenario.market.breaker_move_ppm;
+        params.fee_insurance_share_bps = scenario.market.fee_insurance_share_bps;
+        params.insurance_fee_ppm = scenario.market.liquidation_insurance_fee_ppm;
         let start_price = feed_price(scenario.path_price(0));
         let market = ctx.create_market_with(params, start_price).await;
         let mut ledger = Ledger::default();
@@ -217,9 +221,15 @@ impl Simulation {
 
         self.keeper.chain.price = price;
         let keeper_started = Instant::now();
-        let pass = self.keeper.pass().await;
+        // A keeper loops: within one step it passes until a pass finds nothing to do.
+        for _ in 0..MAX_KEEPER_PASSES_PER_STEP {
+            let pass = self.keeper.pass().await;
+            self.summary.keeper_errors += pass.errors as u64;
+            if pass.liquidations == 0 && pass.adl_transactions == 0 {
+                break;
+            }
+        }
         self.throughput.keeper_time += keeper_started.elapsed();
-        self.summary.keeper_errors += pass.errors as u64;
         for effect in std::mem::take(&mut self.keeper.chain.effects) {
             self.summary.record(&effect);
         }
