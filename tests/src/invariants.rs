@@ -86,17 +86,19 @@ pub fn equity_at(market: &Market, position: &Position, price: Price) -> Option<i
 }
 
 /// No loss without a payer: once liquidations have run at `price`, every position's equity is
-/// zero or more, but for the bankrupt position waiting for ADL, whose deficit the candidates
-/// absorb. Otherwise the vault would owe winners more than it holds.
+/// zero or more, unless the market is in ADL. A bankruptcy the insurance vault cannot cover
+/// waits in the ADL queue (one at a time; the program refuses to liquidate the others with
+/// `AdlPending` until it clears), and ADL candidates absorb it. Outside ADL a negative equity
+/// would be a loss the vault owes winners without anyone to pay it.
 pub fn no_unbacked_loss(
     market: &Market,
     positions: &[(Pubkey, Position)],
     price: Price,
 ) -> Result<(), Breach> {
+    if market.adl_pending != 0 {
+        return Ok(());
+    }
     for (key, p) in positions {
-        if market.adl_pending != 0 && *key == market.adl_position {
-            continue;
-        }
         match equity_at(market, p, price) {
             Some(equity) if equity >= 0 => {}
             Some(equity) => {

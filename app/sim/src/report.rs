@@ -47,7 +47,10 @@ pub struct Summary {
     pub trades: u64,
     /// Traded lots valued at the oracle, in quote atoms.
     pub volume_atoms: u128,
-    pub orders_rejected: u64,
+    /// Taker orders the program refused (margin, ADL in progress, nothing to reduce...).
+    pub orders_refused: u64,
+    /// Market makers' quote transactions the program refused.
+    pub quotes_refused: u64,
     pub liquidations: u64,
     pub liquidated_lots: u64,
     pub bankruptcies: u64,
@@ -67,6 +70,9 @@ pub struct Summary {
     pub largest_haircut_ppm: u64,
     pub funding_cranks: u64,
     pub keeper_errors: u64,
+    /// Steps that ended with a bankruptcy still in the ADL queue (no profitable candidate
+    /// with room left on the other side yet).
+    pub steps_ending_in_adl: u64,
     /// Steps after which every invariant held.
     pub solvency_checks: u64,
     /// A candidate an ADL fill left below zero equity (DESIGN.md §12.5), if any.
@@ -94,7 +100,8 @@ impl Summary {
             steps: scenario.steps,
             trades: 0,
             volume_atoms: 0,
-            orders_rejected: 0,
+            orders_refused: 0,
+            quotes_refused: 0,
             liquidations: 0,
             liquidated_lots: 0,
             bankruptcies: 0,
@@ -112,6 +119,7 @@ impl Summary {
             largest_haircut_ppm: 0,
             funding_cranks: 0,
             keeper_errors: 0,
+            steps_ending_in_adl: 0,
             solvency_checks: 0,
             insolvent_candidate: None,
         }
@@ -205,12 +213,15 @@ pub fn usd(atoms: u128) -> String {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let lines: [(&str, String); 20] = [
+        let lines: [(&str, String); 21] = [
             ("scenario", format!("{} (seed {})", self.scenario, self.seed)),
             ("steps / traders", format!("{} / {}", self.steps, self.traders)),
             ("trades", self.trades.to_string()),
             ("volume (USDC at the oracle)", usd(self.volume_atoms)),
-            ("orders refused", self.orders_rejected.to_string()),
+            (
+                "orders refused (taker / maker quotes)",
+                format!("{} / {}", self.orders_refused, self.quotes_refused),
+            ),
             ("liquidations", self.liquidations.to_string()),
             ("lots liquidated", self.liquidated_lots.to_string()),
             ("bankruptcies", self.bankruptcies.to_string()),
@@ -241,6 +252,10 @@ impl fmt::Display for Summary {
                     self.largest_haircut_ppm % 10_000 / 100
                 ),
             ),
+            (
+                "steps ending with ADL waiting",
+                self.steps_ending_in_adl.to_string(),
+            ),
             ("funding cranks", self.funding_cranks.to_string()),
             ("keeper errors", self.keeper_errors.to_string()),
             (
@@ -249,7 +264,7 @@ impl fmt::Display for Summary {
             ),
             (
                 "invariants",
-                "vault = Σ equity, OI balanced, value conserved, no unbacked loss, ADL candidates ≥ 0"
+                "vault = Σ equity, OI balanced, value conserved, no unbacked loss outside ADL, ADL candidates ≥ 0"
                     .to_string(),
             ),
         ];

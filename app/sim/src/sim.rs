@@ -215,7 +215,7 @@ impl Simulation {
         let market = self.ctx.market(&self.market.market).await;
         let row_base = self.summary.counts();
 
-        self.quote(&market, price).await;
+        self.quote(&market, price).await?;
         self.trade(&market, price).await;
         self.unwind(price).await;
 
@@ -275,19 +275,29 @@ impl Simulation {
         self.ctx.position(&self.market.market, owner).await
     }
 
-    /// Each market maker cancels its quotes and quotes `levels` a side around the oracle. While
-    /// the market takes only risk-reducing orders (ADL, reduce-only) it quotes only the side
-    /// that reduces its inventory.
-    async fn quote(&mut self, market: &Market, price: Price) {
+    /// The market makers pull their quotes, then each quotes `levels` a side around the oracle
+    /// (pulled first, so no maker's new quote meets another's stale one). While the market takes
+    /// only risk-reducing orders (ADL, reduce-only) a maker quotes only the side that reduces
+    /// its inventory.
+    async fn quote(&mut self, market: &Market, price: Price) -> anyhow::Result<()> {
         let mm = self.scenario.market_makers.clone();
         let tick = market.params.tick_size;
         let reducing_only =
             market.adl_pending != 0 || !matches!(market.status(), Ok(MarketStatus::Active));
         let lots = (usdc(mm.level_usdc) / price.0).max(1);
-        for maker in std::mem::take(&mut self.makers) {
-            let inventory = self.position(&maker.pubkey()).await.base_lots;
-            let mut instructions =
-                vec![ix::cancel_all_orders(&maker.pubkey(), &self.market.keys())];
+        for maker in &self.makers {
+            let cancel = ix::cancel_all_orders(&maker.pubkey(), &self.market.keys());
+            self.throughput.sim_transactions += 1;
+            self.throughput.instructions += 1;
+            self.ctx
+                .send(&[cancel], &[&maker.keypair])
+                .await
+                .map_err(|e| anyhow::anyhow!("cancel_all_orders refused: {e}"))?;
+        }
+        for i in 0..self.makers.len() {
+            let maker = self.makers[i].pubkey();
+            let inventory = self.position(&maker).await.base_lots;
+            let mut instructions = Vec::new();
             for level in 0..mm.levels {
                 let offset = (mm.spread_bps + level * mm.level_step_bps) as u128;
                 let bid = (price.0 as u128 * (10_000 - offset) / 10_000) as u64 / tick * tick;
@@ -308,26 +318,20 @@ impl Simulation {
                         reduce_only: reducing_only,
                         client_order_id: self.order_id(),
                     };
-                    instructions.push(ix::place_order(
-                        &maker.pubkey(),
-                        &self.market.keys(),
-                        args,
-                        &[],
-                    ));
+                    instructions.push(ix::place_order(&maker, &self.market.keys(), args, &[]));
                 }
+            }
+            if instructions.is_empty() {
+                continue;
             }
             self.throughput.sim_transactions += 1;
             self.throughput.instructions += instructions.len() as u64;
-            if self
-                .ctx
-                .send(&instructions, &[&maker.keypair])
-                .await
-                .is_err()
-            {
-                self.summary.orders_rejected += 1;
+            let signer = &self.makers[i].keypair;
+            if self.ctx.send(&instructions, &[signer]).await.is_err() {
+                self.summary.quotes_refused += 1;
             }
-            self.makers.push(maker);
         }
+        Ok(())
     }
 
     /// Each trader acts with the scenario's probability: a flat trader opens at its leverage;
@@ -391,7 +395,7 @@ impl Simulation {
         };
         let owner = wallet.pubkey();
         if self.ctx.place(&self.market, wallet, args).await.is_err() {
-            self.summary.orders_rejected += 1;
+            self.summary.orders_refused += 1;
             return;
         }
         let filled = self.position(&owner).await.base_lots.abs_diff(held);
@@ -458,6 +462,9 @@ impl Simulation {
             self.summary.solvency_checks += 1;
         }
         self.summary.observe_insurance(insurance);
+        if market.adl_pending != 0 {
+            self.summary.steps_ending_in_adl += 1;
+        }
         let now = self.summary.counts();
         let row = Row {
             step,
