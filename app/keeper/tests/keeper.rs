@@ -164,3 +164,36 @@ async fn the_bot_alone_drives_a_bankrupt_position_through_adl_to_completion() {
     assert_eq!(ctx.position(&m.market, &alice.pubkey()).await.base_lots, 0);
     ctx.assert_vault_matches_positions(&m).await;
 }
+
+#[tokio::test]
+async fn one_pass_clears_two_bankruptcies_one_adl_after_the_other() {
+    let mut ctx = TestContext::with_exchange().await;
+    let m = ctx.create_market().await;
+    let alice = ctx.funded_position(&m, 100 * USDC, 0).await;
+    let ann = ctx.funded_position(&m, 100 * USDC, 0).await;
+    for collateral in [100, 1_000, 450] {
+        let short = ctx.funded_position(&m, collateral * USDC, 0).await;
+        ctx.cross(&m, &alice, &short, Side::Ask, P, 33).await;
+        ctx.cross(&m, &ann, &short, Side::Ask, P, 33).await;
+    }
+    // Both longs are far past bankrupt; the vault holds only fees, so each needs ADL, and the
+    // program queues one bankruptcy at a time.
+    ctx.set_price(&m.oracle, btc(54_000), 0).await.unwrap();
+    let mut bot = keeper(&mut ctx, &m, false).await;
+    let summary = bot.pass().await;
+    assert_eq!(summary.errors, 0, "{summary:?}");
+    assert_eq!(summary.adl_completed, 2, "{summary:?}");
+    let market = ctx.market(&m.market).await;
+    assert_eq!(
+        (
+            market.adl_pending,
+            market.open_interest_long,
+            market.open_interest_short
+        ),
+        (0, 0, 0)
+    );
+    for long in [&alice, &ann] {
+        assert_eq!(ctx.position(&m.market, &long.pubkey()).await.base_lots, 0);
+    }
+    ctx.assert_vault_matches_positions(&m).await;
+}
