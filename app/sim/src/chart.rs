@@ -11,6 +11,11 @@ use crate::report::Row;
 const WIDTH: u32 = 1400;
 const HEIGHT: u32 = 1050;
 const FONT: &str = "sans-serif";
+/// Pixel offsets of the event markers from the price line, so events of one step stay apart:
+/// ADL above the line, liquidations and bankruptcies below.
+const ADL_OFFSET: i32 = -16;
+const LIQUIDATION_OFFSET: i32 = 16;
+const BANKRUPTCY_OFFSET: i32 = 30;
 
 /// Registers the embedded DejaVu Sans (no system fonts are needed).
 fn register_fonts() -> anyhow::Result<()> {
@@ -60,6 +65,7 @@ pub fn draw(path: &Path, title: &str, rows: &[Row], lots_per_base: f64) -> anyho
         .x_label_formatter(&|v| format!("{v:.1}"))
         .y_desc("price (USD)")
         .y_label_formatter(&|v| format!("{v:.0}"))
+        .light_line_style(WHITE)
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 16))
         .draw()?;
@@ -72,28 +78,23 @@ pub fn draw(path: &Path, title: &str, rows: &[Row], lots_per_base: f64) -> anyho
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
     price
         .draw_series(rows.iter().filter(|r| r.liquidations > 0).map(|r| {
-            Circle::new(
-                (minutes(r), r.oracle_usd),
-                5,
-                RGBColor(255, 140, 0).filled(),
-            )
+            EmptyElement::at((minutes(r), r.oracle_usd))
+                + Circle::new((0, LIQUIDATION_OFFSET), 5, RGBColor(255, 140, 0).filled())
         }))?
         .label("liquidations")
         .legend(|(x, y)| Circle::new((x + 10, y), 5, RGBColor(255, 140, 0).filled()));
     price
-        .draw_series(
-            rows.iter()
-                .filter(|r| r.bankruptcies > 0)
-                .map(|r| Cross::new((minutes(r), r.oracle_usd), 7, BLACK.stroke_width(2))),
-        )?
+        .draw_series(rows.iter().filter(|r| r.bankruptcies > 0).map(|r| {
+            EmptyElement::at((minutes(r), r.oracle_usd))
+                + Cross::new((0, BANKRUPTCY_OFFSET), 5, BLACK.stroke_width(2))
+        }))?
         .label("bankruptcies")
-        .legend(|(x, y)| Cross::new((x + 10, y), 7, BLACK.stroke_width(2)));
+        .legend(|(x, y)| Cross::new((x + 10, y), 5, BLACK.stroke_width(2)));
     price
-        .draw_series(
-            rows.iter()
-                .filter(|r| r.adl_fills > 0)
-                .map(|r| TriangleMarker::new((minutes(r), r.oracle_usd), 10, RED.filled())),
-        )?
+        .draw_series(rows.iter().filter(|r| r.adl_fills > 0).map(|r| {
+            EmptyElement::at((minutes(r), r.oracle_usd))
+                + TriangleMarker::new((0, ADL_OFFSET), 8, RED.filled())
+        }))?
         .label("ADL fills")
         .legend(|(x, y)| TriangleMarker::new((x + 10, y), 8, RED.filled()));
     price
@@ -119,6 +120,7 @@ pub fn draw(path: &Path, title: &str, rows: &[Row], lots_per_base: f64) -> anyho
         .x_label_formatter(&|v| format!("{v:.1}"))
         .y_desc("balance (USDC)")
         .y_label_formatter(&|v| format!("{v:.0}"))
+        .light_line_style(WHITE)
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 16))
         .draw()?;
@@ -146,6 +148,7 @@ pub fn draw(path: &Path, title: &str, rows: &[Row], lots_per_base: f64) -> anyho
         .x_label_formatter(&|v| format!("{v:.1}"))
         .y_desc("open interest (BTC)")
         .y_label_formatter(&|v| format!("{v:.0}"))
+        .light_line_style(WHITE)
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 16))
         .draw()?;

@@ -64,10 +64,10 @@ pub struct Summary {
     pub adl_fills: u64,
     pub adl_lots: u64,
     pub deleveraged: BTreeSet<Pubkey>,
-    /// The largest equity one candidate gave up to one ADL fill, in atoms and as a share (ppm)
-    /// of its equity just before.
+    /// The largest equity one candidate gave up to one ADL fill (atoms), and the largest share
+    /// (ppm) of a candidate's equity just before that one fill took.
     pub largest_haircut: u64,
-    pub largest_haircut_ppm: u64,
+    pub largest_haircut_share_ppm: u64,
     pub funding_cranks: u64,
     pub keeper_errors: u64,
     /// Steps that ended with a bankruptcy still in the ADL queue (no profitable candidate
@@ -116,7 +116,7 @@ impl Summary {
             adl_lots: 0,
             deleveraged: BTreeSet::new(),
             largest_haircut: 0,
-            largest_haircut_ppm: 0,
+            largest_haircut_share_ppm: 0,
             funding_cranks: 0,
             keeper_errors: 0,
             steps_ending_in_adl: 0,
@@ -166,11 +166,9 @@ impl Summary {
                 self.adl_fills += 1;
                 self.adl_lots += lots;
                 self.deleveraged.insert(candidate);
-                if haircut > self.largest_haircut {
-                    self.largest_haircut = haircut;
-                    self.largest_haircut_ppm =
-                        (haircut as u128 * 1_000_000 / equity_before.max(1) as u128) as u64;
-                }
+                self.largest_haircut = self.largest_haircut.max(haircut);
+                let share = (haircut as u128 * 1_000_000 / equity_before.max(1) as u128) as u64;
+                self.largest_haircut_share_ppm = self.largest_haircut_share_ppm.max(share);
                 if equity_after < 0 && self.insolvent_candidate.is_none() {
                     self.insolvent_candidate = Some((candidate, equity_after));
                 }
@@ -244,12 +242,12 @@ impl fmt::Display for Summary {
             ("ADL lots", self.adl_lots.to_string()),
             ("positions deleveraged", self.deleveraged.len().to_string()),
             (
-                "largest ADL haircut",
+                "largest ADL haircut (USDC / % of equity)",
                 format!(
-                    "{} USDC ({}.{:02}% of the candidate's equity)",
+                    "{} / {}.{:02}%",
                     usd(self.largest_haircut as u128),
-                    self.largest_haircut_ppm / 10_000,
-                    self.largest_haircut_ppm % 10_000 / 100
+                    self.largest_haircut_share_ppm / 10_000,
+                    self.largest_haircut_share_ppm % 10_000 / 100
                 ),
             ),
             (
