@@ -57,6 +57,19 @@ async fn keeper(ctx: &mut TestContext, m: &MarketFixture, dry_run: bool) -> Keep
     Keeper::new(chain, vec![m.index], dry_run)
 }
 
+/// The market left ADL with no open interest left on either side.
+async fn assert_adl_cleared_every_lot(ctx: &mut TestContext, m: &MarketFixture) {
+    let market = ctx.market(&m.market).await;
+    assert_eq!(
+        (
+            market.adl_pending,
+            market.open_interest_long,
+            market.open_interest_short
+        ),
+        (0, 0, 0)
+    );
+}
+
 #[tokio::test]
 async fn a_pass_liquidates_exactly_the_liquidatable_positions_most_under_margined_first() {
     let Scene {
@@ -152,15 +165,7 @@ async fn the_bot_alone_drives_a_bankrupt_position_through_adl_to_completion() {
         }
     }
     assert_eq!(adl_done, 1);
-    let market = ctx.market(&m.market).await;
-    assert_eq!(
-        (
-            market.adl_pending,
-            market.open_interest_long,
-            market.open_interest_short
-        ),
-        (0, 0, 0)
-    );
+    assert_adl_cleared_every_lot(&mut ctx, &m).await;
     assert_eq!(ctx.position(&m.market, &alice.pubkey()).await.base_lots, 0);
     ctx.assert_vault_matches_positions(&m).await;
 }
@@ -183,15 +188,7 @@ async fn one_pass_clears_two_bankruptcies_one_adl_after_the_other() {
     let summary = bot.pass().await;
     assert_eq!(summary.errors, 0, "{summary:?}");
     assert_eq!(summary.adl_completed, 2, "{summary:?}");
-    let market = ctx.market(&m.market).await;
-    assert_eq!(
-        (
-            market.adl_pending,
-            market.open_interest_long,
-            market.open_interest_short
-        ),
-        (0, 0, 0)
-    );
+    assert_adl_cleared_every_lot(&mut ctx, &m).await;
     for long in [&alice, &ann] {
         assert_eq!(ctx.position(&m.market, &long.pubkey()).await.base_lots, 0);
     }

@@ -3,6 +3,10 @@
 
 use std::path::Path;
 
+use plotters::chart::SeriesAnno;
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
+use plotters::element::{Drawable, PointCollection};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -40,6 +44,68 @@ fn range_of(values: impl Iterator<Item = f64>) -> (f64, f64) {
     }
 }
 
+type Panel<'a> = ChartContext<'a, BitMapBackend<'a>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+fn minutes(r: &Row) -> f64 {
+    r.time_secs as f64 / 60.0
+}
+
+/// One panel of the chart: `value` over time as a line, axes labelled.
+fn panel<'a>(
+    area: &DrawingArea<BitMapBackend<'a>, Shift>,
+    caption: &str,
+    y_desc: &str,
+    rows: &[Row],
+    value: &dyn Fn(&Row) -> f64,
+    color: RGBColor,
+) -> anyhow::Result<Panel<'a>> {
+    let x_end = rows.last().map_or(1.0, minutes).max(1.0 / 60.0);
+    let (low, high) = range_of(rows.iter().map(value));
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(90)
+        .caption(caption, (FONT, 20))
+        .build_cartesian_2d(0.0..x_end, low.max(0.0)..high)?;
+    chart
+        .configure_mesh()
+        .x_desc("time (minutes)")
+        .x_label_formatter(&|v| format!("{v:.1}"))
+        .y_desc(y_desc)
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .light_line_style(WHITE)
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .draw()?;
+    chart
+        .draw_series(LineSeries::new(
+            rows.iter().map(|r| (minutes(r), value(r))),
+            color.stroke_width(2),
+        ))?
+        .label(caption.to_lowercase())
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    Ok(chart)
+}
+
+/// Marks the steps with `count(row) > 0` beside a panel's line (the marker's own pixel offset).
+fn mark<'a, 'c, E>(
+    chart: &'c mut Panel<'a>,
+    rows: &[Row],
+    value: &dyn Fn(&Row) -> f64,
+    count: fn(&Row) -> u64,
+    marker: impl Fn() -> E,
+) -> anyhow::Result<&'c mut SeriesAnno<'a, BitMapBackend<'a>>>
+where
+    E: Drawable<BitMapBackend<'a>> + 'a,
+    for<'b> &'b E: PointCollection<'b, (i32, i32)>,
+{
+    Ok(chart.draw_series(
+        rows.iter()
+            .filter(|r| count(r) > 0)
+            .map(|r| EmptyElement::at((minutes(r), value(r))) + marker()),
+    )?)
+}
+
 /// Draws `rows` to `path`; `lots_per_base` converts lots to base units (1,000 for 0.001 BTC lots).
 pub fn draw(path: &Path, title: &str, rows: &[Row], lots_per_base: f64) -> anyhow::Result<()> {
     register_fonts()?;
@@ -47,57 +113,41 @@ pub fn draw(path: &Path, title: &str, rows: &[Row], lots_per_base: f64) -> anyho
     root.fill(&WHITE)?;
     let root = root.titled(title, (FONT, 26).into_font().style(FontStyle::Bold))?;
     let panels = root.split_evenly((3, 1));
-    let minutes = |r: &Row| r.time_secs as f64 / 60.0;
-    let x_end = rows.last().map_or(1.0, minutes).max(1.0 / 60.0);
-    let x_range = 0.0..x_end;
+    let orange = RGBColor(255, 140, 0);
+    let adl = || TriangleMarker::new((0, ADL_OFFSET), 8, RED.filled());
 
-    // Price, with each step's liquidations and ADL fills marked on the line.
-    let (low, high) = range_of(rows.iter().map(|r| r.oracle_usd));
-    let mut price = ChartBuilder::on(&panels[0])
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(90)
-        .caption("Oracle price", (FONT, 20))
-        .build_cartesian_2d(x_range.clone(), low..high)?;
-    price
-        .configure_mesh()
-        .x_desc("time (minutes)")
-        .x_label_formatter(&|v| format!("{v:.1}"))
-        .y_desc("price (USD)")
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .light_line_style(WHITE)
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 16))
-        .draw()?;
-    price
-        .draw_series(LineSeries::new(
-            rows.iter().map(|r| (minutes(r), r.oracle_usd)),
-            BLUE.stroke_width(2),
-        ))?
-        .label("oracle price")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
-    price
-        .draw_series(rows.iter().filter(|r| r.liquidations > 0).map(|r| {
-            EmptyElement::at((minutes(r), r.oracle_usd))
-                + Circle::new((0, LIQUIDATION_OFFSET), 5, RGBColor(255, 140, 0).filled())
-        }))?
-        .label("liquidations")
-        .legend(|(x, y)| Circle::new((x + 10, y), 5, RGBColor(255, 140, 0).filled()));
-    price
-        .draw_series(rows.iter().filter(|r| r.bankruptcies > 0).map(|r| {
-            EmptyElement::at((minutes(r), r.oracle_usd))
-                + Cross::new((0, BANKRUPTCY_OFFSET), 5, BLACK.stroke_width(2))
-        }))?
-        .label("bankruptcies")
-        .legend(|(x, y)| Cross::new((x + 10, y), 5, BLACK.stroke_width(2)));
-    price
-        .draw_series(rows.iter().filter(|r| r.adl_fills > 0).map(|r| {
-            EmptyElement::at((minutes(r), r.oracle_usd))
-                + TriangleMarker::new((0, ADL_OFFSET), 8, RED.filled())
-        }))?
+    // Price, with each step's liquidations, bankruptcies and ADL fills marked beside the line.
+    let price = |r: &Row| r.oracle_usd;
+    let mut chart = panel(
+        &panels[0],
+        "Oracle price",
+        "price (USD)",
+        rows,
+        &price,
+        BLUE,
+    )?;
+    mark(
+        &mut chart,
+        rows,
+        &price,
+        |r| r.liquidations,
+        || Circle::new((0, LIQUIDATION_OFFSET), 5, orange.filled()),
+    )?
+    .label("liquidations")
+    .legend(move |(x, y)| Circle::new((x + 10, y), 5, orange.filled()));
+    mark(
+        &mut chart,
+        rows,
+        &price,
+        |r| r.bankruptcies,
+        || Cross::new((0, BANKRUPTCY_OFFSET), 5, BLACK.stroke_width(2)),
+    )?
+    .label("bankruptcies")
+    .legend(|(x, y)| Cross::new((x + 10, y), 5, BLACK.stroke_width(2)));
+    mark(&mut chart, rows, &price, |r| r.adl_fills, adl)?
         .label("ADL fills")
         .legend(|(x, y)| TriangleMarker::new((x + 10, y), 8, RED.filled()));
-    price
+    chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.85))
@@ -105,62 +155,27 @@ pub fn draw(path: &Path, title: &str, rows: &[Row], lots_per_base: f64) -> anyho
         .label_font((FONT, 14))
         .draw()?;
 
-    // Insurance vault.
     let insurance = |r: &Row| r.insurance_atoms as f64 / 1e6;
-    let (low, high) = range_of(rows.iter().map(insurance));
-    let mut vault = ChartBuilder::on(&panels[1])
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(90)
-        .caption("Insurance vault", (FONT, 20))
-        .build_cartesian_2d(x_range.clone(), low.max(0.0)..high)?;
-    vault
-        .configure_mesh()
-        .x_desc("time (minutes)")
-        .x_label_formatter(&|v| format!("{v:.1}"))
-        .y_desc("balance (USDC)")
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .light_line_style(WHITE)
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 16))
-        .draw()?;
-    vault.draw_series(LineSeries::new(
-        rows.iter().map(|r| (minutes(r), insurance(r))),
-        GREEN.stroke_width(2),
-    ))?;
-    vault.draw_series(
-        rows.iter()
-            .filter(|r| r.adl_fills > 0)
-            .map(|r| TriangleMarker::new((minutes(r), insurance(r)), 10, RED.filled())),
+    let mut chart = panel(
+        &panels[1],
+        "Insurance vault",
+        "balance (USDC)",
+        rows,
+        &insurance,
+        GREEN,
     )?;
+    mark(&mut chart, rows, &insurance, |r| r.adl_fills, adl)?;
 
-    // Open interest.
     let open_interest = |r: &Row| r.open_interest_lots as f64 / lots_per_base;
-    let (low, high) = range_of(rows.iter().map(open_interest));
-    let mut oi = ChartBuilder::on(&panels[2])
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(90)
-        .caption("Open interest (each side)", (FONT, 20))
-        .build_cartesian_2d(x_range, low.max(0.0)..high)?;
-    oi.configure_mesh()
-        .x_desc("time (minutes)")
-        .x_label_formatter(&|v| format!("{v:.1}"))
-        .y_desc("open interest (BTC)")
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .light_line_style(WHITE)
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 16))
-        .draw()?;
-    oi.draw_series(LineSeries::new(
-        rows.iter().map(|r| (minutes(r), open_interest(r))),
-        MAGENTA.stroke_width(2),
-    ))?;
-    oi.draw_series(
-        rows.iter()
-            .filter(|r| r.adl_fills > 0)
-            .map(|r| TriangleMarker::new((minutes(r), open_interest(r)), 10, RED.filled())),
+    let mut chart = panel(
+        &panels[2],
+        "Open interest (each side)",
+        "open interest (BTC)",
+        rows,
+        &open_interest,
+        MAGENTA,
     )?;
+    mark(&mut chart, rows, &open_interest, |r| r.adl_fills, adl)?;
     root.present()?;
     Ok(())
 }
