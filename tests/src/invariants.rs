@@ -1,5 +1,6 @@
-//! DESIGN.md §12's invariants as they hold here, checked over one market's accounts as read. The
-//! integration tests assert them after scenarios; the simulator checks them after every step.
+//! DESIGN.md §12.1 and §12.2 as they hold here, and the solvency check built on them, over one
+//! market's accounts as read. The integration tests assert them after scenarios; the simulator
+//! checks them after every step.
 //!
 //! Realized PnL moves into collateral at each fill, so §12.1 reads: the collateral vault holds
 //! exactly the positions' total equity, `Σ (C − Q)` net of unsettled funding (price-independent,
@@ -85,27 +86,29 @@ pub fn equity_at(market: &Market, position: &Position, price: Price) -> Option<i
     state.equity(price).ok().map(|e| e.0)
 }
 
-/// No loss without a payer: once liquidations have run at `price`, every position's equity is
-/// zero or more, unless the market is in ADL. A bankruptcy the insurance vault cannot cover
-/// waits in the ADL queue (one at a time; the program refuses to liquidate the others with
-/// `AdlPending` until it clears), and ADL candidates absorb it. Outside ADL a negative equity
-/// would be a loss the vault owes winners without anyone to pay it.
+/// No loss without a payer: once the keeper has run at `price`, every position's equity is zero
+/// or more, but for the bankruptcy in the ADL queue and those the program holds back behind it
+/// (deficits beyond what the insurance vault, holding `insurance` atoms, can pay: the queue takes
+/// one at a time). Any other negative equity is a loss the vault owes winners with no one to
+/// pay it.
 pub fn no_unbacked_loss(
     market: &Market,
     positions: &[(Pubkey, Position)],
     price: Price,
+    insurance: u64,
 ) -> Result<(), Breach> {
-    if market.adl_pending != 0 {
-        return Ok(());
-    }
     for (key, p) in positions {
+        let queued = market.adl_pending != 0 && *key == market.adl_position;
+        if queued || perps_client::liquidation::waits_for_adl(market, p, price, insurance) {
+            continue;
+        }
         match equity_at(market, p, price) {
             Some(equity) if equity >= 0 => {}
             Some(equity) => {
                 return breach(
                     "no unbacked loss",
                     format!(
-                    "position {key} holds {} lots at equity {equity} atoms after liquidations ran",
+                    "position {key} holds {} lots at equity {equity} atoms after the keeper ran",
                     p.base_lots
                 ),
                 )
@@ -178,14 +181,28 @@ mod tests {
     }
 
     #[test]
-    fn a_position_under_water_is_an_unbacked_loss_unless_the_market_is_in_adl() {
+    fn a_position_under_water_is_an_unbacked_loss_unless_it_waits_in_the_adl_queue() {
         // Long 10 lots at 100 with 50 atoms: at 90 its equity is 50 - 100 = -50.
-        let positions = [position(10, 1_000, 50), position(-10, -1_000, 500)];
+        let (key, long) = position(10, 1_000, 50);
+        let positions = [(key, long), position(-10, -1_000, 500)];
         let mut m = market(10, 10);
-        assert_eq!(no_unbacked_loss(&m, &positions, Price(95)), Ok(()));
-        let breach = no_unbacked_loss(&m, &positions, Price(90)).unwrap_err();
+        m.params.margin_tiers[0] = perps::state::MarginTierParams {
+            max_notional: u64::MAX,
+            maintenance_rate_ppm: 5_000,
+            initial_rate_ppm: 10_000,
+        };
+        m.params.margin_tier_count = 1;
+        assert_eq!(no_unbacked_loss(&m, &positions, Price(95), 0), Ok(()));
+        let breach = no_unbacked_loss(&m, &positions, Price(90), 0).unwrap_err();
         assert!(breach.detail.contains("equity -50"), "{breach}");
+        // Another bankruptcy holds the queue and the vault cannot pay 50: it waits its turn.
         m.adl_pending = 1;
-        assert_eq!(no_unbacked_loss(&m, &positions, Price(90)), Ok(()));
+        assert_eq!(no_unbacked_loss(&m, &positions, Price(90), 0), Ok(()));
+        // A vault that can pay it means the program would liquidate it: no excuse.
+        let breach = no_unbacked_loss(&m, &positions, Price(90), 1_000).unwrap_err();
+        assert!(breach.detail.contains("equity -50"), "{breach}");
+        // The queued position itself is the one ADL closes.
+        m.adl_position = key;
+        assert_eq!(no_unbacked_loss(&m, &positions, Price(90), 1_000), Ok(()));
     }
 }

@@ -17,6 +17,9 @@ use solana_transaction_error::TransactionError;
 
 use crate::chain::{Chain, Fetched, SendError};
 
+/// Polls, 50 ms apart, for a blockhash newer than the one an identical transaction used.
+const NEW_BLOCKHASH_POLLS: usize = 600;
+
 pub struct BankChain {
     client: BanksClient,
     payer: Keypair,
@@ -105,8 +108,10 @@ impl Chain for BankChain {
         let mut tx = sign(blockhash);
         // Ed25519 signatures are deterministic: an identical transaction needs a new blockhash.
         if self.sent.contains(&tx.signatures[0]) {
+            // The bank registers a new blockhash every slot (400 ms); a loaded machine may be
+            // slower, and resending the old one would only be dropped as a duplicate.
             let stale = blockhash;
-            for _ in 0..100 {
+            for _ in 0..NEW_BLOCKHASH_POLLS {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 blockhash = self
                     .client
@@ -116,6 +121,11 @@ impl Chain for BankChain {
                 if blockhash != stale {
                     break;
                 }
+            }
+            if blockhash == stale {
+                return Err(SendError::Failed(
+                    "the bank registered no new blockhash for 30 s".into(),
+                ));
             }
             tx = sign(blockhash);
         }

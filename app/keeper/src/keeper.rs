@@ -6,7 +6,9 @@ use std::hash::{Hash, Hasher};
 use anchor_lang::prelude::Pubkey;
 use perps::error::PerpsError;
 use perps::state::{Market, MarketStatus, Position};
-use perps_client::{accounts as decode, adl as adl_plan, instructions as ix, oracle, pda};
+use perps_client::{
+    accounts as decode, adl as adl_plan, instructions as ix, liquidation, oracle, pda,
+};
 use perps_engine::{oracle::OracleUse, MarginHealth, Price, RatePpm};
 use solana_instruction::Instruction;
 use tracing::{debug, info, warn};
@@ -190,13 +192,20 @@ impl<C: Chain> Keeper<C> {
         // A bankruptcy the vault cannot cover holds the next one back until ADL closes it, so
         // after each completed ADL the pass liquidates again what is still under water.
         for round in 0..MAX_BANKRUPTCY_ROUNDS {
-            self.liquidate_all(index, &market_key, &keys, price, round == 0, summary)
-                .await?;
             if !self
-                .drive_adl(index, &market_key, &keys, price, summary)
+                .liquidate_all(index, &market_key, &keys, price, round == 0, summary)
                 .await?
+                || !self
+                    .drive_adl(index, &market_key, &keys, price, summary)
+                    .await?
             {
                 break;
+            }
+            if round + 1 == MAX_BANKRUPTCY_ROUNDS {
+                warn!(
+                    market = index,
+                    "bankruptcy rounds used up: the next pass goes on"
+                );
             }
         }
 
@@ -221,74 +230,90 @@ impl<C: Chain> Keeper<C> {
         Ok(())
     }
 
-    /// Liquidates every position below maintenance at `price`, most under-margined first.
+    /// Liquidates every position below maintenance at `price`, most under-margined first, but
+    /// those the program would hold back while another bankruptcy is in the ADL queue (they
+    /// wait for the next round). False when the keeper cannot liquidate at all.
     async fn liquidate_all(
         &mut self,
         index: u16,
         market_key: &Pubkey,
         keys: &ix::MarketKeys,
         price: Price,
-        // Counts go into the summary once a pass, not once a round.
         first_round: bool,
         summary: &mut PassSummary,
-    ) -> anyhow::Result<()> {
-        let market = self.market(market_key).await?;
+    ) -> anyhow::Result<bool> {
+        let mut market = self.market(market_key).await?;
         let positions = self.chain.positions(market_key).await?;
-        let liquidatable = assess(&market, &positions, price);
         if first_round {
             summary.positions += positions.len() as u32;
-            summary.liquidatable += liquidatable.len() as u32;
+        }
+        let liquidatable = assess(&market, &positions, price);
+        summary.liquidatable += liquidatable.len() as u32;
+        if liquidatable.is_empty() {
+            return Ok(true);
         }
         let own_position = pda::position(market_key, &self.chain.payer());
-        if !liquidatable.is_empty() && self.chain.account(&own_position).await?.is_none() {
+        if self.chain.account(&own_position).await?.is_none() {
             warn!(
                 market = index,
                 "the keeper has no position in this market to liquidate into"
             );
             summary.errors += 1;
-        } else {
-            for (target, health) in liquidatable {
-                let data = positions
-                    .iter()
-                    .find(|(k, _)| *k == target)
-                    .map(|(_, p)| bytemuck_bytes(p))
-                    .unwrap_or_default();
-                // The decision rests on the position, the price and the market (ADL state, funding).
-                let decision = digest(&[
-                    b"liquidate",
-                    target.as_ref(),
-                    &data,
-                    &price.0.to_le_bytes(),
-                    &bytemuck_market(&market),
-                ]);
-                let instruction = ix::liquidate(&self.chain.payer(), keys, &target);
-                debug!(market = index, position = %target, equity = health.equity.0 as i64, maintenance = health.maintenance.0 as i64, "liquidatable");
-                if let Sent::Done = self
-                    .execute(
-                        "liquidate",
-                        index,
-                        &target,
-                        instruction,
-                        decision,
-                        &[
-                            PerpsError::NotLiquidatable,
-                            PerpsError::FlatPosition,
-                            PerpsError::AdlPending,
-                        ],
-                        summary,
-                    )
-                    .await
-                {
-                    summary.liquidations += 1;
-                    // A position the vault could not cover now waits for ADL, and the
-                    // program holds every other bankruptcy back until ADL closes it.
-                    if market.adl_pending == 0 && self.market(market_key).await?.adl_pending != 0 {
-                        break;
-                    }
-                }
+            return Ok(false);
+        }
+        let mut insurance = self.insurance(market_key).await?;
+        for (target, health) in liquidatable {
+            let Some((_, position)) = positions.iter().find(|(k, _)| *k == target) else {
+                continue;
+            };
+            if liquidation::waits_for_adl(&market, position, price, insurance) {
+                debug!(market = index, position = %target, "bankrupt beyond the vault: waits for the ADL queue");
+                continue;
+            }
+            // The decision rests on the position, the price and the market (ADL state, funding).
+            let decision = digest(&[
+                b"liquidate",
+                target.as_ref(),
+                &bytemuck_bytes(position),
+                &price.0.to_le_bytes(),
+                &bytemuck_market(&market),
+            ]);
+            let instruction = ix::liquidate(&self.chain.payer(), keys, &target);
+            debug!(market = index, position = %target, equity = health.equity.0 as i64, maintenance = health.maintenance.0 as i64, "liquidatable");
+            if let Sent::Done = self
+                .execute(
+                    "liquidate",
+                    index,
+                    &target,
+                    instruction,
+                    decision,
+                    &[
+                        PerpsError::NotLiquidatable,
+                        PerpsError::FlatPosition,
+                        PerpsError::AdlPending,
+                    ],
+                    summary,
+                )
+                .await
+            {
+                summary.liquidations += 1;
+                // A liquidation may have queued a bankruptcy or drawn on the vault.
+                market = self.market(market_key).await?;
+                insurance = self.insurance(market_key).await?;
             }
         }
-        Ok(())
+        Ok(true)
+    }
+
+    /// What the market's insurance vault holds.
+    async fn insurance(&mut self, market_key: &Pubkey) -> anyhow::Result<u64> {
+        let vault = pda::insurance_vault(market_key);
+        let account = self
+            .chain
+            .account(&vault)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("insurance vault {vault} does not exist"))?;
+        decode::token_amount(&account.data).map_err(|e| anyhow::anyhow!("insurance vault: {e}"))
     }
 
     /// Drives a pending ADL in rank order; true when this call completed it.

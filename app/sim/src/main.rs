@@ -61,7 +61,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     scenario.seed = cli.seed.unwrap_or(scenario.seed);
     scenario.traders.count = cli.traders.unwrap_or(scenario.traders.count);
     scenario.steps = cli.steps.unwrap_or(scenario.steps);
-    scenario.validate()?;
     let out = cli.out.unwrap_or_else(|| {
         PathBuf::from("sim-output").join(format!("{}-seed{}", scenario.name, scenario.seed))
     });

@@ -12,7 +12,6 @@ use perps_keeper::chain::{Chain, Fetched, SendError};
 use perps_tests::invariants::equity_at;
 use solana_banks_client::BanksClient;
 use solana_instruction::Instruction;
-use solana_program_pack::Pack;
 
 /// What one landed keeper transaction did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +38,8 @@ pub enum KeeperEffect {
         equity_after: i128,
     },
     AdlCompleted,
+    /// The queued position left the queue with no fill: the price made it solvent again.
+    AdlClearedByPrice,
     FundingCrank,
 }
 
@@ -51,6 +52,8 @@ pub struct RecordingChain {
     /// measured against.
     pub price: Price,
     pub effects: Vec<KeeperEffect>,
+    /// The insurance vault's lowest balance seen since last taken.
+    pub insurance_low: Option<u64>,
     /// Transactions sent, landed or not.
     pub transactions: u64,
 }
@@ -70,12 +73,9 @@ impl RecordingChain {
             insurance_vault: pda::insurance_vault(&market),
             price: Price(0),
             effects: Vec::new(),
+            insurance_low: None,
             transactions: 0,
         }
-    }
-
-    pub fn watch(&mut self, positions: impl IntoIterator<Item = Pubkey>) {
-        self.inner.watch(positions);
     }
 
     /// The Position accounts among `keys`, as they are now.
@@ -91,7 +91,11 @@ impl RecordingChain {
             .get_account(self.insurance_vault)
             .await?
             .ok_or_else(|| anyhow::anyhow!("insurance vault missing"))?;
-        let insurance = spl_token_interface::state::Account::unpack(&insurance.data)?.amount;
+        let insurance = decode::token_amount(&insurance.data)?;
+        self.insurance_low = Some(
+            self.insurance_low
+                .map_or(insurance, |low| low.min(insurance)),
+        );
         let mut positions = Vec::new();
         for key in keys {
             if let Some(account) = self.client.get_account(*key).await? {
@@ -143,8 +147,9 @@ impl RecordingChain {
                 let Some((_, now)) = after.positions.iter().find(|(k, _)| k == key) else {
                     continue;
                 };
+                // An equity that overflows is recorded as the lowest, so the §12.5 check fails.
                 let equity_before = equity_at(&before.market, position, self.price).unwrap_or(0);
-                let equity_after = equity_at(&after.market, now, self.price).unwrap_or(0);
+                let equity_after = equity_at(&after.market, now, self.price).unwrap_or(i128::MIN);
                 self.effects.push(KeeperEffect::AdlFill {
                     candidate: *key,
                     lots,
@@ -154,7 +159,12 @@ impl RecordingChain {
                 });
             }
             if before.market.adl_pending != 0 && after.market.adl_pending == 0 {
-                self.effects.push(KeeperEffect::AdlCompleted);
+                let filled = lots_of(before, &bankrupt) != lots_of(after, &bankrupt);
+                self.effects.push(if filled {
+                    KeeperEffect::AdlCompleted
+                } else {
+                    KeeperEffect::AdlClearedByPrice
+                });
             }
         } else if data.starts_with(perps::instruction::CrankFunding::DISCRIMINATOR) {
             self.effects.push(KeeperEffect::FundingCrank);
@@ -180,6 +190,18 @@ impl Chain for RecordingChain {
     }
 
     async fn send(&mut self, instructions: &[Instruction]) -> Result<(), SendError> {
+        // Effects are told apart by the accounts of one instruction (the keeper sends one a
+        // transaction); two would share a before/after snapshot and be counted twice.
+        if instructions
+            .iter()
+            .filter(|i| i.program_id == perps::ID)
+            .count()
+            > 1
+        {
+            return Err(SendError::Failed(
+                "the recorder measures one perps instruction a transaction".into(),
+            ));
+        }
         self.transactions += 1;
         let keys: Vec<Pubkey> = instructions
             .iter()

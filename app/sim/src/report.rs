@@ -49,18 +49,24 @@ pub struct Summary {
     pub volume_atoms: u128,
     /// Taker orders the program refused (margin, ADL in progress, nothing to reduce...).
     pub orders_refused: u64,
+    /// Collateral flat traders took out, and withdrawals the program refused.
+    pub withdrawn_atoms: u64,
+    pub withdrawals_refused: u64,
     /// Market makers' quote transactions the program refused.
     pub quotes_refused: u64,
     pub liquidations: u64,
     pub liquidated_lots: u64,
     pub bankruptcies: u64,
     pub insurance_paid: u64,
+    /// Liquidation fees the insurance vault received (its trading-fee share is not counted).
     pub insurance_fees: u64,
     pub insurance_start: u64,
     pub insurance_end: u64,
     pub insurance_low: u64,
     pub adl_events: u64,
     pub adl_completed: u64,
+    /// Queued bankruptcies that left the queue without fills: the price made them solvent again.
+    pub adl_cleared_by_price: u64,
     pub adl_fills: u64,
     pub adl_lots: u64,
     pub deleveraged: BTreeSet<Pubkey>,
@@ -74,7 +80,7 @@ pub struct Summary {
     /// with room left on the other side yet).
     pub steps_ending_in_adl: u64,
     /// Steps after which every invariant held.
-    pub solvency_checks: u64,
+    pub steps_held: u64,
     /// A candidate an ADL fill left below zero equity (DESIGN.md §12.5), if any.
     pub insolvent_candidate: Option<(Pubkey, i128)>,
 }
@@ -101,6 +107,8 @@ impl Summary {
             trades: 0,
             volume_atoms: 0,
             orders_refused: 0,
+            withdrawn_atoms: 0,
+            withdrawals_refused: 0,
             quotes_refused: 0,
             liquidations: 0,
             liquidated_lots: 0,
@@ -112,6 +120,7 @@ impl Summary {
             insurance_low: insurance,
             adl_events: 0,
             adl_completed: 0,
+            adl_cleared_by_price: 0,
             adl_fills: 0,
             adl_lots: 0,
             deleveraged: BTreeSet::new(),
@@ -120,7 +129,7 @@ impl Summary {
             funding_cranks: 0,
             keeper_errors: 0,
             steps_ending_in_adl: 0,
-            solvency_checks: 0,
+            steps_held: 0,
             insolvent_candidate: None,
         }
     }
@@ -174,13 +183,15 @@ impl Summary {
                 }
             }
             KeeperEffect::AdlCompleted => self.adl_completed += 1,
+            KeeperEffect::AdlClearedByPrice => self.adl_cleared_by_price += 1,
             KeeperEffect::FundingCrank => self.funding_cranks += 1,
         }
     }
 
-    pub fn observe_insurance(&mut self, balance: u64) {
-        self.insurance_end = balance;
-        self.insurance_low = self.insurance_low.min(balance);
+    /// The insurance vault's lowest balance within a step and its balance at the step's end.
+    pub fn observe_insurance(&mut self, low: u64, end: u64) {
+        self.insurance_low = self.insurance_low.min(low);
+        self.insurance_end = end;
     }
 
     /// DESIGN.md §12.5's second half, over every ADL fill so far.
@@ -211,20 +222,24 @@ pub fn usd(atoms: u128) -> String {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let lines: [(&str, String); 21] = [
+        let lines: [(&str, String); 22] = [
             ("scenario", format!("{} (seed {})", self.scenario, self.seed)),
             ("steps / traders", format!("{} / {}", self.steps, self.traders)),
             ("trades", self.trades.to_string()),
             ("volume (USDC at the oracle)", usd(self.volume_atoms)),
+            ("withdrawn by flat traders (USDC)", usd(self.withdrawn_atoms as u128)),
             (
-                "orders refused (taker / maker quotes)",
-                format!("{} / {}", self.orders_refused, self.quotes_refused),
+                "refused: taker orders / quotes / withdrawals",
+                format!(
+                    "{} / {} / {}",
+                    self.orders_refused, self.quotes_refused, self.withdrawals_refused
+                ),
             ),
             ("liquidations", self.liquidations.to_string()),
             ("lots liquidated", self.liquidated_lots.to_string()),
             ("bankruptcies", self.bankruptcies.to_string()),
             ("insurance paid (USDC)", usd(self.insurance_paid as u128)),
-            ("insurance fees received (USDC)", usd(self.insurance_fees as u128)),
+            ("liquidation fees to insurance (USDC)", usd(self.insurance_fees as u128)),
             (
                 "insurance start / low / end (USDC)",
                 format!(
@@ -235,8 +250,11 @@ impl fmt::Display for Summary {
                 ),
             ),
             (
-                "ADL events (started / completed)",
-                format!("{} / {}", self.adl_events, self.adl_completed),
+                "ADL events (started / completed / cleared by price)",
+                format!(
+                    "{} / {} / {}",
+                    self.adl_events, self.adl_completed, self.adl_cleared_by_price
+                ),
             ),
             ("ADL fills", self.adl_fills.to_string()),
             ("ADL lots", self.adl_lots.to_string()),
@@ -258,7 +276,7 @@ impl fmt::Display for Summary {
             ("keeper errors", self.keeper_errors.to_string()),
             (
                 "solvency checked after every step",
-                format!("{} of {} steps held", self.solvency_checks, self.steps),
+                format!("{} of {} steps held", self.steps_held, self.steps),
             ),
             (
                 "invariants",

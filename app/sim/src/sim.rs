@@ -24,6 +24,8 @@ use crate::scenario::Scenario;
 
 /// Open-interest cap of the simulated market: far above what any scenario trades.
 const MAX_OPEN_INTEREST_LOTS: u64 = 1_000_000_000;
+/// Chance that a flat trader who acts takes half its collateral out instead of trading.
+const FLAT_WITHDRAW_PROBABILITY: f64 = 0.2;
 /// Keeper passes within one step, at most.
 const MAX_KEEPER_PASSES_PER_STEP: usize = 8;
 /// The liquidator unwinds what it took over at up to twice the traders' slippage.
@@ -42,10 +44,11 @@ struct Trader {
     leverage: f64,
 }
 
-/// Value that entered the program's vaults from outside: deposits and insurance funding.
+/// Value that crossed the program's boundary: deposits and insurance funding in, withdrawals out.
 #[derive(Default)]
 struct Ledger {
-    inflow: u64,
+    deposited: u64,
+    withdrawn: u64,
 }
 
 /// Whether the run finished or an invariant broke.
@@ -67,6 +70,8 @@ pub struct Simulation {
     ledger: Ledger,
     next_order_id: u64,
     step: u32,
+    /// The market's lot size, `10^base_lot_exponent` base units.
+    base_lot_exponent: i8,
     pub summary: Summary,
     pub timeline: Vec<Row>,
     pub throughput: Throughput,
@@ -110,14 +115,14 @@ impl Simulation {
         if scenario.market.insurance_usdc > 0 {
             ctx.fund_insurance(&market, usdc(scenario.market.insurance_usdc))
                 .await;
-            ledger.inflow += usdc(scenario.market.insurance_usdc);
+            ledger.deposited += usdc(scenario.market.insurance_usdc);
         }
 
         let mut makers = Vec::new();
         for _ in 0..scenario.market_makers.count {
             let collateral = usdc(scenario.market_makers.collateral_usdc);
             makers.push(open_funded(&mut ctx, &market, seeded_keypair(&mut rng), collateral).await);
-            ledger.inflow += collateral;
+            ledger.deposited += collateral;
         }
         let t = &scenario.traders;
         let mut traders = Vec::new();
@@ -126,7 +131,7 @@ impl Simulation {
             let long = rng.random_bool(t.long_share);
             let leverage = rng.random_range(t.leverage.0..=t.leverage.1);
             let wallet = open_funded(&mut ctx, &market, seeded_keypair(&mut rng), collateral).await;
-            ledger.inflow += collateral;
+            ledger.deposited += collateral;
             traders.push(Trader {
                 wallet,
                 long,
@@ -135,7 +140,7 @@ impl Simulation {
         }
         let collateral = usdc(scenario.liquidator.collateral_usdc);
         let liquidator = open_funded(&mut ctx, &market, seeded_keypair(&mut rng), collateral).await;
-        ledger.inflow += collateral;
+        ledger.deposited += collateral;
 
         let watched: Vec<_> = ctx
             .positions_of(&market)
@@ -164,6 +169,7 @@ impl Simulation {
             ledger,
             next_order_id: 1,
             step: 0,
+            base_lot_exponent: params.base_lot_exponent,
             summary,
             timeline: Vec::new(),
             throughput: Throughput {
@@ -175,7 +181,7 @@ impl Simulation {
 
     /// Lots in one unit of the base asset (1,000 for lots of 0.001 BTC).
     pub fn lots_per_base(&self) -> f64 {
-        10f64.powi(-(default_params().base_lot_exponent as i32))
+        10f64.powi(-(self.base_lot_exponent as i32))
     }
 
     pub fn steps(&self) -> u32 {
@@ -282,8 +288,7 @@ impl Simulation {
     async fn quote(&mut self, market: &Market, price: Price) -> anyhow::Result<()> {
         let mm = self.scenario.market_makers.clone();
         let tick = market.params.tick_size;
-        let reducing_only =
-            market.adl_pending != 0 || !matches!(market.status(), Ok(MarketStatus::Active));
+        let reducing_only = takes_only_reducing_orders(market);
         let lots = (usdc(mm.level_usdc) / price.0).max(1);
         for maker in &self.makers {
             let cancel = ix::cancel_all_orders(&maker.pubkey(), &self.market.keys());
@@ -334,19 +339,26 @@ impl Simulation {
         Ok(())
     }
 
-    /// Each trader acts with the scenario's probability: a flat trader opens at its leverage;
-    /// one with a position adds, trims or closes.
+    /// Each trader acts with the scenario's probability: a flat trader takes some of its
+    /// collateral out or opens at its leverage; one with a position adds, trims or closes.
+    /// Traders do not watch the market's state: while it is in ADL or reduce-only the program
+    /// refuses their risk-increasing orders (counted as refused).
     async fn trade(&mut self, market: &Market, price: Price) {
         let t = self.scenario.traders.clone();
         let tick = market.params.tick_size;
-        let reducing_only =
-            market.adl_pending != 0 || !matches!(market.status(), Ok(MarketStatus::Active));
         for i in 0..self.traders.len() {
             if !self.rng.random_bool(t.act_probability) {
                 continue;
             }
             let position = self.position(&self.traders[i].wallet.pubkey()).await;
             let held = position.base_lots;
+            if held == 0
+                && position.collateral > 0
+                && self.rng.random_bool(FLAT_WITHDRAW_PROBABILITY)
+            {
+                self.withdraw(i, position.collateral as u64 / 2).await;
+                continue;
+            }
             let (side, lots, reduce_only) = if held == 0 {
                 let equity = position.collateral.max(0) as f64;
                 let lots = (equity * self.traders[i].leverage / price.0 as f64) as u64;
@@ -369,7 +381,7 @@ impl Simulation {
                     _ => (closing, size, true),
                 }
             };
-            if lots == 0 || (reducing_only && !reduce_only) {
+            if lots == 0 {
                 continue;
             }
             let limit = limit_price(side, price, t.slippage_bps, tick);
@@ -382,6 +394,24 @@ impl Simulation {
                 client_order_id: self.order_id(),
             };
             self.take(Taker::Trader(i), args, held, price).await;
+        }
+    }
+
+    /// Trader `i` takes `amount` of its collateral back to its wallet.
+    async fn withdraw(&mut self, i: usize, amount: u64) {
+        self.throughput.sim_transactions += 1;
+        self.throughput.instructions += 1;
+        let wallet = &self.traders[i].wallet;
+        if self
+            .ctx
+            .withdraw(&self.market, wallet, amount)
+            .await
+            .is_ok()
+        {
+            self.ledger.withdrawn += amount;
+            self.summary.withdrawn_atoms += amount;
+        } else {
+            self.summary.withdrawals_refused += 1;
         }
     }
 
@@ -440,14 +470,15 @@ impl Simulation {
         let treasury = self.ctx.token_balance(&self.market.treasury).await;
         let conserved = || {
             let held = vault as u128 + insurance as u128 + treasury as u128;
-            if held == self.ledger.inflow as u128 {
+            let net = self.ledger.deposited as u128 - self.ledger.withdrawn as u128;
+            if held == net {
                 Ok(())
             } else {
                 Err(Breach {
                     invariant: "12.3 value conserved",
                     detail: format!(
-                        "vaults and treasury hold {held} atoms, {} entered",
-                        self.ledger.inflow
+                        "vaults and treasury hold {held} atoms; {} entered, {} left",
+                        self.ledger.deposited, self.ledger.withdrawn
                     ),
                 })
             }
@@ -455,13 +486,15 @@ impl Simulation {
         let breach = invariants::vault_matches_positions(&market, &positions, vault)
             .and_then(|()| invariants::open_interest_balanced(&market, &positions))
             .and_then(|()| conserved())
-            .and_then(|()| invariants::no_unbacked_loss(&market, &positions, price))
+            .and_then(|()| invariants::no_unbacked_loss(&market, &positions, price, insurance))
             .and_then(|()| self.summary.adl_candidates_solvent())
             .err();
         if breach.is_none() {
-            self.summary.solvency_checks += 1;
+            self.summary.steps_held += 1;
         }
-        self.summary.observe_insurance(insurance);
+        let low = self.keeper.chain.insurance_low.take().unwrap_or(insurance);
+        self.summary
+            .observe_insurance(low.min(insurance), insurance);
         if market.adl_pending != 0 {
             self.summary.steps_ending_in_adl += 1;
         }
@@ -501,9 +534,13 @@ async fn open_funded(
 }
 
 /// At most `lots` (the whole position after the order), cut until its initial margin takes no
-/// more than 90% of the position's equity at `price`, as a trading client sizes an order.
+/// more than 90% of the position's equity at `price` (initial margin scaled for volatility, as
+/// the program requires it), as a trading client sizes an order.
 fn affordable_lots(market: &Market, position: &Position, price: Price, mut lots: u64) -> u64 {
-    let Ok(tiers) = market.params.margin_tiers() else {
+    let (Ok(tiers), Ok(factor)) = (
+        market.params.margin_tiers(),
+        market.initial_margin_factor(price),
+    ) else {
         return 0;
     };
     let Some(equity) = invariants::equity_at(market, position, price) else {
@@ -511,12 +548,17 @@ fn affordable_lots(market: &Market, position: &Position, price: Price, mut lots:
     };
     while lots > 0 {
         let notional = SignedQuote(lots as i128 * price.0 as i128);
-        match tiers.initial_margin(notional) {
+        match tiers.scaled_initial_margin(notional, factor) {
             Ok(margin) if margin.0 * 10 <= equity * 9 => break,
             _ => lots = lots * 9 / 10,
         }
     }
     lots
+}
+
+/// While the market is in ADL or not active, the program takes only risk-reducing orders.
+fn takes_only_reducing_orders(market: &Market) -> bool {
+    market.adl_pending != 0 || !matches!(market.status(), Ok(MarketStatus::Active))
 }
 
 /// The side that adds to a position of sign `sign` (bid for long).

@@ -63,3 +63,11 @@ pub fn exchange(data: &[u8]) -> Result<Exchange, DecodeError> {
 pub fn price_feed(data: &[u8]) -> Result<PriceFeed, DecodeError> {
     decode_borsh(data)
 }
+
+/// The amount an SPL token account holds (the program's vaults, a treasury).
+pub fn token_amount(data: &[u8]) -> Result<u64, DecodeError> {
+    let mut data = data;
+    anchor_spl::token::TokenAccount::try_deserialize(&mut data)
+        .map(|account| account.amount)
+        .map_err(|e| DecodeError::Invalid(e.to_string()))
+}

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod adl;
 pub mod book;
 pub mod instructions;
+pub mod liquidation;
 pub mod oracle;
 pub mod pda;
 

@@ -1,9 +1,6 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
-use perps_engine::{
-    liquidation::{plan_liquidation, LiquidationParams},
-    OracleUse, RatePpm, SignedLots, SignedQuote,
-};
+use perps_engine::{liquidation::plan_liquidation, OracleUse, SignedLots, SignedQuote};
 
 use crate::{
     error::PerpsError,
@@ -79,12 +76,7 @@ pub fn handler(ctx: Context<Liquidate>) -> Result<()> {
         &target.state(),
         oracle_price,
         &tiers,
-        &LiquidationParams {
-            liquidation_fee: RatePpm(params.liquidation_fee_ppm),
-            insurance_fee: RatePpm(params.insurance_fee_ppm),
-            buffer: RatePpm(params.liquidation_buffer_ppm),
-            min_position_notional: params.min_position_notional,
-        },
+        &params.liquidation_params(),
     )
     .map_err(PerpsError::from)?;
 

@@ -1,6 +1,9 @@
 use anchor_lang::prelude::*;
 use bytemuck::{Pod, Zeroable};
-use perps_engine::{MarginTier, MarginTiers, OracleLimits, RatePpm, MAX_MARGIN_TIERS, PPM};
+use perps_engine::{
+    liquidation::LiquidationParams, MarginTier, MarginTiers, OracleLimits, RatePpm,
+    MAX_MARGIN_TIERS, PPM,
+};
 
 use crate::{error::PerpsError, state::ExchangeBounds};
 
@@ -132,6 +135,16 @@ pub struct MarketParams {
 }
 
 impl MarketParams {
+    /// The liquidation fees, buffer and minimum remainder, as the engine plans with them.
+    pub fn liquidation_params(&self) -> LiquidationParams {
+        LiquidationParams {
+            liquidation_fee: RatePpm(self.liquidation_fee_ppm),
+            insurance_fee: RatePpm(self.insurance_fee_ppm),
+            buffer: RatePpm(self.liquidation_buffer_ppm),
+            min_position_notional: self.min_position_notional,
+        }
+    }
+
     pub fn oracle_source(&self) -> Result<OracleSource> {
         match self.oracle_source {
             0 => Ok(OracleSource::PriceFeed),
