@@ -44,8 +44,8 @@ impl OrderSide {
 
 /// Whether `price` lies within `band` of `oracle`: `|price − oracle| ≤ band · oracle`.
 pub fn within_band(price: Price, oracle: Price, band: crate::RatePpm) -> bool {
-    let gap = (price.0 as i128 - oracle.0 as i128).abs() * crate::PPM as i128;
-    gap <= oracle.0 as i128 * band.0 as i128
+    let gap = price.0.abs_diff(oracle.0);
+    math::mul_wide_u64(gap, crate::PPM as u64) <= math::mul_wide_u64(oracle.0, band.0 as u64)
 }
 
 /// One resting order. `maker` is the maker's position address.
