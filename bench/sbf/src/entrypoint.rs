@@ -47,7 +47,6 @@ extern "C" {
     fn sol_memcpy_(dst: *mut u8, src: *const u8, n: u64);
     fn sol_memmove_(dst: *mut u8, src: *const u8, n: u64);
     fn sol_memset_(dst: *mut u8, byte: u8, n: u64);
-    fn sol_memcmp_(a: *const u8, b: *const u8, n: u64, result: *mut i32);
 }
 
 #[panic_handler]
@@ -64,8 +63,10 @@ pub extern "C" fn __bpf_trap() -> ! {
 }
 
 // The memory functions LLVM calls for block moves and compares. A Solana toolchain build routes
-// them to the runtime's memory syscalls (metered at max(10, n / 250) CU) rather than a byte loop,
-// and so does this program, so that the book's shifts cost what they would on chain.
+// block moves to the runtime's memory syscalls (metered at max(10, n / 250) CU) rather than a byte
+// loop, and so does this program, so that the book's shifts cost what they would on chain.
+// `memcmp` is a byte loop: through `sol_memcmp_` this toolchain dropped the call's arguments
+// (seen in the disassembly), and the compares here are 32-byte keys that differ early.
 
 /// # Safety
 /// As C's `memcpy`.
@@ -95,9 +96,13 @@ pub unsafe extern "C" fn memset(dst: *mut u8, byte: i32, n: usize) -> *mut u8 {
 /// As C's `memcmp`.
 #[no_mangle]
 pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
-    let mut result = 0;
-    sol_memcmp_(a, b, n as u64, &mut result);
-    result
+    for i in 0..n {
+        let (x, y) = (*a.add(i), *b.add(i));
+        if x != y {
+            return x as i32 - y as i32;
+        }
+    }
+    0
 }
 
 /// The data of the first account, if any, and the instruction data.
