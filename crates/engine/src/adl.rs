@@ -24,12 +24,12 @@ pub struct AdlScore {
 /// `a · b` as a 256-bit `(high, low)` pair.
 fn mul_wide(a: u128, b: u128) -> (u128, u128) {
     const MASK: u128 = u64::MAX as u128;
-    let (a_hi, a_lo) = (a >> 64, a & MASK);
-    let (b_hi, b_lo) = (b >> 64, b & MASK);
-    let lo_lo = a_lo * b_lo;
-    let hi_lo = a_hi * b_lo;
-    let lo_hi = a_lo * b_hi;
-    let hi_hi = a_hi * b_hi;
+    let (a_hi, a_lo) = ((a >> 64) as u64, a as u64);
+    let (b_hi, b_lo) = ((b >> 64) as u64, b as u64);
+    let lo_lo = math::mul_wide_u64(a_lo, b_lo);
+    let hi_lo = math::mul_wide_u64(a_hi, b_lo);
+    let lo_hi = math::mul_wide_u64(a_lo, b_hi);
+    let hi_hi = math::mul_wide_u64(a_hi, b_hi);
     let middle = (lo_lo >> 64) + (hi_lo & MASK) + (lo_hi & MASK);
     let low = (middle << 64) | (lo_lo & MASK);
     let high = hi_hi + (hi_lo >> 64) + (lo_hi >> 64) + (middle >> 64);
@@ -78,17 +78,11 @@ pub fn adl_score(state: &PositionState, price: Price) -> EngineResult<AdlScore> 
     let mark = magnitude(state.notional(price)?);
     let entry = magnitude(state.cost_basis);
     let (pnl_abs, equity) = (magnitude(pnl), equity.0 as u128);
-    let overflow = || EngineError::MathOverflow;
+    let product = |a, b| math::checked_mul_u128(a, b).ok_or(EngineError::MathOverflow);
     let (num, den) = if pnl.0 > 0 {
-        (
-            pnl_abs.checked_mul(mark).ok_or_else(overflow)?,
-            entry.checked_mul(equity).ok_or_else(overflow)?,
-        )
+        (product(pnl_abs, mark)?, product(entry, equity)?)
     } else {
-        (
-            pnl_abs.checked_mul(equity).ok_or_else(overflow)?,
-            entry.checked_mul(mark.max(1)).ok_or_else(overflow)?,
-        )
+        (product(pnl_abs, equity)?, product(entry, mark.max(1))?)
     };
     Ok(AdlScore {
         negative: pnl.0 < 0,
@@ -109,9 +103,11 @@ pub fn adl_indicator(lots_ranked_through: u64, total_lots: u64) -> u8 {
     if total_lots == 0 {
         return 1;
     }
-    let quintile = (lots_ranked_through as u128 * 5)
-        .div_ceil(total_lots as u128)
-        .clamp(1, 5);
+    let (quotient, rest) = math::div_rem_u128(
+        math::mul_wide_u64(lots_ranked_through, 5),
+        total_lots as u128,
+    );
+    let quintile = (quotient + (rest != 0) as u128).clamp(1, 5);
     (6 - quintile) as u8
 }
 

@@ -23,7 +23,10 @@ pub fn funding_rate(mark: Price, oracle: Price, max_rate: RatePpm) -> EngineResu
     if oracle.0 == 0 {
         return Err(EngineError::InvalidOraclePrice);
     }
-    let premium = math::mul(mark.0 as i128 - oracle.0 as i128, PPM as i128)? / oracle.0 as i128;
+    let premium = math::div_trunc(
+        math::mul(mark.0 as i128 - oracle.0 as i128, PPM as i128)?,
+        oracle.0 as i128,
+    )?;
     let max = max_rate.0 as i128;
     Ok(premium.clamp(-max, max) as i64)
 }
@@ -44,7 +47,8 @@ pub fn funding_index_delta(
         math::mul(rate_ppm as i128, oracle.0 as i128)?,
         elapsed as i128,
     )?;
-    i64::try_from(numerator / interval as i128).map_err(|_| EngineError::MathOverflow)
+    i64::try_from(math::div_trunc(numerator, interval as i128)?)
+        .map_err(|_| EngineError::MathOverflow)
 }
 
 /// What a position of `size` owes after the index moved by `index_delta` since its snapshot:

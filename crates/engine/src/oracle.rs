@@ -65,7 +65,7 @@ impl OracleReading {
             math::mul(price, math::pow10(magnitude)?)?
         } else {
             // A shift beyond 10^38 leaves nothing of any i64 price.
-            math::pow10(magnitude).map_or(0, |scale| price / scale)
+            math::pow10(magnitude).map_or(Ok(0), |scale| math::div_trunc(price, scale))?
         };
         match u64::try_from(lot_price) {
             Ok(0) => Err(EngineError::InvalidOraclePrice),

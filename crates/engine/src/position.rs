@@ -158,12 +158,14 @@ impl PositionState {
         if closing > 0 {
             let basis_closed = math::div_ceil(math::mul(self.cost_basis.0, closing)?, q.abs())?;
             // Closing a long sells `closing` lots; closing a short buys them back.
-            let proceeds = math::mul(closing * q.signum(), price.0 as i128)?;
+            let sold = if q > 0 { closing } else { -closing };
+            let proceeds = math::mul(sold, price.0 as i128)?;
             realized = SignedQuote(math::sub(proceeds, basis_closed)?);
             self.cost_basis = SignedQuote(math::sub(self.cost_basis.0, basis_closed)?);
             self.collateral = self.collateral.checked_add(realized)?;
         }
-        let opening = math::sub(d.abs(), closing)? * d.signum();
+        let opening_lots = math::sub(d.abs(), closing)?;
+        let opening = if d < 0 { -opening_lots } else { opening_lots };
         self.cost_basis = self
             .cost_basis
             .checked_add(SignedQuote(math::mul(opening, price.0 as i128)?))?;
@@ -238,12 +240,12 @@ impl PositionState {
             let low = if i == 0 {
                 0
             } else {
-                math::add(tiers.lower_bound(i) as i128 / lots, 1)?
+                math::add(math::div_trunc(tiers.lower_bound(i) as i128, lots)?, 1)?
             };
             let high = if i + 1 == tier_list.len() {
                 u64::MAX as i128
             } else {
-                tier.max_notional as i128 / lots
+                math::div_trunc(tier.max_notional as i128, lots)?
             };
             if low > high {
                 continue;

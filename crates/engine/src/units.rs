@@ -53,7 +53,7 @@ impl Price {
     /// The exact quote value of `lots` at this price.
     pub fn value_of(self, lots: BaseLots) -> EngineResult<SignedQuote> {
         // u64 · u64 always fits u128, but not always i128: convert with a check.
-        i128::try_from(lots.0 as u128 * self.0 as u128)
+        i128::try_from(math::mul_wide_u64(lots.0, self.0))
             .map(SignedQuote)
             .map_err(|_| EngineError::MathOverflow)
     }

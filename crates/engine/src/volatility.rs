@@ -16,7 +16,7 @@ pub fn update_ema(
     }
     let weight = elapsed_secs.clamp(0, period_secs as i64) as i128;
     let gap = price.0 as i128 - ema.0 as i128;
-    let step = math::mul(gap, weight)? / period_secs as i128;
+    let step = math::div_trunc(math::mul(gap, weight)?, period_secs as i128)?;
     u64::try_from(ema.0 as i128 + step)
         .map(Price)
         .map_err(|_| EngineError::MathOverflow)
