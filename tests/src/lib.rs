@@ -18,7 +18,7 @@ use solana_account::{Account, AccountSharedData};
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 use solana_program_pack::Pack;
-use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_program_test::{processor, ProgramTest, ProgramTestContext};
 use solana_signer::Signer as _;
 use solana_transaction::Transaction;
 
@@ -237,25 +237,14 @@ impl TestContext {
             tx = sign(blockhash);
         }
         self.sent.insert(tx.signatures[0]);
-        let result = match self.bank.banks_client.process_transaction(tx).await {
-            // A long test outlives its blockhash: take a new one and send again.
-            Err(BanksClientError::ClientError(_)) => {
-                let blockhash = self
-                    .bank
-                    .get_new_latest_blockhash()
-                    .await
-                    .expect("blockhash");
-                let tx = sign(blockhash);
-                self.sent.insert(tx.signatures[0]);
-                self.bank.banks_client.process_transaction(tx).await
-            }
-            other => other,
-        };
-        result.map_err(|e| match e {
-            BanksClientError::TransactionError(e) => e,
-            BanksClientError::SimulationError { err, .. } => err,
-            other => panic!("bank failure: {other}"),
-        })
+        // Executed and committed on the working bank at once; `process_transaction` would
+        // queue it and poll for its status, several milliseconds a transaction.
+        self.bank
+            .banks_client
+            .process_transaction_with_metadata(tx)
+            .await
+            .unwrap_or_else(|e| panic!("bank failure: {e}"))
+            .result
     }
 
     pub async fn send_by_admin(

@@ -130,9 +130,12 @@ impl Chain for BankChain {
             tx = sign(blockhash);
         }
         self.sent.insert(tx.signatures[0]);
-        self.client
-            .process_transaction(tx)
-            .await
-            .map_err(send_error)
+        // Executed and committed on the working bank at once (no status polling).
+        match self.client.process_transaction_with_metadata(tx).await {
+            Ok(outcome) => outcome
+                .result
+                .map_err(|e| send_error(BanksClientError::TransactionError(e))),
+            Err(e) => Err(send_error(e)),
+        }
     }
 }
