@@ -80,7 +80,10 @@ pub struct MarketMakers {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Liquidator {
-    /// The keeper's deposit: its position takes liquidated lots over.
+    /// Keepers, each with its own liquidator position (two or more: a keeper cannot liquidate
+    /// its own position, another one can).
+    pub keepers: u32,
+    /// Each keeper's deposit: its position takes liquidated lots over.
     pub collateral_usdc: u64,
 }
 
@@ -128,6 +131,9 @@ impl Scenario {
             if !(0.0..=1.0).contains(&p) {
                 bail!("{name} must lie in [0, 1]");
             }
+        }
+        if self.liquidator.keepers == 0 {
+            bail!("liquidator.keepers must be at least 1");
         }
         let m = &self.market_makers;
         if m.count == 0 || m.levels == 0 || m.level_usdc == 0 {

@@ -35,7 +35,7 @@ const UNWIND_SLIPPAGE_FACTOR: u32 = 2;
 #[derive(Clone, Copy)]
 enum Taker {
     Trader(usize),
-    Liquidator,
+    Liquidator(usize),
 }
 
 struct Trader {
@@ -65,8 +65,10 @@ pub struct Simulation {
     rng: ChaCha8Rng,
     traders: Vec<Trader>,
     makers: Vec<Wallet>,
-    liquidator: Wallet,
-    keeper: Keeper<RecordingChain>,
+    /// Each keeper liquidates into its own liquidator's position; with two or more, one that
+    /// fails is itself liquidated by another (no keeper can liquidate itself).
+    liquidators: Vec<Wallet>,
+    keepers: Vec<Keeper<RecordingChain>>,
     ledger: Ledger,
     next_order_id: u64,
     step: u32,
@@ -139,8 +141,12 @@ impl Simulation {
             });
         }
         let collateral = usdc(scenario.liquidator.collateral_usdc);
-        let liquidator = open_funded(&mut ctx, &market, seeded_keypair(&mut rng), collateral).await;
-        ledger.deposited += collateral;
+        let mut liquidators = Vec::new();
+        for _ in 0..scenario.liquidator.keepers {
+            liquidators
+                .push(open_funded(&mut ctx, &market, seeded_keypair(&mut rng), collateral).await);
+            ledger.deposited += collateral;
+        }
 
         let watched: Vec<_> = ctx
             .positions_of(&market)
@@ -149,12 +155,21 @@ impl Simulation {
             .map(|(key, _)| key)
             .collect();
         let client = ctx.bank.banks_client.clone();
-        let chain = RecordingChain::new(
-            BankChain::new(client.clone(), liquidator.keypair.insecure_clone(), watched),
-            client,
-            market.market,
-        );
-        let keeper = Keeper::new(chain, vec![market.index], false);
+        let keepers = liquidators
+            .iter()
+            .map(|liquidator| {
+                let chain = RecordingChain::new(
+                    BankChain::new(
+                        client.clone(),
+                        liquidator.keypair.insecure_clone(),
+                        watched.clone(),
+                    ),
+                    client.clone(),
+                    market.market,
+                );
+                Keeper::new(chain, vec![market.index], false)
+            })
+            .collect();
         let insurance = ctx.token_balance(&market.insurance_vault).await;
         let summary = Summary::new(&scenario, insurance);
         Ok(Self {
@@ -164,8 +179,8 @@ impl Simulation {
             rng,
             traders,
             makers,
-            liquidator,
-            keeper,
+            liquidators,
+            keepers,
             ledger,
             next_order_id: 1,
             step: 0,
@@ -204,7 +219,8 @@ impl Simulation {
             }
         }
         self.throughput.run = started.elapsed();
-        self.throughput.keeper_transactions = self.keeper.chain.transactions;
+        self.throughput.keeper_transactions =
+            self.keepers.iter().map(|k| k.chain.transactions).sum();
         Ok(outcome)
     }
 
@@ -223,21 +239,29 @@ impl Simulation {
 
         self.quote(&market, price).await?;
         self.trade(&market, price).await;
-        self.unwind(price).await;
+        for i in 0..self.liquidators.len() {
+            self.unwind(i, price).await;
+        }
 
-        self.keeper.chain.price = price;
         let keeper_started = Instant::now();
-        // A keeper loops: within one step it passes until a pass finds nothing to do.
+        // Keepers loop: within one step they pass, in turn, until a round finds nothing to do.
         for _ in 0..MAX_KEEPER_PASSES_PER_STEP {
-            let pass = self.keeper.pass().await;
-            self.summary.keeper_errors += pass.errors as u64;
-            if pass.liquidations == 0 && pass.adl_transactions == 0 {
+            let mut busy = false;
+            for keeper in &mut self.keepers {
+                keeper.chain.price = price;
+                let pass = keeper.pass().await;
+                self.summary.keeper_errors += pass.errors as u64;
+                busy |= pass.liquidations > 0 || pass.adl_transactions > 0;
+            }
+            if !busy {
                 break;
             }
         }
         self.throughput.keeper_time += keeper_started.elapsed();
-        for effect in std::mem::take(&mut self.keeper.chain.effects) {
-            self.summary.record(&effect);
+        for keeper in &mut self.keepers {
+            for effect in std::mem::take(&mut keeper.chain.effects) {
+                self.summary.record(&effect);
+            }
         }
 
         let (row, breach) = self.check(step, usd, price, row_base).await;
@@ -421,7 +445,7 @@ impl Simulation {
         self.throughput.instructions += 1;
         let wallet = match taker {
             Taker::Trader(i) => &self.traders[i].wallet,
-            Taker::Liquidator => &self.liquidator,
+            Taker::Liquidator(i) => &self.liquidators[i],
         };
         let owner = wallet.pubkey();
         if self.ctx.place(&self.market, wallet, args).await.is_err() {
@@ -435,9 +459,9 @@ impl Simulation {
         }
     }
 
-    /// The liquidator sells back what it took over, reduce-only, into the market makers' quotes.
-    async fn unwind(&mut self, price: Price) {
-        let held = self.position(&self.liquidator.pubkey()).await.base_lots;
+    /// Liquidator `i` sells back what it took over, reduce-only, into the market makers' quotes.
+    async fn unwind(&mut self, i: usize, price: Price) {
+        let held = self.position(&self.liquidators[i].pubkey()).await.base_lots;
         if held == 0 {
             return;
         }
@@ -452,7 +476,7 @@ impl Simulation {
             reduce_only: true,
             client_order_id: self.order_id(),
         };
-        self.take(Taker::Liquidator, args, held, price).await;
+        self.take(Taker::Liquidator(i), args, held, price).await;
     }
 
     /// DESIGN.md §12 after the step, and the step's row of the timeline.
@@ -492,7 +516,11 @@ impl Simulation {
         if breach.is_none() {
             self.summary.steps_held += 1;
         }
-        let low = self.keeper.chain.insurance_low.take().unwrap_or(insurance);
+        let low = self
+            .keepers
+            .iter_mut()
+            .filter_map(|k| k.chain.insurance_low.take())
+            .fold(insurance, u64::min);
         self.summary
             .observe_insurance(low.min(insurance), insurance);
         if market.adl_pending != 0 {
