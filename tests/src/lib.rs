@@ -507,25 +507,20 @@ impl TestContext {
         price: u64,
         lots: u64,
     ) {
-        use perps_client::{OrderType, PlaceOrderArgs, Side};
+        use perps_client::{OrderType, Side};
         let maker_side = match taker_side {
             Side::Bid => Side::Ask,
             Side::Ask => Side::Bid,
         };
-        let args = |side, order_type| PlaceOrderArgs {
-            side,
-            price,
-            lots,
-            order_type,
-            reduce_only: false,
-            client_order_id: 0,
-        };
-        self.place(m, maker, args(maker_side, OrderType::PostOnly))
-            .await
-            .expect("maker order");
-        self.place(m, taker, args(taker_side, OrderType::ImmediateOrCancel))
-            .await
-            .expect("taker order");
+        self.place(
+            m,
+            maker,
+            order(maker_side, price, lots, OrderType::PostOnly),
+        )
+        .await
+        .expect("maker order");
+        let take = order(taker_side, price, lots, OrderType::ImmediateOrCancel);
+        self.place(m, taker, take).await.expect("taker order");
     }
 
     /// Cranks funding (permissionless) and settles every harness position's funding.
@@ -613,6 +608,15 @@ impl TestContext {
             &[&owner.keypair],
         )
         .await
+    }
+
+    /// The collateral of each wallet's position in `m`, in order.
+    pub async fn collaterals(&mut self, m: &MarketFixture, wallets: &[&Wallet]) -> Vec<i64> {
+        let mut out = Vec::new();
+        for w in wallets {
+            out.push(self.position(&m.market, &w.pubkey()).await.collateral);
+        }
+        out
     }
 
     /// A wallet with a position in `market` holding `collateral` (and `extra` more in its wallet).
@@ -704,6 +708,23 @@ impl TestContext {
 
     pub async fn status(&mut self, market: &Pubkey) -> MarketStatus {
         MarketStatus::try_from(self.market(market).await.status).expect("status")
+    }
+}
+
+/// A plain order: not reduce-only, client order id 0.
+pub fn order(
+    side: perps_client::Side,
+    price: u64,
+    lots: u64,
+    order_type: perps_client::OrderType,
+) -> perps_client::PlaceOrderArgs {
+    perps_client::PlaceOrderArgs {
+        side,
+        price,
+        lots,
+        order_type,
+        reduce_only: false,
+        client_order_id: 0,
     }
 }
 

@@ -167,15 +167,9 @@ mod tests {
         min_position_notional: 10_000_000, // 10 USDC
     };
 
-    /// 1,000 lots (1 BTC) long from 60,000 with 6,000 USDC: liquidatable below 54,545.45.
-    fn btc_long() -> PositionState {
-        PositionState {
-            collateral: SignedQuote(6_000_000_000),
-            size: SignedLots(1_000),
-            cost_basis: SignedQuote(60_000_000_000),
-            ..Default::default()
-        }
-    }
+    // `btc_long`: 1,000 lots (1 BTC) long from 60,000 with 6,000 USDC, liquidatable below
+    // 54,545.45.
+    use crate::position::tests::btc_long;
 
     #[test]
     fn a_healthy_position_is_not_liquidatable() {

@@ -288,14 +288,14 @@ impl PositionState {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::margin::tests::sample_tiers;
     use proptest::prelude::*;
 
     /// 1 BTC long as 1000 lots of 0.001 BTC bought at 60,000 USDC (60 USDC = 60e6 atoms per lot)
     /// with 6,000 USDC of collateral: 10x.
-    fn btc_long() -> PositionState {
+    pub(crate) fn btc_long() -> PositionState {
         PositionState {
             collateral: SignedQuote(6_000_000_000),
             size: SignedLots(1_000),

@@ -35,12 +35,13 @@ async fn crash() -> Crash {
     }
     // Bob also bids 200 lots at 57.50: at 60 his worst case (160 lots) needs 96 of his 98.80 USDC.
     let bid = perps_client::PlaceOrderArgs {
-        side: Side::Bid,
-        price: 57_500_000,
-        lots: 200,
-        order_type: perps_client::OrderType::PostOnly,
-        reduce_only: false,
         client_order_id: 7,
+        ..order(
+            Side::Bid,
+            57_500_000,
+            200,
+            perps_client::OrderType::PostOnly,
+        )
     };
     ctx.place(&m, &bob, bid).await.unwrap();
     ctx.set_price(&m.oracle, btc(57_000), 0).await.unwrap();
@@ -101,13 +102,7 @@ async fn a_crash_is_deleveraged_against_the_most_profitable_most_leveraged_short
     );
     let instructions = keeper::adl_instructions(&c.m.keys(), &market, &positions, Price(57 * USDC));
     assert_eq!(instructions.len(), 1);
-    let before: Vec<i64> = {
-        let mut v = Vec::new();
-        for w in [&c.bob, &c.dave, &c.carol] {
-            v.push(c.ctx.position(&c.m.market, &w.pubkey()).await.collateral);
-        }
-        v
-    };
+    let before = c.ctx.collaterals(&c.m, &[&c.bob, &c.dave, &c.carol]).await;
     let insurance_before = c.ctx.token_balance(&c.m.insurance_vault).await;
     // Permissionless: the transaction's fee payer is the only signer.
     c.ctx.send(&instructions, &[]).await.unwrap();

@@ -345,14 +345,7 @@ async fn close_position_refuses_size_orders_collateral_and_strangers() {
         PerpsError::PositionHasCollateral,
     );
 
-    let bid = PlaceOrderArgs {
-        side: Side::Bid,
-        price: P,
-        lots: 1,
-        order_type: OrderType::PostOnly,
-        reduce_only: false,
-        client_order_id: 0,
-    };
+    let bid = order(Side::Bid, P, 1, OrderType::PostOnly);
     ctx.place(&m, &alice, bid).await.unwrap();
     assert_perps_error(
         ctx.send(&[close.clone()], &[&alice.keypair]).await,

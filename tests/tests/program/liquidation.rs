@@ -11,14 +11,7 @@ use solana_signer::Signer;
 const P: u64 = 60 * USDC;
 
 fn ioc(side: Side, price: u64, lots: u64) -> PlaceOrderArgs {
-    PlaceOrderArgs {
-        side,
-        price,
-        lots,
-        order_type: OrderType::ImmediateOrCancel,
-        reduce_only: false,
-        client_order_id: 0,
-    }
+    order(side, price, lots, OrderType::ImmediateOrCancel)
 }
 
 /// Alice long `lots` at 60 with exactly `collateral` (she is the maker: her deposit is the

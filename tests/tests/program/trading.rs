@@ -9,17 +9,6 @@ use perps_tests::*;
 const P: u64 = 60 * USDC;
 const TICK: u64 = 10_000;
 
-fn order(side: Side, price: u64, lots: u64, order_type: OrderType) -> PlaceOrderArgs {
-    PlaceOrderArgs {
-        side,
-        price,
-        lots,
-        order_type,
-        reduce_only: false,
-        client_order_id: 0,
-    }
-}
-
 fn limit(side: Side, price: u64, lots: u64) -> PlaceOrderArgs {
     order(side, price, lots, OrderType::Limit)
 }
@@ -578,13 +567,7 @@ async fn funding_moves_collateral_from_longs_to_shorts_when_the_book_trades_abov
         ctx.send(&[ix::crank_funding(&m.keys())], &[]).await,
         PerpsError::FundingNotDue,
     );
-    let before: Vec<i64> = {
-        let mut v = Vec::new();
-        for w in [alice, bob, carol] {
-            v.push(ctx.position(&m.market, &w.pubkey()).await.collateral);
-        }
-        v
-    };
+    let before = ctx.collaterals(&m, &[alice, bob, carol]).await;
     ctx.advance_clock(3_600).await;
     ctx.set_price(&m.oracle, btc(60_000), 0).await.unwrap();
     ctx.send(&[ix::crank_funding(&m.keys())], &[])
@@ -596,10 +579,7 @@ async fn funding_moves_collateral_from_longs_to_shorts_when_the_book_trades_abov
     assert_eq!(market.funding_index, 60_000 * 1_000_000);
     ctx.assert_vault_matches_positions(&m).await;
     ctx.settle_all_funding(&m).await;
-    let mut after = Vec::new();
-    for w in [alice, bob, carol] {
-        after.push(ctx.position(&m.market, &w.pubkey()).await.collateral);
-    }
+    let after = ctx.collaterals(&m, &[alice, bob, carol]).await;
     // The 10-lot long pays 0.60 USDC to the 10-lot short; Carol is flat and pays nothing.
     assert_eq!(after[1] - before[1], -600_000);
     assert_eq!(after[0] - before[0], 600_000);
