@@ -697,6 +697,16 @@ impl TestContext {
         self.send_by_admin(instruction).await
     }
 
+    /// The admin replaces `m`'s parameters.
+    pub async fn update_params(
+        &mut self,
+        m: &MarketFixture,
+        params: MarketParams,
+    ) -> std::result::Result<(), TxError> {
+        let instruction = ix::update_market_params(&self.admin.pubkey(), &m.market, params);
+        self.send_by_admin(instruction).await
+    }
+
     /// A donor wallet adds `amount` to `m`'s insurance vault.
     pub async fn fund_insurance(&mut self, m: &MarketFixture, amount: u64) {
         let donor = self.wallet(amount).await;

@@ -102,13 +102,7 @@ async fn a_short_vault_pays_what_it_holds_above_its_floor_and_the_position_waits
     let (mut ctx, m, alice, bob, carol) = leveraged_long(100, 100 * USDC).await;
     let mut params = default_params();
     params.insurance_floor = 10 * USDC;
-    ctx.send_by_admin(ix::update_market_params(
-        &ctx.admin.pubkey(),
-        &m.market,
-        params,
-    ))
-    .await
-    .unwrap();
+    ctx.update_params(&m, params).await.unwrap();
     ctx.fund_insurance(&m, 50 * USDC).await;
     let vault = ctx.token_balance(&m.insurance_vault).await;
     let paid = vault - 10 * USDC;

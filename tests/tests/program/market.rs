@@ -267,13 +267,7 @@ async fn update_market_params_applies_validated_changes() {
     params.margin_tiers[0].initial_rate_ppm = 20_000; // less leverage for new risk
     params.margin_tiers[2].maintenance_rate_ppm = 20_000; // a lower maintenance rate is allowed
     params.max_open_interest_lots = 5_000;
-    ctx.send_by_admin(ix::update_market_params(
-        &ctx.admin.pubkey(),
-        &m.market,
-        params,
-    ))
-    .await
-    .unwrap();
+    ctx.update_params(&m, params).await.unwrap();
     assert_eq!(ctx.market(&m.market).await.params, params);
 }
 
@@ -321,8 +315,7 @@ async fn update_market_params_rejects_intruders_immutables_and_maintenance_incre
         ),
     ];
     for (params, expected) in cases {
-        let update = ix::update_market_params(&ctx.admin.pubkey(), &m.market, params);
-        assert_perps_error(ctx.send_by_admin(update).await, expected);
+        assert_perps_error(ctx.update_params(&m, params).await, expected);
     }
     assert_eq!(ctx.market(&m.market).await.params, base);
 }
@@ -359,8 +352,10 @@ async fn set_market_status_moves_between_states_and_settles_at_the_oracle() {
         MarketStatus::Active,
     );
     assert_perps_error(ctx.send_by_admin(reopen).await, PerpsError::MarketSettled);
-    let update = ix::update_market_params(&ctx.admin.pubkey(), &m.market, default_params());
-    assert_perps_error(ctx.send_by_admin(update).await, PerpsError::MarketSettled);
+    assert_perps_error(
+        ctx.update_params(&m, default_params()).await,
+        PerpsError::MarketSettled,
+    );
 }
 
 #[tokio::test]
