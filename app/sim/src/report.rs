@@ -292,6 +292,14 @@ impl fmt::Display for Summary {
     }
 }
 
+impl Throughput {
+    /// One transaction the simulator sent, of `instructions` instructions.
+    pub fn count(&mut self, instructions: usize) {
+        self.sim_transactions += 1;
+        self.instructions += instructions as u64;
+    }
+}
+
 impl fmt::Display for Throughput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let transactions = self.sim_transactions + self.keeper_transactions;

@@ -233,14 +233,14 @@ impl Simulation {
         let usd = self.scenario.path_price(step) * (1.0 + noise);
         self.ctx.advance_clock(self.scenario.step_secs).await;
         self.sim_send_price(feed_price(usd)).await?;
-        let price = self.oracle_lot_price().await?;
         let market = self.ctx.market(&self.market.market).await;
+        let price = self.oracle_lot_price(&market).await?;
         let row_base = self.summary.counts();
 
         self.quote(&market, price).await?;
         self.trade(&market, price).await;
         for i in 0..self.liquidators.len() {
-            self.unwind(i, price).await;
+            self.unwind(i, &market, price).await;
         }
 
         let keeper_started = Instant::now();
@@ -271,14 +271,12 @@ impl Simulation {
 
     async fn sim_send_price(&mut self, price: i64) -> anyhow::Result<()> {
         let result = self.ctx.set_price(&self.market.oracle, price, 0).await;
-        self.throughput.sim_transactions += 1;
-        self.throughput.instructions += 1;
+        self.throughput.count(1);
         result.map_err(|e| anyhow::anyhow!("set_price refused: {e}"))
     }
 
     /// The oracle's price in quote atoms per lot, as the program converts it.
-    async fn oracle_lot_price(&mut self) -> anyhow::Result<Price> {
-        let market = self.ctx.market(&self.market.market).await;
+    async fn oracle_lot_price(&mut self, market: &Market) -> anyhow::Result<Price> {
         let feed = self
             .ctx
             .account(&self.market.oracle)
@@ -287,7 +285,7 @@ impl Simulation {
         let now = self.ctx.clock().await.unix_timestamp;
         oracle::oracle_price(
             &self.market.market,
-            &market,
+            market,
             &feed.owner,
             &feed.data,
             now,
@@ -316,8 +314,7 @@ impl Simulation {
         let lots = (usdc(mm.level_usdc) / price.0).max(1);
         for maker in &self.makers {
             let cancel = ix::cancel_all_orders(&maker.pubkey(), &self.market.keys());
-            self.throughput.sim_transactions += 1;
-            self.throughput.instructions += 1;
+            self.throughput.count(1);
             self.ctx
                 .send(&[cancel], &[&maker.keypair])
                 .await
@@ -328,11 +325,9 @@ impl Simulation {
             let inventory = self.position(&maker).await.base_lots;
             let mut instructions = Vec::new();
             for level in 0..mm.levels {
-                let offset = (mm.spread_bps + level * mm.level_step_bps) as u128;
-                let bid = (price.0 as u128 * (10_000 - offset) / 10_000) as u64 / tick * tick;
-                let ask = (price.0 as u128 * (10_000 + offset)).div_ceil(10_000 * tick as u128)
-                    as u64
-                    * tick;
+                let offset = (mm.spread_bps + level * mm.level_step_bps) as i64;
+                let bid = price_at(Side::Bid, price, -offset, tick);
+                let ask = price_at(Side::Ask, price, offset, tick);
                 for (side, at) in [(Side::Bid, bid), (Side::Ask, ask)] {
                     let reduces =
                         matches!((side, inventory.signum()), (Side::Bid, -1) | (Side::Ask, 1));
@@ -353,8 +348,7 @@ impl Simulation {
             if instructions.is_empty() {
                 continue;
             }
-            self.throughput.sim_transactions += 1;
-            self.throughput.instructions += instructions.len() as u64;
+            self.throughput.count(instructions.len());
             let signer = &self.makers[i].keypair;
             if self.ctx.send(&instructions, &[signer]).await.is_err() {
                 self.summary.quotes_refused += 1;
@@ -408,7 +402,7 @@ impl Simulation {
             if lots == 0 {
                 continue;
             }
-            let limit = limit_price(side, price, t.slippage_bps, tick);
+            let limit = taker_limit(side, price, t.slippage_bps, tick);
             let args = PlaceOrderArgs {
                 side,
                 price: limit,
@@ -423,8 +417,7 @@ impl Simulation {
 
     /// Trader `i` takes `amount` of its collateral back to its wallet.
     async fn withdraw(&mut self, i: usize, amount: u64) {
-        self.throughput.sim_transactions += 1;
-        self.throughput.instructions += 1;
+        self.throughput.count(1);
         let wallet = &self.traders[i].wallet;
         if self
             .ctx
@@ -441,8 +434,7 @@ impl Simulation {
 
     /// Sends a taker order and counts what it filled.
     async fn take(&mut self, taker: Taker, args: PlaceOrderArgs, held: i64, price: Price) {
-        self.throughput.sim_transactions += 1;
-        self.throughput.instructions += 1;
+        self.throughput.count(1);
         let wallet = match taker {
             Taker::Trader(i) => &self.traders[i].wallet,
             Taker::Liquidator(i) => &self.liquidators[i],
@@ -460,17 +452,17 @@ impl Simulation {
     }
 
     /// Liquidator `i` sells back what it took over, reduce-only, into the market makers' quotes.
-    async fn unwind(&mut self, i: usize, price: Price) {
+    async fn unwind(&mut self, i: usize, market: &Market, price: Price) {
         let held = self.position(&self.liquidators[i].pubkey()).await.base_lots;
         if held == 0 {
             return;
         }
         let side = side_of(-held);
-        let tick = self.ctx.market(&self.market.market).await.params.tick_size;
+        let tick = market.params.tick_size;
         let slippage = self.scenario.traders.slippage_bps * UNWIND_SLIPPAGE_FACTOR;
         let args = PlaceOrderArgs {
             side,
-            price: limit_price(side, price, slippage, tick),
+            price: taker_limit(side, price, slippage, tick),
             lots: held.unsigned_abs(),
             order_type: OrderType::ImmediateOrCancel,
             reduce_only: true,
@@ -598,14 +590,24 @@ fn side_of(sign: i64) -> Side {
     }
 }
 
-/// A taker's limit: `slippage_bps` past the oracle, on the tick grid, never past the band.
-fn limit_price(side: Side, price: Price, slippage_bps: u32, tick: u64) -> u64 {
-    let p = price.0 as u128;
+/// `price` moved by `offset_bps` (signed), on the tick grid, rounded to the less aggressive
+/// price for `side`: down for a bid, up for an ask.
+fn price_at(side: Side, price: Price, offset_bps: i64, tick: u64) -> u64 {
+    let scaled = price.0 as u128 * (10_000 + offset_bps) as u128;
+    let unit = 10_000 * tick as u128;
+    let ticks = match side {
+        Side::Bid => scaled / unit,
+        Side::Ask => scaled.div_ceil(unit),
+    };
+    ticks as u64 * tick
+}
+
+/// A taker's limit: `slippage_bps` past the oracle, toward the book.
+fn taker_limit(side: Side, price: Price, slippage_bps: u32, tick: u64) -> u64 {
+    let slippage = slippage_bps as i64;
     match side {
-        Side::Bid => (p * (10_000 + slippage_bps as u128) / 10_000) as u64 / tick * tick,
-        Side::Ask => {
-            (p * (10_000 - slippage_bps as u128)).div_ceil(10_000 * tick as u128) as u64 * tick
-        }
+        Side::Bid => price_at(side, price, slippage, tick),
+        Side::Ask => price_at(side, price, -slippage, tick),
     }
 }
 
