@@ -503,14 +503,14 @@ impl TestContext {
         m: &MarketFixture,
         maker: &Wallet,
         taker: &Wallet,
-        taker_side: perps_client::Side,
+        taker_side: perps_client::OrderSide,
         price: u64,
         lots: u64,
     ) {
-        use perps_client::{OrderType, Side};
+        use perps_client::{OrderSide, OrderType};
         let maker_side = match taker_side {
-            Side::Bid => Side::Ask,
-            Side::Ask => Side::Bid,
+            OrderSide::Bid => OrderSide::Ask,
+            OrderSide::Ask => OrderSide::Bid,
         };
         self.place(
             m,
@@ -723,7 +723,7 @@ impl TestContext {
 
 /// A plain order: not reduce-only, client order id 0.
 pub fn order(
-    side: perps_client::Side,
+    side: perps_client::OrderSide,
     price: u64,
     lots: u64,
     order_type: perps_client::OrderType,

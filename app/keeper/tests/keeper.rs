@@ -3,7 +3,7 @@
 // The bank crates mark their API "unstable" (a deprecation warning); it is the bank we test in.
 #![allow(deprecated)]
 
-use perps_client::{pda, Side};
+use perps_client::{pda, OrderSide};
 use perps_engine::Price;
 use perps_keeper::{assess, bank::BankChain, Keeper};
 use perps_tests::*;
@@ -29,7 +29,7 @@ async fn scene() -> Scene {
     let mut longs = Vec::new();
     for collateral in [100, 300, 2_000, 120] {
         let long = ctx.funded_position(&m, collateral * USDC, 0).await;
-        ctx.cross(&m, &long, &short, Side::Ask, P, 100).await;
+        ctx.cross(&m, &long, &short, OrderSide::Ask, P, 100).await;
         longs.push(long);
     }
     ctx.set_price(&m.oracle, btc(59_000), 0).await.unwrap();
@@ -150,7 +150,8 @@ async fn the_bot_alone_drives_a_bankrupt_position_through_adl_to_completion() {
     let alice = ctx.funded_position(&m, 100 * USDC, 0).await;
     for collateral in [100, 1_000, 450] {
         let short = ctx.funded_position(&m, collateral * USDC, 0).await;
-        ctx.cross(&m, &alice, &short, Side::Ask, P, 100 / 3).await;
+        ctx.cross(&m, &alice, &short, OrderSide::Ask, P, 100 / 3)
+            .await;
     }
     // A 10% crash: Alice (99 lots long) is far past bankrupt and the vault holds only fees.
     ctx.set_price(&m.oracle, btc(54_000), 0).await.unwrap();
@@ -178,8 +179,8 @@ async fn one_pass_clears_two_bankruptcies_one_adl_after_the_other() {
     let ann = ctx.funded_position(&m, 100 * USDC, 0).await;
     for collateral in [100, 1_000, 450] {
         let short = ctx.funded_position(&m, collateral * USDC, 0).await;
-        ctx.cross(&m, &alice, &short, Side::Ask, P, 33).await;
-        ctx.cross(&m, &ann, &short, Side::Ask, P, 33).await;
+        ctx.cross(&m, &alice, &short, OrderSide::Ask, P, 33).await;
+        ctx.cross(&m, &ann, &short, OrderSide::Ask, P, 33).await;
     }
     // Both longs are far past bankrupt; the vault holds only fees, so each needs ADL, and the
     // program queues one bankruptcy at a time.

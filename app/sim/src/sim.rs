@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anchor_lang::prelude::Pubkey;
 use perps::state::{Market, MarketStatus, Position};
-use perps_client::{instructions as ix, oracle, OrderType, PlaceOrderArgs, Side};
+use perps_client::{instructions as ix, oracle, OrderSide, OrderType, PlaceOrderArgs};
 use perps_engine::{OracleUse, Price, SignedQuote};
 use perps_keeper::{bank::BankChain, Keeper};
 use perps_tests::{
@@ -326,11 +326,13 @@ impl Simulation {
             let mut instructions = Vec::new();
             for level in 0..mm.levels {
                 let offset = (mm.spread_bps + level * mm.level_step_bps) as i64;
-                let bid = price_at(Side::Bid, price, -offset, tick);
-                let ask = price_at(Side::Ask, price, offset, tick);
-                for (side, at) in [(Side::Bid, bid), (Side::Ask, ask)] {
-                    let reduces =
-                        matches!((side, inventory.signum()), (Side::Bid, -1) | (Side::Ask, 1));
+                let bid = price_at(OrderSide::Bid, price, -offset, tick);
+                let ask = price_at(OrderSide::Ask, price, offset, tick);
+                for (side, at) in [(OrderSide::Bid, bid), (OrderSide::Ask, ask)] {
+                    let reduces = matches!(
+                        (side, inventory.signum()),
+                        (OrderSide::Bid, -1) | (OrderSide::Ask, 1)
+                    );
                     if reducing_only && !reduces {
                         continue;
                     }
@@ -582,32 +584,32 @@ fn takes_only_reducing_orders(market: &Market) -> bool {
 }
 
 /// The side that adds to a position of sign `sign` (bid for long).
-fn side_of(sign: i64) -> Side {
+fn side_of(sign: i64) -> OrderSide {
     if sign > 0 {
-        Side::Bid
+        OrderSide::Bid
     } else {
-        Side::Ask
+        OrderSide::Ask
     }
 }
 
 /// `price` moved by `offset_bps` (signed), on the tick grid, rounded to the less aggressive
 /// price for `side`: down for a bid, up for an ask.
-fn price_at(side: Side, price: Price, offset_bps: i64, tick: u64) -> u64 {
+fn price_at(side: OrderSide, price: Price, offset_bps: i64, tick: u64) -> u64 {
     let scaled = price.0 as u128 * (10_000 + offset_bps) as u128;
     let unit = 10_000 * tick as u128;
     let ticks = match side {
-        Side::Bid => scaled / unit,
-        Side::Ask => scaled.div_ceil(unit),
+        OrderSide::Bid => scaled / unit,
+        OrderSide::Ask => scaled.div_ceil(unit),
     };
     ticks as u64 * tick
 }
 
 /// A taker's limit: `slippage_bps` past the oracle, toward the book.
-fn taker_limit(side: Side, price: Price, slippage_bps: u32, tick: u64) -> u64 {
+fn taker_limit(side: OrderSide, price: Price, slippage_bps: u32, tick: u64) -> u64 {
     let slippage = slippage_bps as i64;
     match side {
-        Side::Bid => price_at(side, price, slippage, tick),
-        Side::Ask => price_at(side, price, -slippage, tick),
+        OrderSide::Bid => price_at(side, price, slippage, tick),
+        OrderSide::Ask => price_at(side, price, -slippage, tick),
     }
 }
 

@@ -4,8 +4,11 @@
 use anchor_lang::prelude::Pubkey;
 use perps::state::{Market, Position};
 use perps_engine::{
-    adl::{adl_capacity, adl_indicator, adl_order, adl_score, AdlScore},
-    BaseLots, Price, RatePpm, Side,
+    adl::{
+        adl_capacity, adl_eligibility, adl_indicator, adl_order, adl_score, AdlEligibility,
+        AdlScore,
+    },
+    BaseLots, PositionSide, Price,
 };
 
 use crate::instructions::{self, MarketKeys};
@@ -19,7 +22,7 @@ pub const ADL_CANDIDATES_PER_TRANSACTION: usize = 23;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RankedPosition {
     pub key: Pubkey,
-    pub side: Side,
+    pub side: PositionSide,
     pub lots: u64,
     pub score: AdlScore,
     /// 1-based place in its side's queue (1 is deleveraged first).
@@ -41,23 +44,19 @@ pub fn rank_positions(
         return Vec::new();
     };
     let mut ranked = Vec::new();
-    for side in [Side::Long, Side::Short] {
+    for side in [PositionSide::Long, PositionSide::Short] {
         let mut queue: Vec<(Pubkey, AdlScore, u64, bool)> = positions
             .iter()
             .filter_map(|(key, position)| {
                 let state = position.state_at(market.funding_index).ok()?;
-                if state.side() != Some(side) {
-                    return None;
-                }
-                // The queue is the side's profitable positions (DESIGN.md §8).
-                if state.unrealized_pnl(oracle).ok()?.0 <= 0 {
-                    return None;
-                }
+                // The queue is the side's profitable positions (DESIGN.md §8); those the program
+                // would refuse as liquidatable keep their place but are not eligible.
+                let healthy = match adl_eligibility(&state, side.opposite(), oracle, &tiers).ok()? {
+                    AdlEligibility::Eligible => true,
+                    AdlEligibility::Liquidatable => false,
+                    AdlEligibility::NotOtherSide | AdlEligibility::NotProfitable => return None,
+                };
                 let score = adl_score(&state, oracle).ok()?;
-                let healthy = !state
-                    .health(oracle, &tiers, RatePpm::ONE)
-                    .ok()?
-                    .is_liquidatable();
                 Some((*key, score, state.size.abs().0, healthy))
             })
             .collect();

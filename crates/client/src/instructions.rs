@@ -6,8 +6,8 @@ use anchor_lang::{
     solana_program::instruction::Instruction,
     system_program, InstructionData, ToAccountMetas,
 };
-use perps::instructions::{CancelBy, PlaceOrderArgs};
-use perps::state::{ExchangeBounds, MarketParams, MarketStatus, OrderBook};
+use perps::instructions::PlaceOrderArgs;
+use perps::state::{CancelBy, ExchangeBounds, MarketParams, MarketStatus, OrderBook};
 use perps::{accounts as acc, instruction as ix};
 
 use crate::pda;
@@ -303,7 +303,7 @@ pub fn cancel_order(owner: &Pubkey, keys: &MarketKeys, by: CancelBy) -> Instruct
 
 pub fn cancel_all_orders(owner: &Pubkey, keys: &MarketKeys) -> Instruction {
     build(
-        acc::CancelOrder {
+        acc::CancelAllOrders {
             owner: *owner,
             market: keys.market,
             order_book: keys.order_book,

@@ -9,10 +9,10 @@ pub mod liquidation;
 pub mod oracle;
 pub mod pda;
 
-pub use perps::instructions::{CancelBy, OrderType, PlaceOrderArgs, Side};
+pub use perps::instructions::PlaceOrderArgs;
 pub use perps::state::{
-    Exchange, ExchangeBounds, MarginTierParams, Market, MarketParams, MarketStatus, OracleSource,
-    OrderBook, Position, PriceFeed,
+    CancelBy, CancelReason, Exchange, ExchangeBounds, MarginTierParams, Market, MarketParams,
+    MarketStatus, OracleSource, OrderBook, OrderSide, OrderType, Position, PriceFeed,
 };
 pub use perps::ID as PROGRAM_ID;
 

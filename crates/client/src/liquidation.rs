@@ -2,7 +2,7 @@
 
 use perps::state::{Market, Position};
 use perps_engine::{
-    liquidation::{plan_liquidation, LiquidationPlan},
+    liquidation::{plan_liquidation, waterfall, LiquidationPlan, Waterfall},
     Price,
 };
 
@@ -15,12 +15,18 @@ pub fn plan(market: &Market, position: &Position, price: Price) -> Option<Liquid
 }
 
 /// Whether `liquidate` would refuse `position` with `AdlPending` while another bankruptcy holds
-/// the market's ADL queue: its deficit is more than the insurance vault (`insurance` atoms)
-/// holds above its floor, so it too would need ADL, and the queue takes one at a time.
+/// the market's ADL queue: the engine's waterfall would queue it too (its deficit is more than
+/// the insurance vault, `insurance` atoms, holds above its floor), and the queue takes one at a
+/// time.
 pub fn waits_for_adl(market: &Market, position: &Position, price: Price, insurance: u64) -> bool {
     if market.adl_pending == 0 {
         return false;
     }
     let available = insurance.saturating_sub(market.params.insurance_floor);
-    plan(market, position, price).is_some_and(|plan| plan.deficit.0 > available as i128)
+    let Some(state) = position.state_at(market.funding_index).ok() else {
+        return false;
+    };
+    plan(market, position, price)
+        .and_then(|plan| waterfall(&plan, &state, price, available).ok())
+        .is_some_and(|decision| matches!(decision, Waterfall::QueueForAdl { .. }))
 }

@@ -9,8 +9,8 @@
 use core::cmp::Ordering;
 
 use crate::{
-    math, BaseLots, EngineError, EngineResult, MarginTiers, PositionState, Price, RatePpm, Side,
-    SignedLots, SignedQuote,
+    math, BaseLots, EngineError, EngineResult, MarginTiers, PositionSide, PositionState, Price,
+    RatePpm, SignedLots, SignedQuote,
 };
 
 /// A position's ADL score as the exact fraction `±num / den` (`den > 0`).
@@ -19,6 +19,40 @@ pub struct AdlScore {
     pub negative: bool,
     pub num: u128,
     pub den: u128,
+}
+
+/// Whether a position may be deleveraged against a bankrupt position (DESIGN.md §8), judged in
+/// this order; the program refuses each failing case with its own error, and the keeper ranks
+/// with the same verdicts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdlEligibility {
+    Eligible,
+    /// Flat, or on the bankrupt position's side.
+    NotOtherSide,
+    /// Unrealized PnL at the oracle is zero or negative.
+    NotProfitable,
+    /// Below maintenance margin itself: liquidation, not ADL, is its path.
+    Liquidatable,
+}
+
+/// Judges `state` (funding settled) as a candidate against a bankrupt position on
+/// `bankrupt_side`, at `oracle`.
+pub fn adl_eligibility(
+    state: &PositionState,
+    bankrupt_side: PositionSide,
+    oracle: Price,
+    tiers: &MarginTiers,
+) -> EngineResult<AdlEligibility> {
+    if state.side().is_none_or(|side| side == bankrupt_side) {
+        return Ok(AdlEligibility::NotOtherSide);
+    }
+    if state.unrealized_pnl(oracle)?.0 <= 0 {
+        return Ok(AdlEligibility::NotProfitable);
+    }
+    if state.health(oracle, tiers, RatePpm::ONE)?.is_liquidatable() {
+        return Ok(AdlEligibility::Liquidatable);
+    }
+    Ok(AdlEligibility::Eligible)
 }
 
 /// `a · b` as a 256-bit `(high, low)` pair.
@@ -140,8 +174,8 @@ pub fn adl_capacity(
     }
     let haircut = (bankruptcy_price.0 as i128 - oracle.0 as i128).abs();
     let worse = match side {
-        Side::Long => bankruptcy_price < oracle,
-        Side::Short => bankruptcy_price > oracle,
+        PositionSide::Long => bankruptcy_price < oracle,
+        PositionSide::Short => bankruptcy_price > oracle,
     };
     // A fill at the oracle or better costs nothing; closing all of it needs only E ≥ size · h.
     if !worse || haircut == 0 || equity >= math::mul(size.0 as i128, haircut)? {
@@ -149,8 +183,8 @@ pub fn adl_capacity(
     }
     let close = |lots: u64| -> EngineResult<SignedLots> {
         Ok(SignedLots(match side {
-            Side::Long => -(lots as i64),
-            Side::Short => lots as i64,
+            PositionSide::Long => -(lots as i64),
+            PositionSide::Short => lots as i64,
         }))
     };
     let remainder_healthy = |lots: u64| -> EngineResult<bool> {
@@ -472,5 +506,43 @@ mod tests {
             prop_assert_eq!(nx.cmp(&ny), expected.reverse());
             prop_assert_eq!(mul_wide(u128::MAX, u128::MAX), (u128::MAX - 1, 1));
         }
+    }
+
+    #[test]
+    fn eligibility_is_other_side_then_profitable_then_not_liquidatable() {
+        let t = sample_tiers();
+        let short = PositionState {
+            collateral: SignedQuote(6_000_000_000),
+            size: SignedLots(-1_000),
+            cost_basis: SignedQuote(-60_000_000_000),
+            ..Default::default()
+        };
+        let at = |price: u64| adl_eligibility(&short, PositionSide::Long, Price(price), &t);
+        // Against a bankrupt long at 50: the short is up 10,000 on 6,000 of collateral.
+        assert_eq!(at(50_000_000), Ok(AdlEligibility::Eligible));
+        assert_eq!(
+            adl_eligibility(&short, PositionSide::Short, Price(50_000_000), &t),
+            Ok(AdlEligibility::NotOtherSide)
+        );
+        assert_eq!(
+            adl_eligibility(
+                &PositionState::default(),
+                PositionSide::Long,
+                Price(50_000_000),
+                &t
+            ),
+            Ok(AdlEligibility::NotOtherSide)
+        );
+        // At its entry price it has no profit to give up.
+        assert_eq!(at(60_000_000), Ok(AdlEligibility::NotProfitable));
+        // Profitable but under water on margin: a short from 60 with 1 USDC, at 59.999.
+        let thin = PositionState {
+            collateral: SignedQuote(1_000_000),
+            ..short
+        };
+        assert_eq!(
+            adl_eligibility(&thin, PositionSide::Long, Price(59_999_000), &t),
+            Ok(AdlEligibility::Liquidatable)
+        );
     }
 }

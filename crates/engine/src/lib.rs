@@ -30,7 +30,7 @@ pub use book::{Book, OrderSide, RestingOrder, BOOK_SIDE_CAPACITY};
 pub use error::EngineError;
 pub use margin::{MarginTier, MarginTiers, MAX_MARGIN_TIERS};
 pub use oracle::{OracleLimits, OracleReading, OracleUse};
-pub use position::{open_interest_change, MarginHealth, PositionState, Side};
+pub use position::{open_interest_change, MarginHealth, PositionSide, PositionState};
 pub use units::{BaseLots, Price, QuoteAtoms, RatePpm, SignedLots, SignedQuote, PPM};
 
 /// Result of an engine computation.

@@ -9,8 +9,8 @@
 //! notional or no partial size restores margin.
 
 use crate::{
-    math, BaseLots, EngineError, EngineResult, MarginTiers, PositionState, Price, RatePpm, Side,
-    SignedLots, SignedQuote, PPM,
+    math, BaseLots, EngineError, EngineResult, MarginTiers, PositionSide, PositionState, Price,
+    RatePpm, SignedLots, SignedQuote, PPM,
 };
 
 /// A market's liquidation parameters.
@@ -42,13 +42,17 @@ pub struct LiquidationPlan {
 }
 
 /// The transfer price: `P·(1 − f)` rounded down for a long, `P·(1 + f)` rounded up for a short.
-pub fn liquidation_transfer_price(side: Side, oracle: Price, fee: RatePpm) -> EngineResult<Price> {
+pub fn liquidation_transfer_price(
+    side: PositionSide,
+    oracle: Price,
+    fee: RatePpm,
+) -> EngineResult<Price> {
     let p = oracle.0 as i128;
     let f = fee.0 as i128;
     let ppm = PPM as i128;
     let price = match side {
-        Side::Long => math::div_floor(math::mul(p, ppm - f)?, ppm)?,
-        Side::Short => math::div_ceil(math::mul(p, ppm + f)?, ppm)?,
+        PositionSide::Long => math::div_floor(math::mul(p, ppm - f)?, ppm)?,
+        PositionSide::Short => math::div_ceil(math::mul(p, ppm + f)?, ppm)?,
     };
     u64::try_from(price)
         .map(Price)
@@ -71,8 +75,8 @@ fn after_transfer(
         ..*state
     };
     let delta = match side {
-        Side::Long => -(lots as i64),
-        Side::Short => lots as i64,
+        PositionSide::Long => -(lots as i64),
+        PositionSide::Short => lots as i64,
     };
     after.apply_fill(SignedLots(delta), price)?;
     let fee = oracle
@@ -151,6 +155,50 @@ pub fn plan_liquidation(
         insurance_fee,
         full: lots == size,
         deficit,
+    })
+}
+
+/// What the loss waterfall does with a liquidation plan (DESIGN.md §7): one decision for the
+/// program, which carries it out, and the keeper, which predicts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waterfall {
+    /// The liquidator takes the plan's lots over; the insurance vault pays the plan's whole
+    /// deficit (zero unless the position is bankrupt).
+    TakeOver { paid_by_insurance: u64 },
+    /// The deficit is more than the vault holds above its floor: the position is not taken over
+    /// but waits for ADL. The vault pays what it holds, at most the deficit at the oracle price,
+    /// so no liquidator's discount is handed to the ADL candidates.
+    QueueForAdl { paid_by_insurance: u64 },
+}
+
+impl Waterfall {
+    pub fn paid_by_insurance(&self) -> u64 {
+        match *self {
+            Self::TakeOver { paid_by_insurance } | Self::QueueForAdl { paid_by_insurance } => {
+                paid_by_insurance
+            }
+        }
+    }
+}
+
+/// Decides the waterfall for `plan` of `state` (funding settled) at `oracle`, with
+/// `insurance_available` atoms in the vault above its floor.
+pub fn waterfall(
+    plan: &LiquidationPlan,
+    state: &PositionState,
+    oracle: Price,
+    insurance_available: u64,
+) -> EngineResult<Waterfall> {
+    let deficit = u64::try_from(plan.deficit.0).map_err(|_| EngineError::MathOverflow)?;
+    if deficit <= insurance_available {
+        return Ok(Waterfall::TakeOver {
+            paid_by_insurance: deficit,
+        });
+    }
+    let oracle_deficit = state.equity(oracle)?.0.min(0).unsigned_abs();
+    let oracle_deficit = u64::try_from(oracle_deficit).unwrap_or(u64::MAX);
+    Ok(Waterfall::QueueForAdl {
+        paid_by_insurance: insurance_available.min(oracle_deficit),
     })
 }
 
@@ -302,8 +350,8 @@ mod tests {
             // The liquidator's new lots, marked at the oracle, gain exactly the price improvement.
             let improvement = (oracle.0 as i128 - plan.price.0 as i128).abs() * plan.lots.0 as i128;
             let liquidator_gain = match side {
-                Side::Long => (oracle.0 as i128 - plan.price.0 as i128) * plan.lots.0 as i128,
-                Side::Short => (plan.price.0 as i128 - oracle.0 as i128) * plan.lots.0 as i128,
+                PositionSide::Long => (oracle.0 as i128 - plan.price.0 as i128) * plan.lots.0 as i128,
+                PositionSide::Short => (plan.price.0 as i128 - oracle.0 as i128) * plan.lots.0 as i128,
             };
             prop_assert_eq!(liquidator_gain, improvement);
             let before = p.equity(oracle).unwrap().0;
@@ -313,5 +361,52 @@ mod tests {
             );
             prop_assert!(plan.insurance_fee.0 >= 0 && after.collateral.0 + plan.deficit.0 >= 0);
         }
+    }
+
+    #[test]
+    fn a_deficit_the_vault_covers_is_taken_over_and_paid_in_full() {
+        // 1,000 lots long from 60 with 6,000 USDC, at 54: equity 0 at the oracle; the full
+        // close at 54 · 0.998 = 53.892 lacks 108 USDC.
+        let plan = LiquidationPlan {
+            lots: BaseLots(1_000),
+            price: Price(53_892_000),
+            insurance_fee: SignedQuote::ZERO,
+            full: true,
+            deficit: SignedQuote(108_000_000),
+        };
+        let decision = waterfall(&plan, &btc_long(), Price(54_000_000), 200_000_000).unwrap();
+        assert_eq!(
+            decision,
+            Waterfall::TakeOver {
+                paid_by_insurance: 108_000_000
+            }
+        );
+        assert_eq!(decision.paid_by_insurance(), 108_000_000);
+    }
+
+    #[test]
+    fn a_deficit_beyond_the_vault_queues_and_the_vault_pays_at_most_the_oracle_deficit() {
+        let plan = LiquidationPlan {
+            lots: BaseLots(1_000),
+            price: Price(47_904_000),
+            insurance_fee: SignedQuote::ZERO,
+            full: true,
+            deficit: SignedQuote(6_096_000_000),
+        };
+        // At 48: equity 6,000 − 12,000 = −6,000 USDC; the full close at 47.904 lacks 6,096.
+        let oracle = Price(48_000_000);
+        assert_eq!(
+            waterfall(&plan, &btc_long(), oracle, 100_000_000).unwrap(),
+            Waterfall::QueueForAdl {
+                paid_by_insurance: 100_000_000
+            }
+        );
+        // A vault holding 6,050 pays only the 6,000 the position lacks at the oracle.
+        assert_eq!(
+            waterfall(&plan, &btc_long(), oracle, 6_050_000_000).unwrap(),
+            Waterfall::QueueForAdl {
+                paid_by_insurance: 6_000_000_000
+            }
+        );
     }
 }

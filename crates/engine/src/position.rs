@@ -12,9 +12,18 @@ use crate::{
 
 /// The side of a non-flat position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
+pub enum PositionSide {
     Long,
     Short,
+}
+
+impl PositionSide {
+    pub fn opposite(self) -> Self {
+        match self {
+            Self::Long => Self::Short,
+            Self::Short => Self::Long,
+        }
+    }
 }
 
 /// The figures of a position that its risk depends on.
@@ -60,11 +69,11 @@ impl MarginHealth {
 }
 
 impl PositionState {
-    pub fn side(&self) -> Option<Side> {
+    pub fn side(&self) -> Option<PositionSide> {
         match self.size.0 {
             0 => None,
-            s if s > 0 => Some(Side::Long),
-            _ => Some(Side::Short),
+            s if s > 0 => Some(PositionSide::Long),
+            _ => Some(PositionSide::Short),
         }
     }
 
@@ -177,8 +186,8 @@ impl PositionState {
     /// Lots an order on `side` can trade without growing the position (what reduce-only allows).
     pub fn reducible_lots(&self, side: crate::OrderSide) -> BaseLots {
         match (side, self.side()) {
-            (crate::OrderSide::Bid, Some(Side::Short))
-            | (crate::OrderSide::Ask, Some(Side::Long)) => self.size.abs(),
+            (crate::OrderSide::Bid, Some(PositionSide::Short))
+            | (crate::OrderSide::Ask, Some(PositionSide::Long)) => self.size.abs(),
             _ => BaseLots(0),
         }
     }
@@ -209,8 +218,8 @@ impl PositionState {
         // E(P) = C + q·P − Q = 0  ⇔  P = (Q − C) / q
         let numerator = self.cost_basis.checked_sub(self.collateral)?.0;
         let price = match self.side().ok_or(EngineError::FlatPosition)? {
-            Side::Long => math::div_ceil(numerator, q)?.max(0),
-            Side::Short => {
+            PositionSide::Long => math::div_ceil(numerator, q)?.max(0),
+            PositionSide::Short => {
                 let p = math::div_floor(numerator, q)?;
                 if p < 0 {
                     return Err(EngineError::NoBankruptcyPrice);
@@ -252,7 +261,7 @@ impl PositionState {
             }
             let m = tier.maintenance_rate.0 as i128;
             match side {
-                Side::Long => {
+                PositionSide::Long => {
                     // P < PPM·(Q − C) / (q·(PPM − m)): the largest such integer is ceil(..) − 1.
                     let numerator =
                         math::mul(ppm, self.cost_basis.checked_sub(self.collateral)?.0)?;
@@ -265,7 +274,7 @@ impl PositionState {
                         edge = Some(edge.map_or(top, |e| e.max(top)));
                     }
                 }
-                Side::Short => {
+                PositionSide::Short => {
                     // P > PPM·(C − Q) / (|q|·(PPM + m)): the smallest such integer is floor(..) + 1.
                     let numerator =
                         math::mul(ppm, self.collateral.checked_sub(self.cost_basis)?.0)?;
@@ -550,16 +559,16 @@ pub(crate) mod tests {
             let pb = p.bankruptcy_price().unwrap();
             let e = p.equity(pb).unwrap().0;
             let lots = p.size.0.unsigned_abs() as i128;
-            if pb.0 > 0 || p.side() == Some(Side::Short) {
+            if pb.0 > 0 || p.side() == Some(PositionSide::Short) {
                 prop_assert!(e >= 0 && e < lots, "equity {} at {:?}", e, pb);
             } else {
                 prop_assert!(e >= 0);
             }
             // One tick further against the position, equity is negative: the price is the edge.
             let worse = match p.side().unwrap() {
-                Side::Long if pb.0 > 0 => Some(Price(pb.0 - 1)),
-                Side::Long => None,
-                Side::Short => Some(Price(pb.0 + 1)),
+                PositionSide::Long if pb.0 > 0 => Some(Price(pb.0 - 1)),
+                PositionSide::Long => None,
+                PositionSide::Short => Some(Price(pb.0 + 1)),
             };
             if let Some(worse) = worse {
                 prop_assert!(p.equity(worse).unwrap().0 < 0);
@@ -605,18 +614,18 @@ pub(crate) mod tests {
             let t = sample_tiers();
             let liquidatable = |price: u64| p.health(Price(price), &t, RatePpm::ONE).unwrap().is_liquidatable();
             match (p.side().unwrap(), p.liquidation_price(&t).unwrap()) {
-                (Side::Long, Some(Price(edge))) => {
+                (PositionSide::Long, Some(Price(edge))) => {
                     prop_assert!(liquidatable(edge));
                     prop_assert!(!liquidatable(edge + 1));
                     if probe > edge { prop_assert!(!liquidatable(probe)); }
                 }
-                (Side::Long, None) => prop_assert!(!liquidatable(probe) && !liquidatable(0)),
-                (Side::Short, Some(Price(edge))) => {
+                (PositionSide::Long, None) => prop_assert!(!liquidatable(probe) && !liquidatable(0)),
+                (PositionSide::Short, Some(Price(edge))) => {
                     prop_assert!(liquidatable(edge));
                     if edge > 0 { prop_assert!(!liquidatable(edge - 1)); }
                     if probe < edge { prop_assert!(!liquidatable(probe)); }
                 }
-                (Side::Short, None) => prop_assert!(false, "a short is always liquidatable at some price"),
+                (PositionSide::Short, None) => prop_assert!(false, "a short is always liquidatable at some price"),
             }
         }
 

@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 use perps_engine::EngineError;
 
-/// Every way an instruction refuses, each with its own name (DESIGN.md §12.6).
+/// Every way an instruction refuses, each with its own name (DESIGN.md §12.8).
 #[error_code]
 pub enum PerpsError {
     #[msg("The signer is not the authority this account names")]
@@ -132,6 +132,17 @@ pub enum PerpsError {
     InsuranceBelowFloor,
     #[msg("Arithmetic overflow")]
     MathOverflow,
+}
+
+/// Turns an engine result into the program's, keeping the engine error's own name.
+pub trait EngineResultExt<T> {
+    fn map_engine_err(self) -> Result<T>;
+}
+
+impl<T> EngineResultExt<T> for core::result::Result<T, EngineError> {
+    fn map_engine_err(self) -> Result<T> {
+        self.map_err(|e| PerpsError::from(e).into())
+    }
 }
 
 /// An error raised inside an engine callback: the engine's own or the program's.

@@ -2,7 +2,7 @@
 
 use anchor_lang::prelude::*;
 
-use crate::instructions::place_order::Side;
+use crate::state::{CancelReason, OrderSide};
 
 #[event]
 pub struct ExchangeInitialized {
@@ -84,7 +84,7 @@ pub struct OrderPlaced {
     /// The resting order's id; 0 when nothing rested.
     pub order_id: u64,
     pub client_order_id: u64,
-    pub side: Side,
+    pub side: OrderSide,
     pub price: u64,
     /// Lots after any reduce-only cut.
     pub lots: u64,
@@ -98,7 +98,7 @@ pub struct Fill {
     pub maker: Pubkey,
     pub taker: Pubkey,
     pub maker_order_id: u64,
-    pub taker_side: Side,
+    pub taker_side: OrderSide,
     pub price: u64,
     pub lots: u64,
     /// Negative is a rebate.
@@ -113,8 +113,7 @@ pub struct OrderCancelled {
     /// 0 for a batch (cancel-all, self-trade prevention).
     pub order_id: u64,
     pub lots: u64,
-    /// `CANCEL_BY_OWNER`, `CANCEL_SELF_TRADE` or `CANCEL_REDUCE_ONLY`.
-    pub reason: u8,
+    pub reason: CancelReason,
 }
 
 #[event]
@@ -204,4 +203,16 @@ pub struct AdlCompleted {
     pub market: Pubkey,
     pub bankrupt: Pubkey,
     pub dust_to_insurance: u64,
+}
+
+/// Emits each of the events given as `Option`s that is present, in order.
+#[macro_export]
+macro_rules! emit_present {
+    ($($event:expr),+ $(,)?) => {
+        $(
+            if let Some(event) = $event {
+                anchor_lang::prelude::emit!(event);
+            }
+        )+
+    };
 }

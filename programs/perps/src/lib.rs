@@ -11,10 +11,12 @@ pub mod events;
 pub mod instructions;
 pub mod oracle;
 pub mod state;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod vault;
 
 use instructions::*;
-use state::{ExchangeBounds, MarketParams, MarketStatus};
+use state::{CancelBy, ExchangeBounds, MarketParams, MarketStatus};
 
 declare_id!("FLDcqbBAcYoPFrkSziCNGKRE8r9tXN9G4VnTQ3WpAZxL");
 
@@ -96,7 +98,7 @@ pub mod perps {
         cancel_order::handler(ctx, by)
     }
 
-    pub fn cancel_all_orders(ctx: Context<CancelOrder>) -> Result<()> {
+    pub fn cancel_all_orders(ctx: Context<CancelAllOrders>) -> Result<()> {
         cancel_all_orders::handler(ctx)
     }
 

@@ -7,7 +7,7 @@ use perps_engine::{OracleReading, OracleUse, Price};
 use pyth_solana_receiver_sdk::price_update::{PriceUpdateV2, VerificationLevel};
 
 use crate::{
-    error::PerpsError,
+    error::{EngineResultExt, PerpsError},
     events::{CircuitBreakerCleared, CircuitBreakerTripped},
     state::{Market, MarketParams, MarketStatus, OracleSource, PriceFeed},
 };
@@ -74,10 +74,10 @@ pub fn read_price(
     let now = Clock::get()?.unix_timestamp;
     reading
         .validate(now, &market.params.oracle_limits(), usage)
-        .map_err(PerpsError::from)?;
+        .map_engine_err()?;
     Ok(reading
         .lot_price(market.quote_decimals, market.params.base_lot_exponent)
-        .map_err(PerpsError::from)?)
+        .map_engine_err()?)
 }
 
 /// Reads the market's price like `read_price` and lets the market observe it: the oracle EMA
@@ -98,7 +98,7 @@ pub fn observe_price(
         now - market.last_oracle_time,
         params.oracle_ema_period_secs,
     )
-    .map_err(PerpsError::from)?
+    .map_engine_err()?
     .0;
     market.last_oracle_time = now;
 
@@ -122,7 +122,7 @@ pub fn observe_price(
                 price,
                 perps_engine::RatePpm(params.breaker_move_ppm),
             )
-            .map_err(PerpsError::from)?
+            .map_engine_err()?
         {
             market.status = MarketStatus::ReduceOnly as u8;
             market.breaker_until = now + params.breaker_cooldown_secs as i64;

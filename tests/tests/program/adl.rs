@@ -2,7 +2,7 @@
 //! cover, and ADL against the most profitable, most leveraged shorts at the bankruptcy price.
 
 use perps::error::PerpsError;
-use perps_client::{adl as keeper, instructions as ix, pda, Side};
+use perps_client::{adl as keeper, instructions as ix, pda, OrderSide};
 use perps_engine::Price;
 use perps_tests::*;
 
@@ -31,13 +31,13 @@ async fn crash() -> Crash {
     let dave = ctx.funded_position(&m, 450 * USDC, 0).await;
     let erin = ctx.funded_position(&m, 5_000 * USDC, 0).await;
     for (short, lots) in [(&bob, 40), (&carol, 40), (&dave, 20)] {
-        ctx.cross(&m, &alice, short, Side::Ask, P, lots).await;
+        ctx.cross(&m, &alice, short, OrderSide::Ask, P, lots).await;
     }
     // Bob also bids 200 lots at 57.50: at 60 his worst case (160 lots) needs 96 of his 98.80 USDC.
     let bid = perps_client::PlaceOrderArgs {
         client_order_id: 7,
         ..order(
-            Side::Bid,
+            OrderSide::Bid,
             57_500_000,
             200,
             perps_client::OrderType::PostOnly,
@@ -90,7 +90,7 @@ async fn a_crash_is_deleveraged_against_the_most_profitable_most_leveraged_short
     let ranked = keeper::rank_positions(&market, &positions, Price(57 * USDC));
     let shorts: Vec<_> = ranked
         .iter()
-        .filter(|r| r.side == perps_engine::Side::Short)
+        .filter(|r| r.side == perps_engine::PositionSide::Short)
         .collect();
     assert_eq!(
         shorts.iter().map(|r| r.key).collect::<Vec<_>>(),
@@ -206,7 +206,7 @@ async fn adl_rejects_ineligible_candidates_by_name() {
     c.ctx.send(&[cancel], &[&c.bob.keypair]).await.unwrap();
     let frank = c.ctx.funded_position(&c.m, 100 * USDC, 0).await;
     c.ctx
-        .cross(&c.m, &c.erin, &frank, Side::Ask, 56 * USDC, 1)
+        .cross(&c.m, &c.erin, &frank, OrderSide::Ask, 56 * USDC, 1)
         .await;
     liquidate_alice(&mut c).await;
     let other = c.ctx.create_market().await;

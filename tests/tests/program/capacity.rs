@@ -1,6 +1,6 @@
 //! How many makers one `place_order` transaction can carry: measured on the real wire format.
 
-use perps_client::{instructions as ix, OrderType, Side};
+use perps_client::{instructions as ix, OrderSide, OrderType};
 use perps_tests::*;
 use solana_signer::Signer;
 use solana_transaction::Transaction;
@@ -27,7 +27,7 @@ fn market_keys() -> ix::MarketKeys {
 fn wire_size(makers: usize) -> usize {
     let owner = TestKeypair::new();
     let keys = market_keys();
-    let args = order(Side::Bid, 60_000_000, 1, OrderType::ImmediateOrCancel);
+    let args = order(OrderSide::Bid, 60_000_000, 1, OrderType::ImmediateOrCancel);
     let maker_keys: Vec<_> = (0..makers).map(|_| TestKeypair::new().pubkey()).collect();
     transaction_size(
         ix::place_order(&owner.pubkey(), &keys, args, &maker_keys),

@@ -12,8 +12,15 @@ const P: u64 = 60 * USDC;
 /// 1% initial margin = 60 USDC, and a 1 bp maker rebate of 0.60 USDC on top of her collateral.
 async fn alice_long_100_lots(ctx: &mut TestContext, m: &MarketFixture, alice: &Wallet) {
     let counterparty = ctx.funded_position(m, 1_000 * USDC, 0).await;
-    ctx.cross(m, alice, &counterparty, perps_client::Side::Ask, P, 100)
-        .await;
+    ctx.cross(
+        m,
+        alice,
+        &counterparty,
+        perps_client::OrderSide::Ask,
+        P,
+        100,
+    )
+    .await;
 }
 
 /// Token balances a failed instruction must leave as they were.
@@ -333,7 +340,7 @@ async fn close_position_returns_rent_to_the_owner() {
 
 #[tokio::test]
 async fn close_position_refuses_size_orders_collateral_and_strangers() {
-    use perps_client::{OrderType, PlaceOrderArgs, Side};
+    use perps_client::{OrderSide, OrderType, PlaceOrderArgs};
     let mut ctx = TestContext::with_exchange().await;
     let m = ctx.create_market().await;
     let alice = ctx.funded_position(&m, 50 * USDC, 0).await;
@@ -345,14 +352,14 @@ async fn close_position_refuses_size_orders_collateral_and_strangers() {
         PerpsError::PositionHasCollateral,
     );
 
-    let bid = order(Side::Bid, P, 1, OrderType::PostOnly);
+    let bid = order(OrderSide::Bid, P, 1, OrderType::PostOnly);
     ctx.place(&m, &alice, bid).await.unwrap();
     assert_perps_error(
         ctx.send(&[close.clone()], &[&alice.keypair]).await,
         PerpsError::PositionHasOpenOrders,
     );
     let sell = PlaceOrderArgs {
-        side: Side::Ask,
+        side: OrderSide::Ask,
         order_type: OrderType::ImmediateOrCancel,
         ..bid
     };
@@ -373,7 +380,7 @@ async fn close_position_refuses_size_orders_collateral_and_strangers() {
     );
 
     // Flat again (Bob buys the lot back), everything withdrawn: now it closes.
-    ctx.cross(&m, &alice, &bob, Side::Bid, P, 1).await;
+    ctx.cross(&m, &alice, &bob, OrderSide::Bid, P, 1).await;
     let collateral = ctx.position(&m.market, &alice.pubkey()).await.collateral as u64;
     ctx.withdraw(&m, &alice, collateral).await.unwrap();
     ctx.send(&[close], &[&alice.keypair]).await.unwrap();

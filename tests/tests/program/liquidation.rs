@@ -4,13 +4,13 @@
 
 use perps::error::PerpsError;
 use perps::state::{MarketParams, MarketStatus};
-use perps_client::{instructions as ix, pda, OrderType, PlaceOrderArgs, Side};
+use perps_client::{instructions as ix, pda, OrderSide, OrderType, PlaceOrderArgs};
 use perps_tests::*;
 use solana_signer::Signer;
 
 const P: u64 = 60 * USDC;
 
-fn ioc(side: Side, price: u64, lots: u64) -> PlaceOrderArgs {
+fn ioc(side: OrderSide, price: u64, lots: u64) -> PlaceOrderArgs {
     order(side, price, lots, OrderType::ImmediateOrCancel)
 }
 
@@ -26,7 +26,7 @@ async fn leveraged_long(
     let alice = ctx.funded_position(&m, collateral - rebate, 0).await;
     let bob = ctx.funded_position(&m, 20_000 * USDC, 0).await;
     let carol = ctx.funded_position(&m, 20_000 * USDC, 0).await;
-    ctx.cross(&m, &alice, &bob, Side::Ask, P, lots).await;
+    ctx.cross(&m, &alice, &bob, OrderSide::Ask, P, lots).await;
     assert_eq!(
         ctx.position(&m.market, &alice.pubkey()).await.collateral,
         collateral as i64
@@ -109,7 +109,7 @@ async fn a_short_vault_pays_what_it_holds_above_its_floor_and_the_position_waits
     // Bob offers one more lot before the crash.
     let offer = PlaceOrderArgs {
         order_type: OrderType::PostOnly,
-        ..ioc(Side::Ask, P, 1)
+        ..ioc(OrderSide::Ask, P, 1)
     };
     ctx.place(&m, &bob, offer).await.unwrap();
     ctx.set_price(&m.oracle, btc(58_000), 0).await.unwrap();
@@ -140,11 +140,13 @@ async fn a_short_vault_pays_what_it_holds_above_its_floor_and_the_position_waits
     assert_perps_error(ctx.place(&m, &bob, offer).await, PerpsError::AdlPending);
     let bid = PlaceOrderArgs {
         order_type: OrderType::Limit,
-        ..ioc(Side::Bid, 57 * USDC, 1)
+        ..ioc(OrderSide::Bid, 57 * USDC, 1)
     };
     assert_perps_error(ctx.place(&m, &opener, bid).await, PerpsError::AdlPending);
     // Bob's resting ask would add to his short: reached in ADL, it is cancelled, not filled.
-    ctx.place(&m, &opener, ioc(Side::Bid, P, 1)).await.unwrap();
+    ctx.place(&m, &opener, ioc(OrderSide::Bid, P, 1))
+        .await
+        .unwrap();
     assert_eq!(ctx.position(&m.market, &opener.pubkey()).await.base_lots, 0);
     assert_eq!(
         ctx.position(&m.market, &bob.pubkey())
@@ -171,7 +173,7 @@ async fn a_short_vault_pays_what_it_holds_above_its_floor_and_the_position_waits
     // The bankrupt position itself cannot trade out of the queue.
     let close = PlaceOrderArgs {
         reduce_only: true,
-        ..ioc(Side::Ask, 57 * USDC, 1)
+        ..ioc(OrderSide::Ask, 57 * USDC, 1)
     };
     assert_perps_error(ctx.place(&m, &alice, close).await, PerpsError::AdlPending);
     // Bob's short is 200 USDC in profit at 58; in ADL that profit does not back withdrawals:
@@ -272,7 +274,7 @@ async fn the_circuit_breaker_trips_on_a_fast_move_and_clears_after_its_cool_down
     let m = ctx.create_market_with(params, btc(60_000)).await;
     let alice = ctx.funded_position(&m, 1_000 * USDC, 0).await;
     let bob = ctx.funded_position(&m, 1_000 * USDC, 0).await;
-    ctx.cross(&m, &alice, &bob, Side::Bid, P, 10).await;
+    ctx.cross(&m, &alice, &bob, OrderSide::Bid, P, 10).await;
     // 11% within the window: the next price observation trips the breaker.
     ctx.set_price(&m.oracle, btc(66_600), 0).await.unwrap();
     ctx.withdraw(&m, &alice, USDC).await.unwrap();
@@ -283,7 +285,7 @@ async fn the_circuit_breaker_trips_on_a_fast_move_and_clears_after_its_cool_down
     let carol = ctx.funded_position(&m, 1_000 * USDC, 0).await;
     let open = PlaceOrderArgs {
         order_type: OrderType::Limit,
-        ..ioc(Side::Bid, 66 * USDC, 1)
+        ..ioc(OrderSide::Bid, 66 * USDC, 1)
     };
     assert_perps_error(
         ctx.place(&m, &carol, open).await,
@@ -316,24 +318,26 @@ async fn orders_that_would_raise_open_interest_above_the_cap_are_rejected() {
     let alice = ctx.funded_position(&m, 5_000 * USDC, 0).await;
     let bob = ctx.funded_position(&m, 5_000 * USDC, 0).await;
     let carol = ctx.funded_position(&m, 5_000 * USDC, 0).await;
-    ctx.cross(&m, &alice, &bob, Side::Bid, P, 100).await;
+    ctx.cross(&m, &alice, &bob, OrderSide::Bid, P, 100).await;
     ctx.place(
         &m,
         &carol,
         PlaceOrderArgs {
             order_type: OrderType::PostOnly,
-            ..ioc(Side::Ask, P, 1)
+            ..ioc(OrderSide::Ask, P, 1)
         },
     )
     .await
     .unwrap();
     // Bob (long 100) buying more would take open interest to 101.
     assert_perps_error(
-        ctx.place(&m, &bob, ioc(Side::Bid, P, 1)).await,
+        ctx.place(&m, &bob, ioc(OrderSide::Bid, P, 1)).await,
         PerpsError::OpenInterestCapExceeded,
     );
     // Alice (short 100) buying back from Carol moves the short to Carol: still 100, allowed.
-    ctx.place(&m, &alice, ioc(Side::Bid, P, 1)).await.unwrap();
+    ctx.place(&m, &alice, ioc(OrderSide::Bid, P, 1))
+        .await
+        .unwrap();
     assert_eq!(ctx.market(&m.market).await.open_interest_long, 100);
     ctx.assert_vault_matches_positions(&m).await;
 }
@@ -350,7 +354,7 @@ async fn initial_margin_rises_when_the_oracle_runs_away_from_its_ema() {
     let bob = ctx.funded_position(&m, 100 * USDC, 0).await;
     let rest = |lots| PlaceOrderArgs {
         order_type: OrderType::PostOnly,
-        ..ioc(Side::Bid, 62 * USDC, lots)
+        ..ioc(OrderSide::Bid, 62 * USDC, lots)
     };
     // The first observation sets the EMA at 60; 150 lots at 62 need 1% of 9,300 = 93 USDC.
     ctx.place(&m, &bob, rest(150)).await.unwrap();

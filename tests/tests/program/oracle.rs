@@ -67,7 +67,7 @@ async fn pyth_market() -> (TestContext, MarketFixture, Wallet, Pubkey) {
         &m,
         &alice,
         &counterparty,
-        perps_client::Side::Ask,
+        perps_client::OrderSide::Ask,
         60 * USDC,
         100,
     )

@@ -2,14 +2,14 @@
 
 use perps::error::PerpsError;
 use perps::state::MarketStatus;
-use perps_client::{instructions as ix, pda, CancelBy, OrderType, PlaceOrderArgs, Side};
+use perps_client::{instructions as ix, pda, CancelBy, OrderSide, OrderType, PlaceOrderArgs};
 use perps_tests::*;
 
 /// 60,000 USDC per BTC is 60 USDC per 0.001-BTC lot.
 const P: u64 = 60 * USDC;
 const TICK: u64 = 10_000;
 
-fn limit(side: Side, price: u64, lots: u64) -> PlaceOrderArgs {
+fn limit(side: OrderSide, price: u64, lots: u64) -> PlaceOrderArgs {
     order(side, price, lots, OrderType::Limit)
 }
 
@@ -30,10 +30,14 @@ async fn market_with_traders(
 async fn two_traders_open_opposite_positions_and_fees_are_split() {
     let (mut ctx, m, t) = market_with_traders(2, 1_000 * USDC).await;
     let (alice, bob) = (&t[0], &t[1]);
-    ctx.place(&m, alice, limit(Side::Ask, P, 10)).await.unwrap();
+    ctx.place(&m, alice, limit(OrderSide::Ask, P, 10))
+        .await
+        .unwrap();
     let book = ctx.order_book(&m.order_book).await;
     assert_eq!(book.book.asks.orders().len(), 1);
-    ctx.place(&m, bob, limit(Side::Bid, P, 10)).await.unwrap();
+    ctx.place(&m, bob, limit(OrderSide::Bid, P, 10))
+        .await
+        .unwrap();
 
     let a = ctx.position(&m.market, &alice.pubkey()).await;
     let b = ctx.position(&m.market, &bob.pubkey()).await;
@@ -58,11 +62,11 @@ async fn two_traders_open_opposite_positions_and_fees_are_split() {
 async fn a_taker_fills_across_several_makers_at_several_prices() {
     let (mut ctx, m, t) = market_with_traders(4, 1_000 * USDC).await;
     for (i, maker) in t[..3].iter().enumerate() {
-        ctx.place(&m, maker, limit(Side::Ask, P + i as u64 * TICK, 5))
+        ctx.place(&m, maker, limit(OrderSide::Ask, P + i as u64 * TICK, 5))
             .await
             .unwrap();
     }
-    ctx.place(&m, &t[3], limit(Side::Bid, P + 2 * TICK, 12))
+    ctx.place(&m, &t[3], limit(OrderSide::Bid, P + 2 * TICK, 12))
         .await
         .unwrap();
     let taker = ctx.position(&m.market, &t[3].pubkey()).await;
@@ -88,11 +92,13 @@ async fn a_taker_fills_across_several_makers_at_several_prices() {
 #[tokio::test]
 async fn immediate_or_cancel_drops_its_remainder_and_limit_rests_it() {
     let (mut ctx, m, t) = market_with_traders(3, 1_000 * USDC).await;
-    ctx.place(&m, &t[0], limit(Side::Ask, P, 4)).await.unwrap();
+    ctx.place(&m, &t[0], limit(OrderSide::Ask, P, 4))
+        .await
+        .unwrap();
     ctx.place(
         &m,
         &t[1],
-        order(Side::Bid, P, 10, OrderType::ImmediateOrCancel),
+        order(OrderSide::Bid, P, 10, OrderType::ImmediateOrCancel),
     )
     .await
     .unwrap();
@@ -108,8 +114,12 @@ async fn immediate_or_cancel_drops_its_remainder_and_limit_rests_it() {
         .bids
         .orders()
         .is_empty());
-    ctx.place(&m, &t[0], limit(Side::Ask, P, 4)).await.unwrap();
-    ctx.place(&m, &t[2], limit(Side::Bid, P, 10)).await.unwrap();
+    ctx.place(&m, &t[0], limit(OrderSide::Ask, P, 4))
+        .await
+        .unwrap();
+    ctx.place(&m, &t[2], limit(OrderSide::Bid, P, 10))
+        .await
+        .unwrap();
     let rested = ctx.position(&m.market, &t[2].pubkey()).await;
     assert_eq!(
         (
@@ -125,9 +135,11 @@ async fn immediate_or_cancel_drops_its_remainder_and_limit_rests_it() {
 #[tokio::test]
 async fn post_only_rests_or_is_rejected_when_it_would_cross() {
     let (mut ctx, m, t) = market_with_traders(2, 1_000 * USDC).await;
-    ctx.place(&m, &t[0], limit(Side::Ask, P, 4)).await.unwrap();
+    ctx.place(&m, &t[0], limit(OrderSide::Ask, P, 4))
+        .await
+        .unwrap();
     let before = ctx.position(&m.market, &t[1].pubkey()).await;
-    let crossing = order(Side::Bid, P, 1, OrderType::PostOnly);
+    let crossing = order(OrderSide::Bid, P, 1, OrderType::PostOnly);
     assert_perps_error(
         ctx.place(&m, &t[1], crossing).await,
         PerpsError::PostOnlyWouldCross,
@@ -139,7 +151,7 @@ async fn post_only_rests_or_is_rejected_when_it_would_cross() {
     ctx.place(
         &m,
         &t[1],
-        order(Side::Bid, P - TICK, 1, OrderType::PostOnly),
+        order(OrderSide::Bid, P - TICK, 1, OrderType::PostOnly),
     )
     .await
     .unwrap();
@@ -153,22 +165,28 @@ async fn post_only_rests_or_is_rejected_when_it_would_cross() {
 async fn reduce_only_never_grows_or_flips_a_position() {
     let (mut ctx, m, t) = market_with_traders(3, 1_000 * USDC).await;
     let (maker, bob, carol) = (&t[0], &t[1], &t[2]);
-    ctx.place(&m, maker, limit(Side::Ask, P, 10)).await.unwrap();
-    ctx.place(&m, bob, limit(Side::Bid, P, 10)).await.unwrap();
+    ctx.place(&m, maker, limit(OrderSide::Ask, P, 10))
+        .await
+        .unwrap();
+    ctx.place(&m, bob, limit(OrderSide::Bid, P, 10))
+        .await
+        .unwrap();
     // Growing a long with a reduce-only bid is refused.
     let grow = PlaceOrderArgs {
         reduce_only: true,
-        ..limit(Side::Bid, P, 1)
+        ..limit(OrderSide::Bid, P, 1)
     };
     assert_perps_error(
         ctx.place(&m, bob, grow).await,
         PerpsError::ReduceOnlyWouldIncrease,
     );
     // A reduce-only ask for 15 is cut to the 10 held: the position closes, it does not flip.
-    ctx.place(&m, carol, limit(Side::Bid, P, 20)).await.unwrap();
+    ctx.place(&m, carol, limit(OrderSide::Bid, P, 20))
+        .await
+        .unwrap();
     let close = PlaceOrderArgs {
         reduce_only: true,
-        ..limit(Side::Ask, P, 15)
+        ..limit(OrderSide::Ask, P, 15)
     };
     ctx.place(&m, bob, close).await.unwrap();
     let b = ctx.position(&m.market, &bob.pubkey()).await;
@@ -176,7 +194,7 @@ async fn reduce_only_never_grows_or_flips_a_position() {
     // A flat position has nothing to reduce.
     let flat = PlaceOrderArgs {
         reduce_only: true,
-        ..limit(Side::Ask, P, 1)
+        ..limit(OrderSide::Ask, P, 1)
     };
     assert_perps_error(
         ctx.place(&m, bob, flat).await,
@@ -189,26 +207,30 @@ async fn reduce_only_never_grows_or_flips_a_position() {
 async fn a_resting_reduce_only_order_gives_up_what_would_grow_its_maker() {
     let (mut ctx, m, t) = market_with_traders(3, 1_000 * USDC).await;
     let (alice, bob, carol) = (&t[0], &t[1], &t[2]);
-    ctx.place(&m, alice, limit(Side::Ask, P, 5)).await.unwrap();
-    ctx.place(&m, bob, limit(Side::Bid, P, 5)).await.unwrap();
+    ctx.place(&m, alice, limit(OrderSide::Ask, P, 5))
+        .await
+        .unwrap();
+    ctx.place(&m, bob, limit(OrderSide::Bid, P, 5))
+        .await
+        .unwrap();
     // Bob rests a reduce-only ask of 5, then closes 3 elsewhere: only 2 are left to reduce.
     ctx.place(
         &m,
         bob,
         PlaceOrderArgs {
             reduce_only: true,
-            ..limit(Side::Ask, P + 5 * TICK, 5)
+            ..limit(OrderSide::Ask, P + 5 * TICK, 5)
         },
     )
     .await
     .unwrap();
-    ctx.place(&m, alice, limit(Side::Bid, P - TICK, 3))
+    ctx.place(&m, alice, limit(OrderSide::Bid, P - TICK, 3))
         .await
         .unwrap();
     ctx.place(
         &m,
         bob,
-        order(Side::Ask, P - TICK, 3, OrderType::ImmediateOrCancel),
+        order(OrderSide::Ask, P - TICK, 3, OrderType::ImmediateOrCancel),
     )
     .await
     .unwrap();
@@ -217,7 +239,12 @@ async fn a_resting_reduce_only_order_gives_up_what_would_grow_its_maker() {
     ctx.place(
         &m,
         carol,
-        order(Side::Bid, P + 5 * TICK, 5, OrderType::ImmediateOrCancel),
+        order(
+            OrderSide::Bid,
+            P + 5 * TICK,
+            5,
+            OrderType::ImmediateOrCancel,
+        ),
     )
     .await
     .unwrap();
@@ -241,8 +268,12 @@ async fn a_resting_reduce_only_order_gives_up_what_would_grow_its_maker() {
 async fn self_trade_prevention_cancels_the_resting_order() {
     let (mut ctx, m, t) = market_with_traders(1, 1_000 * USDC).await;
     let alice = &t[0];
-    ctx.place(&m, alice, limit(Side::Ask, P, 5)).await.unwrap();
-    ctx.place(&m, alice, limit(Side::Bid, P, 3)).await.unwrap();
+    ctx.place(&m, alice, limit(OrderSide::Ask, P, 5))
+        .await
+        .unwrap();
+    ctx.place(&m, alice, limit(OrderSide::Bid, P, 3))
+        .await
+        .unwrap();
     let a = ctx.position(&m.market, &alice.pubkey()).await;
     assert_eq!(
         (
@@ -264,32 +295,34 @@ async fn orders_outside_the_band_off_tick_or_beyond_margin_are_rejected() {
     let bob = &t[1];
     // 5% band around 60: 63 is the edge, 63.01 is out.
     assert_perps_error(
-        ctx.place(&m, bob, limit(Side::Bid, 63 * USDC + TICK, 1))
+        ctx.place(&m, bob, limit(OrderSide::Bid, 63 * USDC + TICK, 1))
             .await,
         PerpsError::PriceOutsideBand,
     );
     assert_perps_error(
-        ctx.place(&m, bob, limit(Side::Ask, 57 * USDC - TICK, 1))
+        ctx.place(&m, bob, limit(OrderSide::Ask, 57 * USDC - TICK, 1))
             .await,
         PerpsError::PriceOutsideBand,
     );
     assert_perps_error(
-        ctx.place(&m, bob, limit(Side::Bid, P + 1, 1)).await,
+        ctx.place(&m, bob, limit(OrderSide::Bid, P + 1, 1)).await,
         PerpsError::InvalidPrice,
     );
     assert_perps_error(
-        ctx.place(&m, bob, limit(Side::Bid, P, 0)).await,
+        ctx.place(&m, bob, limit(OrderSide::Bid, P, 0)).await,
         PerpsError::ZeroAmount,
     );
     // 100 USDC covers 1% of at most 10,000 USDC: 166 lots (9,960 USDC) rest, 200 lots
     // (12,000 USDC, 2% tier: 240 USDC) do not.
     assert_perps_error(
-        ctx.place(&m, bob, limit(Side::Bid, P, 200)).await,
+        ctx.place(&m, bob, limit(OrderSide::Bid, P, 200)).await,
         PerpsError::InsufficientMargin,
     );
-    ctx.place(&m, bob, limit(Side::Bid, P, 166)).await.unwrap();
+    ctx.place(&m, bob, limit(OrderSide::Bid, P, 166))
+        .await
+        .unwrap();
     assert_perps_error(
-        ctx.place(&m, bob, limit(Side::Bid, P, 1)).await,
+        ctx.place(&m, bob, limit(OrderSide::Bid, P, 1)).await,
         PerpsError::InsufficientMargin,
     );
     let b = ctx.position(&m.market, &bob.pubkey()).await;
@@ -311,7 +344,7 @@ async fn a_full_book_side_rejects_another_order_by_name() {
                     let n = k as u64 * 32 + batch * 8 + i;
                     let args = PlaceOrderArgs {
                         client_order_id: n,
-                        ..limit(Side::Bid, P - (n % 100) * TICK, 1)
+                        ..limit(OrderSide::Bid, P - (n % 100) * TICK, 1)
                     };
                     ix::place_order(&maker.pubkey(), &m.keys(), args, &[])
                 })
@@ -325,17 +358,18 @@ async fn a_full_book_side_rejects_another_order_by_name() {
     );
     let late = &t[16];
     assert_perps_error(
-        ctx.place(&m, late, limit(Side::Bid, P, 1)).await,
+        ctx.place(&m, late, limit(OrderSide::Bid, P, 1)).await,
         PerpsError::BookFull,
     );
     let l = ctx.position(&m.market, &late.pubkey()).await;
     assert_eq!((l.open_bid_lots, l.open_order_count), (0, 0));
     // The other side still takes orders; a 33rd order of one position does not rest.
-    ctx.place(&m, late, limit(Side::Ask, P + TICK, 1))
+    ctx.place(&m, late, limit(OrderSide::Ask, P + TICK, 1))
         .await
         .unwrap();
     assert_perps_error(
-        ctx.place(&m, &t[0], limit(Side::Ask, P + TICK, 1)).await,
+        ctx.place(&m, &t[0], limit(OrderSide::Ask, P + TICK, 1))
+            .await,
         PerpsError::TooManyOrders,
     );
 }
@@ -350,7 +384,7 @@ async fn a_maker_order_that_would_leave_its_maker_under_water_is_cancelled_not_f
         alice,
         PlaceOrderArgs {
             order_type: OrderType::PostOnly,
-            ..limit(Side::Bid, 63 * USDC, 166)
+            ..limit(OrderSide::Bid, 63 * USDC, 166)
         },
     )
     .await
@@ -359,7 +393,7 @@ async fn a_maker_order_that_would_leave_its_maker_under_water_is_cancelled_not_f
     ctx.place(
         &m,
         bob,
-        order(Side::Ask, 63 * USDC, 166, OrderType::ImmediateOrCancel),
+        order(OrderSide::Ask, 63 * USDC, 166, OrderType::ImmediateOrCancel),
     )
     .await
     .unwrap();
@@ -383,7 +417,7 @@ async fn a_maker_order_that_would_leave_its_maker_under_water_is_cancelled_not_f
         alice,
         PlaceOrderArgs {
             order_type: OrderType::PostOnly,
-            ..limit(Side::Bid, P, 1)
+            ..limit(OrderSide::Bid, P, 1)
         },
     )
     .await
@@ -392,7 +426,7 @@ async fn a_maker_order_that_would_leave_its_maker_under_water_is_cancelled_not_f
     ctx.place(
         &m,
         bob,
-        order(Side::Ask, 58_800_000, 1, OrderType::ImmediateOrCancel),
+        order(OrderSide::Ask, 58_800_000, 1, OrderType::ImmediateOrCancel),
     )
     .await
     .unwrap();
@@ -416,11 +450,11 @@ async fn orders_are_cancelled_by_id_by_client_id_and_all_at_once() {
     {
         let args = PlaceOrderArgs {
             client_order_id: 100 + i as u64,
-            ..limit(Side::Bid, price, 2)
+            ..limit(OrderSide::Bid, price, 2)
         };
         ctx.place(&m, alice, args).await.unwrap();
     }
-    ctx.place(&m, alice, limit(Side::Ask, P + TICK, 7))
+    ctx.place(&m, alice, limit(OrderSide::Ask, P + TICK, 7))
         .await
         .unwrap();
     let first_id = ctx
@@ -482,8 +516,10 @@ async fn orders_are_cancelled_by_id_by_client_id_and_all_at_once() {
 #[tokio::test]
 async fn a_missing_maker_stops_matching_a_limit_fails_and_an_ioc_keeps_what_filled() {
     let (mut ctx, m, t) = market_with_traders(3, 1_000 * USDC).await;
-    ctx.place(&m, &t[0], limit(Side::Ask, P, 2)).await.unwrap();
-    ctx.place(&m, &t[1], limit(Side::Ask, P + TICK, 2))
+    ctx.place(&m, &t[0], limit(OrderSide::Ask, P, 2))
+        .await
+        .unwrap();
+    ctx.place(&m, &t[1], limit(OrderSide::Ask, P + TICK, 2))
         .await
         .unwrap();
     let maker0 = pda::position(&m.market, &t[0].pubkey());
@@ -492,7 +528,7 @@ async fn a_missing_maker_stops_matching_a_limit_fails_and_an_ioc_keeps_what_fill
     let limit_ix = ix::place_order(
         &taker.pubkey(),
         &m.keys(),
-        limit(Side::Bid, P + TICK, 4),
+        limit(OrderSide::Bid, P + TICK, 4),
         &[maker0],
     );
     assert_perps_error(
@@ -503,7 +539,7 @@ async fn a_missing_maker_stops_matching_a_limit_fails_and_an_ioc_keeps_what_fill
     let ioc = ix::place_order(
         &taker.pubkey(),
         &m.keys(),
-        order(Side::Bid, P + TICK, 4, OrderType::ImmediateOrCancel),
+        order(OrderSide::Bid, P + TICK, 4, OrderType::ImmediateOrCancel),
         &[maker0],
     );
     ctx.send(&[ioc], &[&taker.keypair]).await.unwrap();
@@ -517,7 +553,7 @@ async fn trading_instructions_refuse_wrong_books_signers_and_paused_markets() {
     let other = ctx.create_market().await;
     let alice = &t[0];
     let wrong_book = ix::with_account(
-        ix::place_order(&alice.pubkey(), &m.keys(), limit(Side::Bid, P, 1), &[]),
+        ix::place_order(&alice.pubkey(), &m.keys(), limit(OrderSide::Bid, P, 1), &[]),
         &m.order_book,
         &other.order_book,
     );
@@ -527,7 +563,12 @@ async fn trading_instructions_refuse_wrong_books_signers_and_paused_markets() {
     );
     let mallory = &t[1];
     let forged = ix::with_account(
-        ix::place_order(&mallory.pubkey(), &m.keys(), limit(Side::Bid, P, 1), &[]),
+        ix::place_order(
+            &mallory.pubkey(),
+            &m.keys(),
+            limit(OrderSide::Bid, P, 1),
+            &[],
+        ),
         &pda::position(&m.market, &mallory.pubkey()),
         &pda::position(&m.market, &alice.pubkey()),
     );
@@ -537,7 +578,7 @@ async fn trading_instructions_refuse_wrong_books_signers_and_paused_markets() {
     );
     ctx.set_status(&m, MarketStatus::Paused).await.unwrap();
     assert_perps_error(
-        ctx.place(&m, alice, limit(Side::Bid, P, 1)).await,
+        ctx.place(&m, alice, limit(OrderSide::Bid, P, 1)).await,
         PerpsError::MarketPaused,
     );
     assert!(ctx
@@ -553,14 +594,18 @@ async fn trading_instructions_refuse_wrong_books_signers_and_paused_markets() {
 async fn funding_moves_collateral_from_longs_to_shorts_when_the_book_trades_above_the_oracle() {
     let (mut ctx, m, t) = market_with_traders(3, 1_000 * USDC).await;
     let (alice, bob, carol) = (&t[0], &t[1], &t[2]);
-    ctx.place(&m, alice, limit(Side::Ask, P, 10)).await.unwrap();
-    ctx.place(&m, bob, limit(Side::Bid, P, 10)).await.unwrap();
-    // Carol quotes 60.06 / 60.10 around an oracle of 60.00: mid 60.08, premium 0.133%, capped
-    // at the market's 0.1% per hour.
-    ctx.place(&m, carol, limit(Side::Bid, P + 6 * TICK, 1))
+    ctx.place(&m, alice, limit(OrderSide::Ask, P, 10))
         .await
         .unwrap();
-    ctx.place(&m, carol, limit(Side::Ask, P + 10 * TICK, 1))
+    ctx.place(&m, bob, limit(OrderSide::Bid, P, 10))
+        .await
+        .unwrap();
+    // Carol quotes 60.06 / 60.10 around an oracle of 60.00: mid 60.08, premium 0.133%, capped
+    // at the market's 0.1% per hour.
+    ctx.place(&m, carol, limit(OrderSide::Bid, P + 6 * TICK, 1))
+        .await
+        .unwrap();
+    ctx.place(&m, carol, limit(OrderSide::Ask, P + 10 * TICK, 1))
         .await
         .unwrap();
     assert_perps_error(
@@ -593,13 +638,19 @@ async fn funding_moves_collateral_from_longs_to_shorts_when_the_book_trades_abov
 async fn funding_rounding_goes_to_the_insurance_vault() {
     let (mut ctx, m, t) = market_with_traders(3, 1_000 * USDC).await;
     let (alice, bob, carol) = (&t[0], &t[1], &t[2]);
-    ctx.place(&m, alice, limit(Side::Ask, P, 3)).await.unwrap();
-    ctx.place(&m, bob, limit(Side::Bid, P, 1)).await.unwrap();
-    ctx.place(&m, carol, limit(Side::Bid, P, 2)).await.unwrap();
-    ctx.place(&m, carol, limit(Side::Bid, P + 6 * TICK, 1))
+    ctx.place(&m, alice, limit(OrderSide::Ask, P, 3))
         .await
         .unwrap();
-    ctx.place(&m, alice, limit(Side::Ask, P + 7 * TICK, 1))
+    ctx.place(&m, bob, limit(OrderSide::Bid, P, 1))
+        .await
+        .unwrap();
+    ctx.place(&m, carol, limit(OrderSide::Bid, P, 2))
+        .await
+        .unwrap();
+    ctx.place(&m, carol, limit(OrderSide::Bid, P + 6 * TICK, 1))
+        .await
+        .unwrap();
+    ctx.place(&m, alice, limit(OrderSide::Ask, P + 7 * TICK, 1))
         .await
         .unwrap();
     // Mid 60.065: the premium (1,083 ppm) is capped to 1,000. A late crank (3,601 s) accrues
@@ -637,15 +688,17 @@ async fn funding_rounding_goes_to_the_insurance_vault() {
 async fn a_reduce_only_market_accepts_only_orders_that_shrink_positions() {
     let (mut ctx, m, t) = market_with_traders(3, 1_000 * USDC).await;
     let (alice, bob, carol) = (&t[0], &t[1], &t[2]);
-    ctx.cross(&m, alice, bob, Side::Bid, P, 10).await;
+    ctx.cross(&m, alice, bob, OrderSide::Bid, P, 10).await;
     ctx.set_status(&m, MarketStatus::ReduceOnly).await.unwrap();
     // Carol is flat: any order would open risk.
     assert_perps_error(
-        ctx.place(&m, carol, limit(Side::Bid, P, 1)).await,
+        ctx.place(&m, carol, limit(OrderSide::Bid, P, 1)).await,
         PerpsError::ReduceOnlyWouldIncrease,
     );
     // Alice is short 10: her bid is treated as reduce-only and cut to 10; Bob sells 4 into it.
-    ctx.place(&m, alice, limit(Side::Bid, P, 25)).await.unwrap();
+    ctx.place(&m, alice, limit(OrderSide::Bid, P, 25))
+        .await
+        .unwrap();
     assert_eq!(
         ctx.position(&m.market, &alice.pubkey()).await.open_bid_lots,
         10
@@ -653,7 +706,7 @@ async fn a_reduce_only_market_accepts_only_orders_that_shrink_positions() {
     ctx.place(
         &m,
         bob,
-        order(Side::Ask, P, 4, OrderType::ImmediateOrCancel),
+        order(OrderSide::Ask, P, 4, OrderType::ImmediateOrCancel),
     )
     .await
     .unwrap();

@@ -1,17 +1,17 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 use perps_engine::{
-    adl::{adl_order, adl_score, plan_adl, AdlFill, AdlScore},
-    BaseLots, OracleUse, PositionState, RatePpm, Side, SignedLots,
+    adl::{adl_eligibility, adl_order, adl_score, plan_adl, AdlEligibility, AdlFill, AdlScore},
+    BaseLots, OracleUse, PositionSide, PositionState, Price, SignedLots,
 };
 
 use crate::{
-    error::PerpsError,
+    emit_present,
+    error::{EngineResultExt, PerpsError},
     events::{AdlCompleted, AdlFilled, OrderCancelled},
-    instructions::place_order::CANCEL_BY_ADL,
     oracle,
-    state::{Market, OrderBook, Position},
-    vault,
+    state::{CancelReason, Market, OrderBook, Position, PositionAccounts, RemainingPositions},
+    vault::{self, Payout},
 };
 
 /// Candidates one `adl` instruction ranks (a transaction carries fewer: see the client).
@@ -36,110 +36,171 @@ pub struct Adl<'info> {
     // remaining_accounts: candidate Positions (writable), in any order.
 }
 
-/// A supplied candidate, checked and scored.
-struct Candidate {
-    account: usize,
-    key: [u8; 32],
-    score: AdlScore,
-    state: PositionState,
-}
-
 /// Permissionless (DESIGN.md §8): closes the pending bankrupt position's lots against the
 /// supplied candidates at its bankruptcy price, with no fee, strictly in the engine's ranking.
 /// Candidates must be of this market, on the other side, profitable at the oracle and not
 /// liquidatable. Progress may take several transactions; when the bankrupt position reaches zero
 /// lots its equity is exactly zero (the dust goes to insurance) and the market leaves ADL.
 pub fn handler<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
-    let market_key = ctx.accounts.market.key();
-    let bankrupt_key = ctx.accounts.bankrupt.key();
-    let mut market = ctx.accounts.market.load_mut()?;
+    let accounts = &ctx.accounts;
+    let market_key = accounts.market.key();
+    let mut market = accounts.market.load_mut()?;
     require!(market.is_adl_pending(), PerpsError::NoAdlPending);
     require_keys_eq!(
-        bankrupt_key,
+        accounts.bankrupt.key(),
         market.adl_position,
         PerpsError::WrongAdlPosition
     );
-    let oracle_price = oracle::observe_price(
-        &mut market,
-        &market_key,
-        &ctx.accounts.oracle,
-        OracleUse::Liquidation,
+    let candidate_keys: Vec<Pubkey> = ctx.remaining_accounts.iter().map(|a| *a.key).collect();
+    let mut bankrupt = accounts.bankrupt.load_mut()?;
+    let mut book = accounts.order_book.load_mut()?;
+    let outcome = adl_action(
+        AdlAccounts {
+            market: &mut market,
+            market_key,
+            book: &mut book,
+            bankrupt: &mut bankrupt,
+            bankrupt_key: accounts.bankrupt.key(),
+        },
+        &candidate_keys,
+        &mut RemainingPositions(ctx.remaining_accounts),
+        |market| {
+            oracle::observe_price(
+                market,
+                &market_key,
+                &accounts.oracle,
+                OracleUse::Liquidation,
+            )
+        },
     )?;
+    for event in outcome.events {
+        match event {
+            AdlEvent::Filled(filled) => emit!(filled),
+            AdlEvent::Cancelled(cancelled) => emit!(cancelled),
+        }
+    }
+    emit_present!(outcome.completed);
+    vault::release_then_pay_out(
+        market,
+        (bankrupt, book),
+        &accounts.token_program,
+        accounts.market.to_account_info(),
+        &[Payout {
+            from: &accounts.collateral_vault,
+            to: &accounts.insurance_vault,
+            amount: outcome.dust_to_insurance,
+        }],
+    )
+}
+
+/// The loaded accounts an ADL step works on (the candidates come apart).
+pub struct AdlAccounts<'a> {
+    pub market: &'a mut Market,
+    pub market_key: Pubkey,
+    pub book: &'a mut OrderBook,
+    pub bankrupt: &'a mut Position,
+    pub bankrupt_key: Pubkey,
+}
+
+/// An event of an ADL step, in the order emitted.
+pub enum AdlEvent {
+    Filled(AdlFilled),
+    Cancelled(OrderCancelled),
+}
+
+/// What an ADL step did.
+pub struct AdlOutcome {
+    pub events: Vec<AdlEvent>,
+    /// Set when the market left ADL.
+    pub completed: Option<AdlCompleted>,
+    /// The bankrupt position's last atoms, from the collateral vault to the insurance vault.
+    pub dust_to_insurance: u64,
+}
+
+/// A supplied candidate, checked and scored.
+struct Candidate {
+    key: Pubkey,
+    score: AdlScore,
+    state: PositionState,
+}
+
+/// One ADL step: the bankrupt position leaves the queue if it is solvent again at the observed
+/// price; otherwise every candidate named in `candidate_keys` (1 to `MAX_ADL_CANDIDATES`,
+/// distinct, loaded from `positions`) is checked with the engine's `adl_eligibility`, ranked with
+/// `adl_order`, and the engine's plan closes the bankrupt lots against them at the bankruptcy
+/// price.
+pub fn adl_action(
+    accounts: AdlAccounts,
+    candidate_keys: &[Pubkey],
+    positions: &mut impl PositionAccounts,
+    observe_price: impl FnOnce(&mut Market) -> Result<Price>,
+) -> Result<AdlOutcome> {
+    let AdlAccounts {
+        market,
+        market_key,
+        book,
+        bankrupt,
+        bankrupt_key,
+    } = accounts;
+    let oracle_price = observe_price(market)?;
     let tiers = market.params.margin_tiers()?;
-    let mut bankrupt = ctx.accounts.bankrupt.load_mut()?;
-    bankrupt.settle_funding(&mut market)?;
+    bankrupt.settle_funding(market)?;
+    let mut outcome = AdlOutcome {
+        events: Vec::new(),
+        completed: None,
+        dust_to_insurance: 0,
+    };
     // A deposit or a price recovery may have made the position solvent again: then it leaves the
     // queue and ordinary liquidation takes over.
-    if bankrupt
-        .state()
-        .equity(oracle_price)
-        .map_err(PerpsError::from)?
-        .0
-        >= 0
-    {
-        market.adl_pending = 0;
-        market.adl_position = Pubkey::default();
-        emit!(AdlCompleted {
+    if bankrupt.state().equity(oracle_price).map_engine_err()?.0 >= 0 {
+        market.leave_adl();
+        outcome.completed = Some(AdlCompleted {
             market: market_key,
             bankrupt: bankrupt_key,
             dust_to_insurance: 0,
         });
-        return Ok(());
+        return Ok(outcome);
     }
     let bankrupt_side = bankrupt.state().side().ok_or(PerpsError::FlatPosition)?;
     // The lots to close are the position's own: it can neither trade nor liquidate while queued.
     market.adl_lots = bankrupt.base_lots.unsigned_abs();
     // Funding since the bankruptcy moves the price at which the position's equity is zero.
-    let bankruptcy_price = bankrupt
-        .state()
-        .bankruptcy_price()
-        .map_err(PerpsError::from)?;
+    let bankruptcy_price = bankrupt.state().bankruptcy_price().map_engine_err()?;
     market.adl_bankruptcy_price = bankruptcy_price.0;
 
-    let supplied = ctx.remaining_accounts;
     require!(
-        !supplied.is_empty() && supplied.len() <= MAX_ADL_CANDIDATES,
+        !candidate_keys.is_empty() && candidate_keys.len() <= MAX_ADL_CANDIDATES,
         PerpsError::InvalidAdlCandidates
     );
     // Bounded by MAX_ADL_CANDIDATES: a few kilobytes of heap rather than of a 4 KB stack frame.
-    let mut ranked: Vec<Candidate> = Vec::with_capacity(supplied.len());
-    for (i, info) in supplied.iter().enumerate() {
+    let mut ranked: Vec<Candidate> = Vec::with_capacity(candidate_keys.len());
+    for (i, key) in candidate_keys.iter().enumerate() {
         require!(
-            supplied[..i].iter().all(|other| other.key != info.key),
+            !candidate_keys[..i].contains(key),
             PerpsError::InvalidAdlCandidates
         );
-        let loader = AccountLoader::<Position>::try_from(info)?;
-        let mut position = loader.load_mut()?;
-        require_keys_eq!(position.market, market_key, PerpsError::WrongMarket);
-        position.settle_funding(&mut market)?;
-        let state = position.state();
-        require!(
-            state.side().is_some_and(|s| s != bankrupt_side),
-            PerpsError::AdlCandidateSameSide
-        );
-        require!(
-            state
-                .unrealized_pnl(oracle_price)
-                .map_err(PerpsError::from)?
-                .0
-                > 0,
-            PerpsError::AdlCandidateNotProfitable
-        );
-        require!(
-            !state
-                .health(oracle_price, &tiers, RatePpm::ONE)
-                .map_err(PerpsError::from)?
-                .is_liquidatable(),
-            PerpsError::AdlCandidateLiquidatable
-        );
+        let state = positions
+            .with_position(key, |position| {
+                require_keys_eq!(position.market, market_key, PerpsError::WrongMarket);
+                position.settle_funding(market)?;
+                Ok(position.state())
+            })?
+            .ok_or(PerpsError::InvalidAdlCandidates)?;
+        match adl_eligibility(&state, bankrupt_side, oracle_price, &tiers).map_engine_err()? {
+            AdlEligibility::Eligible => {}
+            AdlEligibility::NotOtherSide => return err!(PerpsError::AdlCandidateSameSide),
+            AdlEligibility::NotProfitable => return err!(PerpsError::AdlCandidateNotProfitable),
+            AdlEligibility::Liquidatable => return err!(PerpsError::AdlCandidateLiquidatable),
+        }
         ranked.push(Candidate {
-            account: i,
-            key: info.key.to_bytes(),
-            score: adl_score(&state, oracle_price).map_err(PerpsError::from)?,
+            key: *key,
+            score: adl_score(&state, oracle_price).map_engine_err()?,
             state,
         });
     }
-    ranked.sort_unstable_by(|a, b| adl_order((&a.score, &a.key), (&b.score, &b.key)));
+    ranked.sort_unstable_by(|a, b| {
+        adl_order((&a.score, &a.key.to_bytes()), (&b.score, &b.key.to_bytes()))
+    });
     let states: Vec<PositionState> = ranked.iter().map(|c| c.state).collect();
     let mut fills = vec![AdlFill::default(); ranked.len()];
     let (count, _) = plan_adl(
@@ -150,54 +211,54 @@ pub fn handler<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
         &states,
         &mut fills,
     )
-    .map_err(PerpsError::from)?;
+    .map_engine_err()?;
 
     let close_sign: i64 = match bankrupt_side {
-        Side::Long => -1,
-        Side::Short => 1,
+        PositionSide::Long => -1,
+        PositionSide::Short => 1,
     };
-    let mut order_book = ctx.accounts.order_book.load_mut()?;
     for fill in &fills[..count] {
         let candidate = &ranked[fill.index];
-        let info = &supplied[candidate.account];
-        let loader = AccountLoader::<Position>::try_from(info)?;
-        let mut position = loader.load_mut()?;
         let lots = fill.lots.0 as i64;
-        bankrupt.apply_fill(&mut market, SignedLots(close_sign * lots), bankruptcy_price)?;
-        position.apply_fill(
-            &mut market,
-            SignedLots(-close_sign * lots),
-            bankruptcy_price,
-        )?;
+        bankrupt.apply_fill(market, SignedLots(close_sign * lots), bankruptcy_price)?;
         market.adl_lots -= fill.lots.0;
-        emit!(AdlFilled {
+        outcome.events.push(AdlEvent::Filled(AdlFilled {
             market: market_key,
             bankrupt: bankrupt_key,
-            candidate: *info.key,
+            candidate: candidate.key,
             lots: fill.lots.0,
             price: bankruptcy_price.0,
             score_num: candidate.score.num,
             score_den: candidate.score.den,
             rank: fill.index as u32 + 1,
-        });
-        // A deleveraged position whose margin no longer covers its resting orders loses them.
-        let health = position
-            .state()
-            .health(
-                oracle_price,
-                &tiers,
-                market.initial_margin_factor(oracle_price)?,
-            )
-            .map_err(PerpsError::from)?;
-        if position.has_open_orders() && !health.meets_initial() {
-            let cancelled = order_book.cancel_all_of(info.key, &mut position)?;
-            emit!(OrderCancelled {
+        }));
+        let cancelled = positions
+            .with_position(&candidate.key, |position| {
+                position.apply_fill(market, SignedLots(-close_sign * lots), bankruptcy_price)?;
+                // A deleveraged position whose margin no longer covers its resting orders loses
+                // them.
+                let health = position
+                    .state()
+                    .health(
+                        oracle_price,
+                        &tiers,
+                        market.initial_margin_factor(oracle_price)?,
+                    )
+                    .map_engine_err()?;
+                if position.has_open_orders() && !health.meets_initial() {
+                    return Ok(Some(book.cancel_all_of(&candidate.key, position)?));
+                }
+                Ok(None)
+            })?
+            .ok_or(PerpsError::InvalidAdlCandidates)?;
+        if let Some(cancelled) = cancelled {
+            outcome.events.push(AdlEvent::Cancelled(OrderCancelled {
                 market: market_key,
-                position: *info.key,
+                position: candidate.key,
                 order_id: 0,
                 lots: cancelled.bid_lots.0 + cancelled.ask_lots.0,
-                reason: CANCEL_BY_ADL,
-            });
+                reason: CancelReason::ByAdl,
+            }));
         }
     }
     require_eq!(
@@ -205,34 +266,129 @@ pub fn handler<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
         market.open_interest_short,
         PerpsError::OpenInterestImbalance
     );
-
-    let mut dust = 0;
     if market.adl_lots == 0 {
         require_eq!(bankrupt.base_lots, 0, PerpsError::OpenInterestImbalance);
         // Closed at its bankruptcy price, the position keeps less than one atom a lot: to insurance.
-        dust = u64::try_from(bankrupt.collateral).map_err(|_| PerpsError::MathOverflow)?;
+        outcome.dust_to_insurance =
+            u64::try_from(bankrupt.collateral).map_err(|_| PerpsError::MathOverflow)?;
         bankrupt.collateral = 0;
-        market.adl_pending = 0;
-        market.adl_position = Pubkey::default();
-        emit!(AdlCompleted {
+        market.leave_adl();
+        outcome.completed = Some(AdlCompleted {
             market: market_key,
             bankrupt: bankrupt_key,
-            dust_to_insurance: dust,
+            dust_to_insurance: outcome.dust_to_insurance,
         });
     }
-    let signer = market.signer();
-    drop(order_book);
-    drop(bankrupt);
-    drop(market);
-    if dust > 0 {
-        vault::transfer_out(
-            &ctx.accounts.token_program,
-            &ctx.accounts.collateral_vault,
-            &ctx.accounts.insurance_vault,
-            ctx.accounts.market.to_account_info(),
-            &signer,
-            dust,
-        )?;
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, Positions, USDC};
+
+    /// A long of 100 lots from 60 queued for ADL with 70 USDC and one atom (bankruptcy price
+    /// 59.30 after rounding up), and two profitable shorts at an oracle of 59: A, 60 lots from
+    /// 61 with 100 USDC, and B, 40 lots from 60 with 50 USDC.
+    struct Fixture {
+        market: Box<Market>,
+        book: Box<OrderBook>,
+        bankrupt: Position,
+        shorts: Positions,
     }
-    Ok(())
+
+    fn fixture() -> Fixture {
+        let key = Pubkey::new_unique();
+        let mut market = testing::market();
+        market.open_interest_long = 100;
+        market.open_interest_short = 100;
+        market.adl_pending = 1;
+        market.adl_lots = 100;
+        let a = testing::position(key, 100 * USDC as i64, -60, 61 * USDC as i64);
+        let b = testing::position(key, 50 * USDC as i64, -40, 60 * USDC as i64);
+        Fixture {
+            market,
+            book: testing::order_book(key),
+            bankrupt: testing::position(key, 70 * USDC as i64 + 1, 100, 60 * USDC as i64),
+            // B first: the program ranks, whatever order the keeper supplies.
+            shorts: Positions(vec![(Pubkey::new_unique(), b), (Pubkey::new_unique(), a)]),
+        }
+    }
+
+    impl Fixture {
+        fn adl(&mut self, oracle: u64) -> Result<AdlOutcome> {
+            let market_key = self.bankrupt.market;
+            let keys: Vec<Pubkey> = self.shorts.0.iter().map(|(key, _)| *key).collect();
+            adl_action(
+                AdlAccounts {
+                    market: &mut self.market,
+                    market_key,
+                    book: &mut self.book,
+                    bankrupt: &mut self.bankrupt,
+                    bankrupt_key: Pubkey::new_unique(),
+                },
+                &keys,
+                &mut self.shorts,
+                |_| Ok(Price(oracle)),
+            )
+        }
+    }
+
+    #[test]
+    fn worked_adl_closes_the_bankrupt_long_against_the_shorts_in_rank_order() {
+        let mut f = fixture();
+        let outcome = f.adl(59 * USDC).unwrap();
+        let fills: Vec<(u64, u64, u32)> = outcome
+            .events
+            .iter()
+            .map(|event| match event {
+                AdlEvent::Filled(fill) => (fill.lots, fill.price, fill.rank),
+                AdlEvent::Cancelled(_) => panic!("no candidate had orders"),
+            })
+            .collect();
+        // A scores (120 / 3,660) · (3,540 / 220) = 0.528, B (40 / 2,400) · (2,360 / 90) = 0.437.
+        assert_eq!(fills, vec![(60, 59_300_000, 1), (40, 59_300_000, 2)]);
+        let (b, a) = (&f.shorts.0[0].1, &f.shorts.0[1].1);
+        // Closed at 59.30 instead of 59: A keeps 60 · 1.70 of its 120 of profit, B 40 · 0.70.
+        assert_eq!((a.base_lots, a.collateral), (0, 202 * USDC as i64));
+        assert_eq!((b.base_lots, b.collateral), (0, 78 * USDC as i64));
+        assert_eq!(outcome.dust_to_insurance, 1);
+        assert_eq!((f.bankrupt.base_lots, f.bankrupt.collateral), (0, 0));
+        assert!(!f.market.is_adl_pending() && outcome.completed.is_some());
+        assert_eq!(
+            (f.market.open_interest_long, f.market.open_interest_short),
+            (0, 0)
+        );
+    }
+
+    #[test]
+    fn a_bankrupt_position_solvent_again_leaves_the_queue_untouched() {
+        let mut f = fixture();
+        let outcome = f.adl(60 * USDC).unwrap();
+        assert!(outcome.events.is_empty());
+        assert_eq!(outcome.completed.unwrap().dust_to_insurance, 0);
+        assert!(!f.market.is_adl_pending());
+        assert_eq!(f.bankrupt.base_lots, 100);
+    }
+
+    #[test]
+    fn refuses_a_candidate_on_the_same_side_unprofitable_liquidatable_or_of_another_market() {
+        let cases: [(fn(&mut Position), PerpsError); 4] = [
+            (|p| p.base_lots = 40, PerpsError::AdlCandidateSameSide),
+            (
+                |p| p.cost_basis = -40 * 59 * USDC as i64,
+                PerpsError::AdlCandidateNotProfitable,
+            ),
+            (
+                |p| p.collateral = -39 * USDC as i64,
+                PerpsError::AdlCandidateLiquidatable,
+            ),
+            (|p| p.market = Pubkey::new_unique(), PerpsError::WrongMarket),
+        ];
+        for (spoil, error) in cases {
+            let mut f = fixture();
+            spoil(&mut f.shorts.0[0].1);
+            assert_eq!(f.adl(59 * USDC).err().unwrap(), error.into());
+        }
+    }
 }

@@ -1,11 +1,10 @@
 use anchor_lang::prelude::*;
-use perps_engine::book::OrderRef;
+use perps_engine::RestingOrder;
 
 use crate::{
     error::PerpsError,
     events::OrderCancelled,
-    instructions::place_order::CANCEL_BY_OWNER,
-    state::{Market, OrderBook, Position},
+    state::{CancelBy, CancelReason, Market, OrderBook, Position},
 };
 
 #[derive(Accounts)]
@@ -22,37 +21,101 @@ pub struct CancelOrder<'info> {
     pub position: AccountLoader<'info, Position>,
 }
 
-/// How `cancel_order` names the order.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CancelBy {
-    OrderId(u64),
-    ClientOrderId(u64),
-}
-
 /// Cancels one of the owner's resting orders, in any market status.
 pub fn handler(ctx: Context<CancelOrder>, by: CancelBy) -> Result<()> {
     let position_key = ctx.accounts.position.key();
-    let order_ref = match by {
-        CancelBy::OrderId(id) => OrderRef::OrderId(id),
-        CancelBy::ClientOrderId(id) => OrderRef::ClientOrderId(id),
-    };
-    let (side, order) = ctx
-        .accounts
-        .order_book
-        .load_mut()?
-        .book
-        .cancel(&position_key.to_bytes(), order_ref)
-        .ok_or(PerpsError::OrderNotFound)?;
-    ctx.accounts
-        .position
-        .load_mut()?
-        .remove_open_orders(side, order.lots, 1)?;
+    let order = cancel_order_action(
+        &mut *ctx.accounts.order_book.load_mut()?,
+        &mut *ctx.accounts.position.load_mut()?,
+        &position_key,
+        by,
+    )?;
     emit!(OrderCancelled {
         market: ctx.accounts.market.key(),
         position: position_key,
         order_id: order.order_id,
         lots: order.lots,
-        reason: CANCEL_BY_OWNER,
+        reason: CancelReason::ByOwner,
     });
     Ok(())
+}
+
+/// Takes the order `by` names off the book, if it is `position`'s (the account at `key`), and
+/// forgets it in the position's open-order totals.
+pub fn cancel_order_action(
+    book: &mut OrderBook,
+    position: &mut Position,
+    key: &Pubkey,
+    by: CancelBy,
+) -> Result<RestingOrder> {
+    let (side, order) = book
+        .book
+        .cancel(&key.to_bytes(), by.into())
+        .ok_or(PerpsError::OrderNotFound)?;
+    position.remove_open_orders(side, order.lots, 1)?;
+    Ok(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+    use perps_engine::{BaseLots, OrderSide, Price};
+
+    #[test]
+    fn cancels_by_either_id_and_forgets_the_order_in_the_totals() {
+        let market = Pubkey::new_unique();
+        let key = Pubkey::new_unique();
+        let mut book = testing::order_book(market);
+        let mut position = testing::position(market, 0, 0, 0);
+        for (price, client_id) in [(60_000_000, 7), (59_990_000, 8)] {
+            book.book
+                .rest(
+                    OrderSide::Bid,
+                    key.to_bytes(),
+                    Price(price),
+                    BaseLots(5),
+                    client_id,
+                    false,
+                )
+                .unwrap();
+            position.add_open_orders(OrderSide::Bid, 5, 1).unwrap();
+        }
+        let first = cancel_order_action(&mut book, &mut position, &key, CancelBy::ClientOrderId(7))
+            .unwrap();
+        assert_eq!((first.price, first.lots), (60_000_000, 5));
+        let id = second_id(&book);
+        let second =
+            cancel_order_action(&mut book, &mut position, &key, CancelBy::OrderId(id)).unwrap();
+        assert_eq!(second.client_order_id, 8);
+        assert_eq!((position.open_bid_lots, position.open_order_count), (0, 0));
+        assert!(book.book.side(OrderSide::Bid).orders().is_empty());
+    }
+
+    fn second_id(book: &OrderBook) -> u64 {
+        book.book.side(OrderSide::Bid).orders()[0].order_id
+    }
+
+    #[test]
+    fn another_positions_order_is_not_found_and_stays() {
+        let market = Pubkey::new_unique();
+        let (owner, intruder) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let mut book = testing::order_book(market);
+        let id = book
+            .book
+            .rest(
+                OrderSide::Ask,
+                owner.to_bytes(),
+                Price(61_000_000),
+                BaseLots(3),
+                1,
+                false,
+            )
+            .unwrap();
+        let mut position = testing::position(market, 0, 0, 0);
+        let refused =
+            cancel_order_action(&mut book, &mut position, &intruder, CancelBy::OrderId(id));
+        assert_eq!(refused.unwrap_err(), PerpsError::OrderNotFound.into());
+        assert_eq!(book.book.side(OrderSide::Ask).orders().len(), 1);
+    }
 }

@@ -13,12 +13,7 @@ pub struct ClosePosition<'info> {
 /// Closes a flat, order-free, empty position and returns its rent to the owner.
 pub fn handler(ctx: Context<ClosePosition>) -> Result<()> {
     let position = ctx.accounts.position.load()?;
-    require!(position.base_lots == 0, PerpsError::PositionNotFlat);
-    require!(
-        !position.has_open_orders(),
-        PerpsError::PositionHasOpenOrders
-    );
-    require!(position.collateral == 0, PerpsError::PositionHasCollateral);
+    position.require_closable()?;
     emit!(PositionClosed {
         market: position.market,
         owner: position.owner,

@@ -1,14 +1,17 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
-use perps_engine::{liquidation::plan_liquidation, OracleUse, SignedLots, SignedQuote};
+use perps_engine::{
+    liquidation::{plan_liquidation, waterfall, Waterfall},
+    OracleUse, Price, SignedLots,
+};
 
 use crate::{
-    error::PerpsError,
+    emit_present,
+    error::{EngineResultExt, PerpsError},
     events::{AdlStarted, Bankruptcy, Liquidation, OrderCancelled},
-    instructions::place_order::CANCEL_BY_LIQUIDATION,
     oracle,
-    state::{Market, OrderBook, Position},
-    vault,
+    state::{CancelReason, Market, OrderBook, Position},
+    vault::{self, Payout},
 };
 
 #[derive(Accounts)]
@@ -43,95 +46,161 @@ pub struct Liquidate<'info> {
 /// position bankrupt on the full close has its deficit paid by the insurance vault; when the
 /// vault holds less, it pays what it holds above its floor and the position waits for ADL.
 pub fn handler(ctx: Context<Liquidate>) -> Result<()> {
-    let market_key = ctx.accounts.market.key();
-    let target_key = ctx.accounts.position.key();
+    let accounts = &ctx.accounts;
     require_keys_neq!(
-        target_key,
-        ctx.accounts.liquidator_position.key(),
+        accounts.position.key(),
+        accounts.liquidator_position.key(),
         PerpsError::SelfLiquidation
     );
-    let mut market = ctx.accounts.market.load_mut()?;
+    let mut market = accounts.market.load_mut()?;
+    let mut target = accounts.position.load_mut()?;
+    let mut liquidator = accounts.liquidator_position.load_mut()?;
+    let mut book = accounts.order_book.load_mut()?;
+    let outcome = liquidate_action(
+        LiquidateAccounts {
+            market: &mut market,
+            market_key: accounts.market.key(),
+            book: &mut book,
+            target: &mut target,
+            target_key: accounts.position.key(),
+            liquidator: &mut liquidator,
+            liquidator_key: accounts.liquidator_position.key(),
+        },
+        accounts.insurance_vault.amount,
+        |market| {
+            oracle::observe_price(
+                market,
+                &accounts.market.key(),
+                &accounts.oracle,
+                OracleUse::Liquidation,
+            )
+        },
+    )?;
+    let events = outcome.events;
+    emit_present!(
+        events.cancelled,
+        events.bankruptcy_queued,
+        events.adl_started,
+        events.liquidation,
+        events.bankruptcy_paid,
+    );
+    vault::release_then_pay_out(
+        market,
+        (target, liquidator, book),
+        &accounts.token_program,
+        accounts.market.to_account_info(),
+        &[
+            Payout {
+                from: &accounts.insurance_vault,
+                to: &accounts.collateral_vault,
+                amount: outcome.paid_by_insurance,
+            },
+            Payout {
+                from: &accounts.collateral_vault,
+                to: &accounts.insurance_vault,
+                amount: outcome.insurance_fee,
+            },
+        ],
+    )
+}
+
+/// The loaded accounts a liquidation works on.
+pub struct LiquidateAccounts<'a> {
+    pub market: &'a mut Market,
+    pub market_key: Pubkey,
+    pub book: &'a mut OrderBook,
+    pub target: &'a mut Position,
+    pub target_key: Pubkey,
+    pub liquidator: &'a mut Position,
+    pub liquidator_key: Pubkey,
+}
+
+/// The events of one liquidation, in the order they are emitted.
+#[derive(Default)]
+pub struct LiquidationEvents {
+    pub cancelled: Option<OrderCancelled>,
+    /// The position was queued for ADL (with `adl_started`).
+    pub bankruptcy_queued: Option<Bankruptcy>,
+    pub adl_started: Option<AdlStarted>,
+    pub liquidation: Option<Liquidation>,
+    /// The insurance vault covered the deficit of a position taken over.
+    pub bankruptcy_paid: Option<Bankruptcy>,
+}
+
+/// What a liquidation moves between the vaults, and its events.
+pub struct LiquidationOutcome {
+    /// From the insurance vault into the collateral vault.
+    pub paid_by_insurance: u64,
+    /// From the collateral vault into the insurance vault.
+    pub insurance_fee: u64,
+    pub events: LiquidationEvents,
+}
+
+/// Liquidates `target` into `liquidator`: the engine plans the transfer at the observed price,
+/// the target's orders are cancelled, and the engine's waterfall decides between a take-over
+/// (the vault paying any deficit) and the ADL queue. `insurance_balance` is the insurance
+/// vault's balance; `observe_price` reads the oracle (and may move the market's EMA and breaker).
+pub fn liquidate_action(
+    accounts: LiquidateAccounts,
+    insurance_balance: u64,
+    observe_price: impl FnOnce(&mut Market) -> Result<Price>,
+) -> Result<LiquidationOutcome> {
+    let LiquidateAccounts {
+        market,
+        market_key,
+        book,
+        target,
+        target_key,
+        liquidator,
+        liquidator_key,
+    } = accounts;
     market.require_open()?;
     // The position waiting for ADL is neither liquidated again nor takes others' lots over.
-    let liquidator_key = ctx.accounts.liquidator_position.key();
     require!(
         !(market.is_adl_pending()
             && (market.adl_position == target_key || market.adl_position == liquidator_key)),
         PerpsError::AdlPending
     );
-    let oracle_price = oracle::observe_price(
-        &mut market,
-        &market_key,
-        &ctx.accounts.oracle,
-        OracleUse::Liquidation,
-    )?;
+    let oracle_price = observe_price(market)?;
     let params = market.params;
     let tiers = params.margin_tiers()?;
-    let mut target = ctx.accounts.position.load_mut()?;
-    let mut liquidator = ctx.accounts.liquidator_position.load_mut()?;
-    target.settle_funding(&mut market)?;
-    liquidator.settle_funding(&mut market)?;
-
+    target.settle_funding(market)?;
+    liquidator.settle_funding(market)?;
     let plan = plan_liquidation(
         &target.state(),
         oracle_price,
         &tiers,
         &params.liquidation_params(),
     )
-    .map_err(PerpsError::from)?;
+    .map_engine_err()?;
 
-    let cancelled = ctx
-        .accounts
-        .order_book
-        .load_mut()?
-        .cancel_all_of(&target_key, &mut target)?;
+    let mut events = LiquidationEvents::default();
+    let cancelled = book.cancel_all_of(&target_key, target)?;
     if cancelled.orders > 0 {
-        emit!(OrderCancelled {
+        events.cancelled = Some(OrderCancelled {
             market: market_key,
             position: target_key,
             order_id: 0,
             lots: cancelled.bid_lots.0 + cancelled.ask_lots.0,
-            reason: CANCEL_BY_LIQUIDATION,
+            reason: CancelReason::ByLiquidation,
         });
     }
-
-    let deficit = to_u64(plan.deficit)?;
-    let insurance_available = ctx
-        .accounts
-        .insurance_vault
-        .amount
-        .saturating_sub(params.insurance_floor);
-    let mut paid_by_insurance = deficit.min(insurance_available);
-    let side_sign = target.base_lots.signum();
+    let deficit = u64::try_from(plan.deficit.0).map_err(|_| PerpsError::MathOverflow)?;
+    let available = insurance_balance.saturating_sub(params.insurance_floor);
+    let decision = waterfall(&plan, &target.state(), oracle_price, available).map_engine_err()?;
+    let paid_by_insurance = decision.paid_by_insurance();
     let mut insurance_fee = 0;
-    if deficit > paid_by_insurance {
-        // The vault cannot cover it: the position is not taken over but waits for ADL at the
-        // bankruptcy price its collateral and the vault's contribution give it.
+    if let Waterfall::QueueForAdl { .. } = decision {
         require!(!market.is_adl_pending(), PerpsError::AdlPending);
-        // No liquidator earns the fee here: the vault pays at most what the position lacks at
-        // the oracle price, so its money is not handed to the ADL candidates as a discount.
-        let oracle_deficit = target
-            .state()
-            .equity(oracle_price)
-            .map_err(PerpsError::from)?
-            .0
-            .min(0)
-            .unsigned_abs();
-        paid_by_insurance =
-            paid_by_insurance.min(u64::try_from(oracle_deficit).unwrap_or(u64::MAX));
-        target.collateral = target
-            .collateral
-            .checked_add(paid_by_insurance as i64)
-            .ok_or(PerpsError::MathOverflow)?;
-        let bankruptcy_price = target
-            .state()
-            .bankruptcy_price()
-            .map_err(PerpsError::from)?;
+        // Not taken over: it waits for ADL at the bankruptcy price its collateral and the vault's
+        // contribution give it.
+        target.add_collateral(paid_by_insurance)?;
+        let bankruptcy_price = target.state().bankruptcy_price().map_engine_err()?;
         market.adl_pending = 1;
         market.adl_position = target_key;
         market.adl_lots = target.base_lots.unsigned_abs();
         market.adl_bankruptcy_price = bankruptcy_price.0;
-        emit!(Bankruptcy {
+        events.bankruptcy_queued = Some(Bankruptcy {
             market: market_key,
             position: target_key,
             deficit,
@@ -140,23 +209,22 @@ pub fn handler(ctx: Context<Liquidate>) -> Result<()> {
             bankruptcy_price: bankruptcy_price.0,
             lots: market.adl_lots,
         });
-        emit!(AdlStarted {
+        events.adl_started = Some(AdlStarted {
             market: market_key,
             bankrupt: target_key,
             lots: market.adl_lots,
             bankruptcy_price: bankruptcy_price.0,
         });
     } else {
+        let side_sign = target.base_lots.signum();
         let lots = plan.lots.0 as i64;
-        target.apply_fill(&mut market, SignedLots(-side_sign * lots), plan.price)?;
-        liquidator.apply_fill(&mut market, SignedLots(side_sign * lots), plan.price)?;
-        insurance_fee = to_u64(plan.insurance_fee)?;
+        target.apply_fill(market, SignedLots(-side_sign * lots), plan.price)?;
+        liquidator.apply_fill(market, SignedLots(side_sign * lots), plan.price)?;
+        insurance_fee =
+            u64::try_from(plan.insurance_fee.0).map_err(|_| PerpsError::MathOverflow)?;
         target.charge_fee(plan.insurance_fee)?;
         // The vault's payment brings a bankrupt position's collateral back to exactly zero.
-        target.collateral = target
-            .collateral
-            .checked_add(paid_by_insurance as i64)
-            .ok_or(PerpsError::MathOverflow)?;
+        target.add_collateral(paid_by_insurance)?;
         require_eq!(
             market.open_interest_long,
             market.open_interest_short,
@@ -169,16 +237,16 @@ pub fn handler(ctx: Context<Liquidate>) -> Result<()> {
                 &tiers,
                 market.initial_margin_factor(oracle_price)?,
             )
-            .map_err(PerpsError::from)?;
+            .map_engine_err()?;
         require!(
             liquidator_health.meets_initial(),
             PerpsError::LiquidatorBelowInitialMargin
         );
         let improvement = oracle_price.0.abs_diff(plan.price.0) as u128 * plan.lots.0 as u128;
-        emit!(Liquidation {
+        events.liquidation = Some(Liquidation {
             market: market_key,
             position: target_key,
-            liquidator: ctx.accounts.liquidator_position.key(),
+            liquidator: liquidator_key,
             lots: plan.lots.0,
             price: plan.price.0,
             oracle_price: oracle_price.0,
@@ -187,7 +255,7 @@ pub fn handler(ctx: Context<Liquidate>) -> Result<()> {
             full: plan.full,
         });
         if deficit > 0 {
-            emit!(Bankruptcy {
+            events.bankruptcy_paid = Some(Bankruptcy {
                 market: market_key,
                 position: target_key,
                 deficit,
@@ -198,35 +266,153 @@ pub fn handler(ctx: Context<Liquidate>) -> Result<()> {
             });
         }
     }
-
-    let signer = market.signer();
-    drop(target);
-    drop(liquidator);
-    drop(market);
-    let market_info = ctx.accounts.market.to_account_info();
-    if paid_by_insurance > 0 {
-        vault::transfer_out(
-            &ctx.accounts.token_program,
-            &ctx.accounts.insurance_vault,
-            &ctx.accounts.collateral_vault,
-            market_info.clone(),
-            &signer,
-            paid_by_insurance,
-        )?;
-    }
-    if insurance_fee > 0 {
-        vault::transfer_out(
-            &ctx.accounts.token_program,
-            &ctx.accounts.collateral_vault,
-            &ctx.accounts.insurance_vault,
-            market_info,
-            &signer,
-            insurance_fee,
-        )?;
-    }
-    Ok(())
+    Ok(LiquidationOutcome {
+        paid_by_insurance,
+        insurance_fee,
+        events,
+    })
 }
 
-fn to_u64(amount: SignedQuote) -> Result<u64> {
-    u64::try_from(amount.0).map_err(|_| error!(PerpsError::MathOverflow))
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, USDC};
+
+    /// A market where a long of 100 lots from 60 USDC (`collateral` USDC) faces a short of 100
+    /// elsewhere, and a flat liquidator holding 100 USDC.
+    struct Fixture {
+        market: Box<Market>,
+        book: Box<OrderBook>,
+        target: Position,
+        liquidator: Position,
+        target_key: Pubkey,
+    }
+
+    fn fixture(collateral: i64) -> Fixture {
+        let key = Pubkey::new_unique();
+        let mut market = testing::market();
+        market.open_interest_long = 100;
+        market.open_interest_short = 100;
+        Fixture {
+            market,
+            book: testing::order_book(key),
+            target: testing::position(key, collateral, 100, 60 * USDC as i64),
+            liquidator: testing::position(key, 100 * USDC as i64, 0, 0),
+            target_key: Pubkey::new_unique(),
+        }
+    }
+
+    impl Fixture {
+        fn liquidate(&mut self, oracle: u64, insurance: u64) -> Result<LiquidationOutcome> {
+            liquidate_action(
+                LiquidateAccounts {
+                    market: &mut self.market,
+                    market_key: Pubkey::new_unique(),
+                    book: &mut self.book,
+                    target: &mut self.target,
+                    target_key: self.target_key,
+                    liquidator: &mut self.liquidator,
+                    liquidator_key: Pubkey::new_unique(),
+                },
+                insurance,
+                |_| Ok(Price(oracle)),
+            )
+        }
+    }
+
+    #[test]
+    fn worked_partial_liquidation_takes_the_smallest_restoring_size() {
+        // At 59.5: U = −50, equity 25 < MM 0.5% · 5,950 = 29.75. Each lot taken costs 0.119 of
+        // discount (transfer at 59.381) and 0.0595 of insurance fee, and frees 0.32725 of the
+        // 10%-buffered target: 52 lots is the least that restores it.
+        let mut f = fixture(75 * USDC as i64);
+        let outcome = f.liquidate(59_500_000, 0).unwrap();
+        assert_eq!((f.target.base_lots, f.liquidator.base_lots), (48, 52));
+        assert_eq!(f.liquidator.cost_basis, 52 * 59_381_000);
+        assert_eq!(outcome.insurance_fee, 3_094_000);
+        assert_eq!(outcome.paid_by_insurance, 0);
+        // 75 − 52 · 0.619 realized − 3.094 of fee.
+        assert_eq!(f.target.collateral, 39_718_000);
+        assert_eq!(
+            (f.market.open_interest_long, f.market.open_interest_short),
+            (100, 100)
+        );
+        let event = outcome.events.liquidation.unwrap();
+        assert_eq!(
+            (event.lots, event.price, event.liquidator_fee),
+            (52, 59_381_000, 6_188_000)
+        );
+        assert!(!event.full && outcome.events.bankruptcy_paid.is_none());
+    }
+
+    #[test]
+    fn a_bankruptcy_the_vault_covers_is_taken_over_and_brought_to_zero() {
+        // At 59: equity −40; the full close at 58.882 leaves collateral at −51.8 USDC.
+        let mut f = fixture(60 * USDC as i64);
+        let outcome = f.liquidate(59_000_000, 100 * USDC).unwrap();
+        assert_eq!(outcome.paid_by_insurance, 51_800_000);
+        assert_eq!(outcome.insurance_fee, 0);
+        assert_eq!((f.target.base_lots, f.target.collateral), (0, 0));
+        assert_eq!(f.liquidator.base_lots, 100);
+        assert!(outcome.events.liquidation.unwrap().full);
+        assert_eq!(outcome.events.bankruptcy_paid.unwrap().deficit, 51_800_000);
+        assert!(!f.market.is_adl_pending());
+    }
+
+    #[test]
+    fn a_bankruptcy_beyond_the_vault_waits_for_adl_and_a_second_one_is_refused() {
+        let mut f = fixture(60 * USDC as i64);
+        let outcome = f.liquidate(59_000_000, 10 * USDC).unwrap();
+        // The vault pays what it holds (under the 40 the position lacks at the oracle).
+        assert_eq!(outcome.paid_by_insurance, 10 * USDC);
+        assert_eq!(
+            (f.target.base_lots, f.target.collateral),
+            (100, 70 * USDC as i64)
+        );
+        assert_eq!(f.liquidator.base_lots, 0);
+        assert!(f.market.is_adl_pending());
+        assert_eq!(f.market.adl_position, f.target_key);
+        // (6,000 − 70) / 100 lots.
+        assert_eq!(
+            (f.market.adl_lots, f.market.adl_bankruptcy_price),
+            (100, 59_300_000)
+        );
+        let queued = outcome.events.bankruptcy_queued.unwrap();
+        assert_eq!(
+            (queued.deficit, queued.left_for_adl),
+            (51_800_000, 41_800_000)
+        );
+        assert!(outcome.events.adl_started.is_some() && outcome.events.liquidation.is_none());
+        // The queued position cannot be liquidated again, nor another that would need ADL.
+        assert_eq!(
+            f.liquidate(59_000_000, 0).err().unwrap(),
+            PerpsError::AdlPending.into()
+        );
+        let mut other = fixture(60 * USDC as i64);
+        other.market = f.market.clone();
+        assert_eq!(
+            other.liquidate(59_000_000, 0).err().unwrap(),
+            PerpsError::AdlPending.into()
+        );
+    }
+
+    #[test]
+    fn refuses_a_healthy_position_a_paused_market_and_an_undercapitalised_liquidator() {
+        let mut f = fixture(75 * USDC as i64);
+        assert_eq!(
+            f.liquidate(59_800_000, 0).err().unwrap(),
+            PerpsError::NotLiquidatable.into()
+        );
+        f.market.status = crate::state::MarketStatus::Paused as u8;
+        assert_eq!(
+            f.liquidate(59_500_000, 0).err().unwrap(),
+            PerpsError::MarketPaused.into()
+        );
+        let mut f = fixture(75 * USDC as i64);
+        f.liquidator.collateral = 0;
+        assert_eq!(
+            f.liquidate(59_500_000, 0).err().unwrap(),
+            PerpsError::LiquidatorBelowInitialMargin.into()
+        );
+    }
 }

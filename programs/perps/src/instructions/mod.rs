@@ -24,6 +24,7 @@ pub mod withdraw;
 pub mod withdraw_insurance;
 
 pub use adl::*;
+pub use cancel_all_orders::*;
 pub use cancel_order::*;
 pub use close_position::*;
 pub use crank_funding::*;

@@ -2,47 +2,23 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 use perps_engine::{
     book::{within_band, MakerResponse, TakerOrder},
-    fees, BaseLots, MarginTiers, OracleUse, OrderSide, Price, RatePpm, RestingOrder, SignedLots,
-    SignedQuote,
+    fees, BaseLots, MarginTiers, OracleUse, Price, RatePpm, RestingOrder, SignedLots, SignedQuote,
 };
 
 use crate::{
-    error::{CallbackError, PerpsError},
+    error::{CallbackError, EngineResultExt, PerpsError},
     events::{Fill, OrderCancelled, OrderPlaced},
     oracle,
-    state::{Exchange, Market, MarketStatus, OrderBook, Position, EXCHANGE_SEED},
-    vault,
+    state::{
+        CancelReason, Exchange, Market, MarketStatus, OrderBook, OrderSide, OrderType, Position,
+        PositionAccounts, RemainingPositions, EXCHANGE_SEED, MAX_OPEN_ORDERS_PER_POSITION,
+    },
+    vault::{self, Payout},
 };
-
-/// Which way an order trades.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
-    Bid,
-    Ask,
-}
-
-impl From<Side> for OrderSide {
-    fn from(side: Side) -> Self {
-        match side {
-            Side::Bid => OrderSide::Bid,
-            Side::Ask => OrderSide::Ask,
-        }
-    }
-}
-
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OrderType {
-    /// Matches what crosses, rests the remainder.
-    Limit,
-    /// Rests only; refused if it would cross.
-    PostOnly,
-    /// Matches what crosses, drops the remainder.
-    ImmediateOrCancel,
-}
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PlaceOrderArgs {
-    pub side: Side,
+    pub side: OrderSide,
     /// Quote atoms per lot, a multiple of the tick size.
     pub price: u64,
     pub lots: u64,
@@ -51,18 +27,6 @@ pub struct PlaceOrderArgs {
     pub reduce_only: bool,
     pub client_order_id: u64,
 }
-
-/// Why a resting order left the book without filling, in `OrderCancelled` events.
-pub const CANCEL_BY_OWNER: u8 = 0;
-pub const CANCEL_SELF_TRADE: u8 = 1;
-pub const CANCEL_REDUCE_ONLY: u8 = 2;
-pub const CANCEL_BY_LIQUIDATION: u8 = 3;
-pub const CANCEL_BY_ADL: u8 = 5;
-/// Outside the band around the current oracle, or its maker could no longer carry the fill.
-pub const CANCEL_STALE: u8 = 4;
-
-/// Resting orders one position may have: keeps a single account from filling a book side.
-pub const MAX_OPEN_ORDERS_PER_POSITION: u32 = 32;
 
 #[derive(Accounts)]
 pub struct PlaceOrder<'info> {
@@ -96,12 +60,93 @@ pub struct PlaceOrder<'info> {
 /// must meet initial margin afterwards, counting resting orders at their worst case, unless the
 /// order only reduced its risk.
 pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderArgs) -> Result<()> {
+    let accounts = &ctx.accounts;
+    let market_key = accounts.market.key();
+    let mut market = accounts.market.load_mut()?;
+    let mut book = accounts.order_book.load_mut()?;
+    let mut taker = accounts.position.load_mut()?;
+    let outcome = place_order_action(
+        PlaceOrderAccounts {
+            market: &mut market,
+            market_key,
+            book: &mut book,
+            taker: &mut taker,
+            taker_key: accounts.position.key(),
+        },
+        &mut RemainingPositions(ctx.remaining_accounts),
+        &args,
+        |market| oracle::observe_price(market, &market_key, &accounts.oracle, OracleUse::Trading),
+    )?;
+    for event in outcome.events {
+        match event {
+            OrderEvent::Fill(fill) => emit!(fill),
+            OrderEvent::Cancelled(cancelled) => emit!(cancelled),
+        }
+    }
+    vault::release_then_pay_out(
+        market,
+        (taker, book),
+        &accounts.token_program,
+        accounts.market.to_account_info(),
+        &[
+            Payout {
+                from: &accounts.collateral_vault,
+                to: &accounts.insurance_vault,
+                amount: outcome.fees_to_insurance,
+            },
+            Payout {
+                from: &accounts.collateral_vault,
+                to: &accounts.treasury,
+                amount: outcome.fees_to_treasury,
+            },
+        ],
+    )?;
+    emit!(outcome.placed);
+    Ok(())
+}
+
+/// The loaded accounts an order works on (the makers come apart, by address).
+pub struct PlaceOrderAccounts<'a> {
+    pub market: &'a mut Market,
+    pub market_key: Pubkey,
+    pub book: &'a mut OrderBook,
+    pub taker: &'a mut Position,
+    pub taker_key: Pubkey,
+}
+
+/// An event of one order's matching, in the order emitted.
+pub enum OrderEvent {
+    Fill(Fill),
+    Cancelled(OrderCancelled),
+}
+
+/// What an order did: its events, and the net fees that leave the collateral vault.
+pub struct OrderOutcome {
+    pub events: Vec<OrderEvent>,
+    pub placed: OrderPlaced,
+    pub fees_to_insurance: u64,
+    pub fees_to_treasury: u64,
+}
+
+/// Validates `args`, observes the oracle, matches the order against the book (settling each
+/// maker reached and the taker), rests what is left unless immediate-or-cancel, and checks the
+/// taker's margin, the ADL and open-interest rules afterwards.
+pub fn place_order_action(
+    accounts: PlaceOrderAccounts,
+    makers: &mut impl PositionAccounts,
+    args: &PlaceOrderArgs,
+    observe_price: impl FnOnce(&mut Market) -> Result<Price>,
+) -> Result<OrderOutcome> {
+    let PlaceOrderAccounts {
+        market,
+        market_key,
+        book,
+        taker,
+        taker_key,
+    } = accounts;
     require!(args.lots > 0, PerpsError::ZeroAmount);
-    let market_key = ctx.accounts.market.key();
-    let taker_key = ctx.accounts.position.key();
-    let side = OrderSide::from(args.side);
+    let side = perps_engine::OrderSide::from(args.side);
     let price = Price(args.price);
-    let mut market = ctx.accounts.market.load_mut()?;
     market.require_open()?;
     let params = market.params;
     require!(
@@ -112,12 +157,7 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
         args.price > 0 && args.price % params.tick_size == 0,
         PerpsError::InvalidPrice
     );
-    let oracle_price = oracle::observe_price(
-        &mut market,
-        &market_key,
-        &ctx.accounts.oracle,
-        OracleUse::Trading,
-    )?;
+    let oracle_price = observe_price(market)?;
     // Observing the price may have tripped (or cleared) the circuit breaker.
     let reduce_only = args.reduce_only || market.status()? == MarketStatus::ReduceOnly;
     require!(
@@ -125,10 +165,7 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
         PerpsError::PriceOutsideBand
     );
     let open_interest_before = market.open_interest_long;
-
-    let mut order_book = ctx.accounts.order_book.load_mut()?;
-    let mut taker = ctx.accounts.position.load_mut()?;
-    taker.settle_funding(&mut market)?;
+    taker.settle_funding(market)?;
     require!(
         !(market.is_adl_pending() && market.adl_position == taker_key),
         PerpsError::AdlPending
@@ -143,7 +180,7 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
     };
     if args.order_type == OrderType::PostOnly {
         require!(
-            !order_book.book.would_cross(side, price),
+            !book.book.would_cross(side, price),
             PerpsError::PostOnlyWouldCross
         );
     }
@@ -164,27 +201,26 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
         taker: taker_key.to_bytes(),
     };
     let mut fees_collected = SignedQuote::ZERO;
-    let outcome = order_book
+    let mut events = Vec::new();
+    let outcome = book
         .book
         .match_order(
             &taker_order,
             |order, offered| -> std::result::Result<_, CallbackError> {
-                let Some(maker_info) = ctx
-                    .remaining_accounts
-                    .iter()
-                    .find(|a| a.key.to_bytes() == order.maker)
+                let maker_key = Pubkey::new_from_array(order.maker);
+                let Some(fill) = makers.with_position(&maker_key, |maker| {
+                    settle_fill(market, taker, maker, order, offered, &rules)
+                })?
                 else {
                     return Ok(MakerResponse::Stop);
                 };
-                let fill =
-                    settle_fill(&mut market, &mut taker, maker_info, order, offered, &rules)?;
                 fees_collected = fees_collected
                     .checked_add(fill.maker_fee)
                     .and_then(|f| f.checked_add(fill.taker_fee))?;
                 if fill.lots.0 > 0 {
-                    emit!(Fill {
+                    events.push(OrderEvent::Fill(Fill {
                         market: market_key,
-                        maker: *maker_info.key,
+                        maker: maker_key,
                         taker: taker_key,
                         maker_order_id: order.order_id,
                         taker_side: args.side,
@@ -192,16 +228,16 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
                         lots: fill.lots.0,
                         maker_fee: fill.maker_fee.0 as i64,
                         taker_fee: fill.taker_fee.0 as i64,
-                    });
+                    }));
                 }
                 if let Some(reason) = fill.cancelled {
-                    emit!(OrderCancelled {
+                    events.push(OrderEvent::Cancelled(OrderCancelled {
                         market: market_key,
-                        position: *maker_info.key,
+                        position: maker_key,
                         order_id: order.order_id,
                         lots: order.lots - fill.lots.0,
                         reason,
-                    });
+                    }));
                 }
                 Ok(MakerResponse::Fill {
                     lots: fill.lots,
@@ -223,27 +259,27 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
             outcome.self_trade_cancelled_lots.0,
             outcome.self_trade_cancelled_orders,
         )?;
-        emit!(OrderCancelled {
+        events.push(OrderEvent::Cancelled(OrderCancelled {
             market: market_key,
             position: taker_key,
             order_id: 0,
             lots: outcome.self_trade_cancelled_lots.0,
-            reason: CANCEL_SELF_TRADE,
-        });
+            reason: CancelReason::SelfTrade,
+        }));
     }
 
     let remaining = lots - outcome.filled.0;
     let mut rested_id = 0;
     if remaining > 0 && args.order_type != OrderType::ImmediateOrCancel {
         require!(
-            !(outcome.stopped && order_book.book.would_cross(side, price)),
+            !(outcome.stopped && book.book.would_cross(side, price)),
             PerpsError::MissingMakerAccount
         );
         require!(
             taker.open_order_count < MAX_OPEN_ORDERS_PER_POSITION,
             PerpsError::TooManyOrders
         );
-        rested_id = order_book
+        rested_id = book
             .book
             .rest(
                 side,
@@ -253,7 +289,7 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
                 args.client_order_id,
                 reduce_only,
             )
-            .map_err(PerpsError::from)?;
+            .map_engine_err()?;
         taker.add_open_orders(side, remaining, 1)?;
     }
 
@@ -264,10 +300,8 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
             &tiers,
             market.initial_margin_factor(oracle_price)?,
         )
-        .map_err(PerpsError::from)?;
-    let reduced = before
-        .is_risk_reduced_by(&after)
-        .map_err(PerpsError::from)?;
+        .map_engine_err()?;
+    let reduced = before.is_risk_reduced_by(&after).map_engine_err()?;
     require!(!market.is_adl_pending() || reduced, PerpsError::AdlPending);
     require!(
         health.meets_initial() || (reduced && health.equity >= SignedQuote::ZERO),
@@ -279,46 +313,31 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
         PerpsError::OpenInterestCapExceeded
     );
 
-    let split = fees::split_fees(fees_collected, params.fee_insurance_share_bps)
-        .map_err(PerpsError::from)?;
-    let signer = market.signer();
-    drop(taker);
-    drop(order_book);
-    drop(market);
-    for (amount, destination) in [
-        (split.insurance, &ctx.accounts.insurance_vault),
-        (split.treasury, &ctx.accounts.treasury),
-    ] {
-        let amount = u64::try_from(amount.0).map_err(|_| PerpsError::MathOverflow)?;
-        if amount > 0 {
-            vault::transfer_out(
-                &ctx.accounts.token_program,
-                &ctx.accounts.collateral_vault,
-                destination,
-                ctx.accounts.market.to_account_info(),
-                &signer,
-                amount,
-            )?;
-        }
-    }
-    emit!(OrderPlaced {
-        market: market_key,
-        position: taker_key,
-        order_id: rested_id,
-        client_order_id: args.client_order_id,
-        side: args.side,
-        price: args.price,
-        lots,
-        filled: outcome.filled.0,
-        rested: if rested_id > 0 { remaining } else { 0 },
-    });
-    Ok(())
+    let split =
+        fees::split_fees(fees_collected, params.fee_insurance_share_bps).map_engine_err()?;
+    let to_u64 = |fee: SignedQuote| u64::try_from(fee.0).map_err(|_| PerpsError::MathOverflow);
+    Ok(OrderOutcome {
+        events,
+        placed: OrderPlaced {
+            market: market_key,
+            position: taker_key,
+            order_id: rested_id,
+            client_order_id: args.client_order_id,
+            side: args.side,
+            price: args.price,
+            lots,
+            filled: outcome.filled.0,
+            rested: if rested_id > 0 { remaining } else { 0 },
+        },
+        fees_to_insurance: to_u64(split.insurance)?,
+        fees_to_treasury: to_u64(split.treasury)?,
+    })
 }
 
 /// What every fill of one taker order is judged against.
 struct FillRules<'a> {
     market_key: &'a Pubkey,
-    taker_side: OrderSide,
+    taker_side: perps_engine::OrderSide,
     oracle: Price,
     tiers: &'a MarginTiers,
     band: RatePpm,
@@ -330,7 +349,7 @@ struct FillRules<'a> {
 struct MakerFill {
     lots: BaseLots,
     /// Why the rest of the order was cancelled instead of filled, if it was.
-    cancelled: Option<u8>,
+    cancelled: Option<CancelReason>,
     maker_fee: SignedQuote,
     taker_fee: SignedQuote,
 }
@@ -341,54 +360,49 @@ struct MakerFill {
 /// the position; and no order fills that is priced outside the band around the current oracle,
 /// or that would leave its maker with new risk below maintenance margin or with negative equity
 /// (a stale order). What cannot fill is cancelled.
-fn settle_fill<'info>(
+fn settle_fill(
     market: &mut Market,
     taker: &mut Position,
-    maker_info: &'info AccountInfo<'info>,
+    maker: &mut Position,
     order: &RestingOrder,
     offered: BaseLots,
     rules: &FillRules,
 ) -> Result<MakerFill> {
-    let loader = AccountLoader::<Position>::try_from(maker_info)?;
-    let mut maker = loader.load_mut()?;
     require_keys_eq!(maker.market, *rules.market_key, PerpsError::WrongMarket);
     maker.settle_funding(market)?;
     let maker_side = rules.taker_side.opposite();
     let price = Price(order.price);
-    let notional_of = |lots: BaseLots| price.value_of(lots).map_err(PerpsError::from);
+    let notional_of = |lots: BaseLots| price.value_of(lots).map_engine_err();
     let maker_fee_of = |lots: BaseLots| -> Result<SignedQuote> {
-        Ok(
-            fees::fee(notional_of(lots)?, market.params.maker_fee_bps as i32)
-                .map_err(PerpsError::from)?,
-        )
+        Ok(fees::fee(notional_of(lots)?, market.params.maker_fee_bps as i32).map_engine_err()?)
     };
 
     let before = maker.state();
     let mut lots = offered;
-    let mut reason = CANCEL_REDUCE_ONLY;
+    let mut reason = CancelReason::ReduceOnly;
     if order.reduce_only == 1 || rules.reduce_only_market {
         lots = BaseLots(lots.0.min(before.reducible_lots(maker_side).0));
     }
     if !within_band(price, rules.oracle, rules.band) {
         lots = BaseLots(0);
-        reason = CANCEL_STALE;
+        reason = CancelReason::Stale;
     } else if lots.0 > 0 {
         let mut after = before;
         after
             .apply_fill(SignedLots(maker_side.sign() * lots.0 as i64), price)
-            .map_err(PerpsError::from)?;
+            .map_engine_err()?;
         after.collateral = after
             .collateral
             .checked_sub(maker_fee_of(lots)?)
-            .map_err(PerpsError::from)?;
+            .map_engine_err()?;
         let health = after
             .health(rules.oracle, rules.tiers, RatePpm::ONE)
-            .map_err(PerpsError::from)?;
+            .map_engine_err()?;
         if health.equity < SignedQuote::ZERO
             || (health.is_liquidatable() && !before.exposure_reduced_by(&after))
         {
             lots = BaseLots(0);
-            reason = CANCEL_STALE;
+            reason = CancelReason::Stale;
         }
     }
     let cancelled = (lots < offered).then_some(reason);
@@ -408,8 +422,8 @@ fn settle_fill<'info>(
         });
     }
     let maker_fee = maker_fee_of(lots)?;
-    let taker_fee = fees::fee(notional_of(lots)?, market.params.taker_fee_bps as i32)
-        .map_err(PerpsError::from)?;
+    let taker_fee =
+        fees::fee(notional_of(lots)?, market.params.taker_fee_bps as i32).map_engine_err()?;
     maker.apply_fill(market, SignedLots(maker_side.sign() * lots.0 as i64), price)?;
     taker.apply_fill(
         market,
@@ -424,4 +438,290 @@ fn settle_fill<'info>(
         maker_fee,
         taker_fee,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, Positions, USDC};
+
+    const ORACLE: u64 = 60 * USDC;
+
+    /// A market at 60 USDC a lot, its book, a taker with 100 USDC and two makers with 100 USDC
+    /// each (A, then B).
+    struct Fixture {
+        market: Box<Market>,
+        market_key: Pubkey,
+        book: Box<OrderBook>,
+        taker: Position,
+        taker_key: Pubkey,
+        makers: Positions,
+    }
+
+    fn fixture() -> Fixture {
+        let market_key = Pubkey::new_unique();
+        let maker = || {
+            (
+                Pubkey::new_unique(),
+                testing::position(market_key, 100 * USDC as i64, 0, 0),
+            )
+        };
+        Fixture {
+            market: testing::market(),
+            market_key,
+            book: testing::order_book(market_key),
+            taker: testing::position(market_key, 100 * USDC as i64, 0, 0),
+            taker_key: Pubkey::new_unique(),
+            makers: Positions(vec![maker(), maker()]),
+        }
+    }
+
+    fn order(side: OrderSide, price: u64, lots: u64, order_type: OrderType) -> PlaceOrderArgs {
+        PlaceOrderArgs {
+            side,
+            price,
+            lots,
+            order_type,
+            reduce_only: false,
+            client_order_id: 9,
+        }
+    }
+
+    impl Fixture {
+        /// Maker `i` rests `lots` at `price` on `side`, as a post-only order would leave it.
+        fn rest(&mut self, i: usize, side: perps_engine::OrderSide, price: u64, lots: u64) {
+            let (key, position) = &mut self.makers.0[i];
+            self.book
+                .book
+                .rest(side, key.to_bytes(), Price(price), BaseLots(lots), 1, false)
+                .unwrap();
+            position.add_open_orders(side, lots, 1).unwrap();
+        }
+
+        fn place(&mut self, args: PlaceOrderArgs, oracle: u64) -> Result<OrderOutcome> {
+            place_order_action(
+                PlaceOrderAccounts {
+                    market: &mut self.market,
+                    market_key: self.market_key,
+                    book: &mut self.book,
+                    taker: &mut self.taker,
+                    taker_key: self.taker_key,
+                },
+                &mut self.makers,
+                &args,
+                |_| Ok(Price(oracle)),
+            )
+        }
+
+        fn maker(&self, i: usize) -> &Position {
+            &self.makers.0[i].1
+        }
+    }
+
+    fn fills(outcome: &OrderOutcome) -> Vec<(u64, u64, i64, i64)> {
+        outcome
+            .events
+            .iter()
+            .filter_map(|event| match event {
+                OrderEvent::Fill(f) => Some((f.price, f.lots, f.maker_fee, f.taker_fee)),
+                OrderEvent::Cancelled(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn worked_limit_bid_fills_in_price_time_order_rests_the_rest_and_splits_the_fees() {
+        use perps_engine::OrderSide::Ask;
+        let mut f = fixture();
+        f.rest(0, Ask, 60_000_000, 3);
+        f.rest(1, Ask, 60_010_000, 2);
+        let outcome = f
+            .place(
+                order(OrderSide::Bid, 60_010_000, 6, OrderType::Limit),
+                ORACLE,
+            )
+            .unwrap();
+        // Taker 5 bps rounded up, maker rebate 1 bp rounded down in magnitude.
+        assert_eq!(
+            fills(&outcome),
+            vec![
+                (60_000_000, 3, -18_000, 90_000),
+                (60_010_000, 2, -12_002, 60_010)
+            ]
+        );
+        assert_eq!(f.taker.base_lots, 5);
+        assert_eq!(f.taker.cost_basis, 3 * 60_000_000 + 2 * 60_010_000);
+        assert_eq!((f.maker(0).base_lots, f.maker(1).base_lots), (-3, -2));
+        assert_eq!(f.maker(1).collateral, 100 * USDC as i64 + 12_002);
+        // One lot rests as a bid.
+        assert_eq!((outcome.placed.filled, outcome.placed.rested), (5, 1));
+        assert_eq!((f.taker.open_bid_lots, f.taker.open_order_count), (1, 1));
+        assert_eq!(
+            (f.maker(0).open_order_count, f.maker(0).open_ask_lots),
+            (0, 0)
+        );
+        // Net 120,008 atoms: half to insurance, half (rounded down) to the treasury.
+        assert_eq!(
+            (outcome.fees_to_insurance, outcome.fees_to_treasury),
+            (60_004, 60_004)
+        );
+        assert_eq!(
+            (f.market.open_interest_long, f.market.open_interest_short),
+            (5, 5)
+        );
+    }
+
+    #[test]
+    fn a_missing_maker_stops_matching_an_ioc_keeps_its_fills_and_a_crossing_limit_fails() {
+        use perps_engine::OrderSide::Ask;
+        let mut f = fixture();
+        f.rest(0, Ask, 60_000_000, 3);
+        f.rest(1, Ask, 60_010_000, 2);
+        f.makers.0.truncate(1);
+        let limit = order(OrderSide::Bid, 60_010_000, 5, OrderType::Limit);
+        assert_eq!(
+            f.place(limit, ORACLE).err().unwrap(),
+            PerpsError::MissingMakerAccount.into()
+        );
+        let mut f = fixture();
+        f.rest(0, Ask, 60_000_000, 3);
+        f.rest(1, Ask, 60_010_000, 2);
+        f.makers.0.truncate(1);
+        let ioc = order(OrderSide::Bid, 60_010_000, 5, OrderType::ImmediateOrCancel);
+        let outcome = f.place(ioc, ORACLE).unwrap();
+        assert_eq!((outcome.placed.filled, outcome.placed.rested), (3, 0));
+        assert_eq!(f.taker.base_lots, 3);
+    }
+
+    #[test]
+    fn the_takers_own_order_in_the_way_is_cancelled_not_filled() {
+        use perps_engine::OrderSide::Ask;
+        let mut f = fixture();
+        f.book
+            .book
+            .rest(
+                Ask,
+                f.taker_key.to_bytes(),
+                Price(ORACLE),
+                BaseLots(1),
+                1,
+                false,
+            )
+            .unwrap();
+        f.taker.add_open_orders(Ask, 1, 1).unwrap();
+        f.rest(0, Ask, ORACLE, 3);
+        let outcome = f
+            .place(
+                order(OrderSide::Bid, ORACLE, 2, OrderType::ImmediateOrCancel),
+                ORACLE,
+            )
+            .unwrap();
+        assert_eq!(fills(&outcome).len(), 1);
+        assert_eq!(
+            (
+                f.taker.base_lots,
+                f.taker.open_ask_lots,
+                f.taker.open_order_count
+            ),
+            (2, 0, 0)
+        );
+        assert!(outcome.events.iter().any(|event| matches!(
+            event,
+            OrderEvent::Cancelled(c) if c.reason == CancelReason::SelfTrade && c.lots == 1
+        )));
+    }
+
+    #[test]
+    fn a_resting_order_outside_the_band_of_the_new_oracle_is_cancelled_as_stale() {
+        use perps_engine::OrderSide::Ask;
+        let mut f = fixture();
+        f.rest(0, Ask, ORACLE, 1);
+        // The oracle rose to 66: the band is 62.70 to 69.30 and the ask at 60 lies below it.
+        let outcome = f
+            .place(
+                order(OrderSide::Bid, 63_000_000, 1, OrderType::ImmediateOrCancel),
+                66 * USDC,
+            )
+            .unwrap();
+        assert_eq!(outcome.placed.filled, 0);
+        assert!(matches!(
+            &outcome.events[..],
+            [OrderEvent::Cancelled(c)] if c.reason == CancelReason::Stale && c.lots == 1
+        ));
+        assert_eq!((f.maker(0).base_lots, f.maker(0).open_order_count), (0, 0));
+    }
+
+    #[test]
+    fn reduce_only_is_cut_to_the_position_and_never_flips_it() {
+        use perps_engine::OrderSide::Bid;
+        let mut f = fixture();
+        f.taker = testing::position(f.market_key, 100 * USDC as i64, 2, ORACLE as i64);
+        f.market.open_interest_long = 2;
+        f.market.open_interest_short = 2;
+        f.rest(0, Bid, ORACLE, 5);
+        let mut sell = order(OrderSide::Ask, ORACLE, 5, OrderType::ImmediateOrCancel);
+        sell.reduce_only = true;
+        let outcome = f.place(sell, ORACLE).unwrap();
+        assert_eq!((outcome.placed.lots, f.taker.base_lots), (2, 0));
+        assert_eq!(
+            f.place(sell, ORACLE).err().unwrap(),
+            PerpsError::ReduceOnlyWouldIncrease.into()
+        );
+    }
+
+    #[test]
+    fn refuses_each_bad_order_with_its_own_error() {
+        use perps_engine::OrderSide::Ask;
+        let bid = |price, lots, order_type| order(OrderSide::Bid, price, lots, order_type);
+        let cases = [
+            (bid(ORACLE, 0, OrderType::Limit), PerpsError::ZeroAmount),
+            (
+                bid(ORACLE + 1, 1, OrderType::Limit),
+                PerpsError::InvalidPrice,
+            ),
+            (
+                bid(63_010_000, 1, OrderType::Limit),
+                PerpsError::PriceOutsideBand,
+            ),
+            (
+                bid(ORACLE, 1, OrderType::PostOnly),
+                PerpsError::PostOnlyWouldCross,
+            ),
+            // 100 USDC covers 1% initial margin on at most 10,000 USDC: 167 lots at 60.
+            (
+                bid(59_000_000, 170, OrderType::Limit),
+                PerpsError::InsufficientMargin,
+            ),
+        ];
+        for (args, error) in cases {
+            let mut f = fixture();
+            f.rest(0, Ask, ORACLE, 1);
+            assert_eq!(f.place(args, ORACLE).err().unwrap(), error.into());
+        }
+        let mut f = fixture();
+        f.market.status = MarketStatus::Paused as u8;
+        assert_eq!(
+            f.place(bid(ORACLE, 1, OrderType::Limit), ORACLE)
+                .err()
+                .unwrap(),
+            PerpsError::MarketPaused.into()
+        );
+        let mut f = fixture();
+        f.market.adl_pending = 1;
+        assert_eq!(
+            f.place(bid(59_000_000, 1, OrderType::Limit), ORACLE)
+                .err()
+                .unwrap(),
+            PerpsError::AdlPending.into()
+        );
+        let mut f = fixture();
+        f.market.params.max_open_interest_lots = 2;
+        f.rest(0, Ask, ORACLE, 3);
+        assert_eq!(
+            f.place(bid(ORACLE, 3, OrderType::Limit), ORACLE)
+                .err()
+                .unwrap(),
+            PerpsError::OpenInterestCapExceeded.into()
+        );
+    }
 }

@@ -1,5 +1,5 @@
 use anchor_lang::prelude::*;
-use perps_engine::OracleUse;
+use perps_engine::{OracleUse, Price};
 
 use crate::{
     error::PerpsError,
@@ -24,23 +24,14 @@ pub struct SetMarketStatus<'info> {
 pub fn handler(ctx: Context<SetMarketStatus>, status: MarketStatus) -> Result<()> {
     let market_key = ctx.accounts.market.key();
     let mut market = ctx.accounts.market.load_mut()?;
-    let old_status = market.status()?;
-    require!(
-        old_status != MarketStatus::Settled,
-        PerpsError::MarketSettled
-    );
-    if status == MarketStatus::Settled {
-        let price = oracle::read_price(
-            &market,
+    let old_status = set_market_status_action(&mut market, status, |market| {
+        oracle::read_price(
+            market,
             &market_key,
             &ctx.accounts.oracle,
             OracleUse::Trading,
-        )?;
-        market.settlement_price = price.0;
-    }
-    market.status = status as u8;
-    // The admin's word replaces whatever the circuit breaker set.
-    market.breaker_until = 0;
+        )
+    })?;
     emit!(MarketStatusChanged {
         market: market_key,
         old_status: old_status as u8,
@@ -48,4 +39,51 @@ pub fn handler(ctx: Context<SetMarketStatus>, status: MarketStatus) -> Result<()
         settlement_price: market.settlement_price,
     });
     Ok(())
+}
+
+/// Sets `status` (a settled market is final; settling fixes the price `read_price` gives) and
+/// returns the status it replaced.
+pub fn set_market_status_action(
+    market: &mut Market,
+    status: MarketStatus,
+    read_price: impl FnOnce(&Market) -> Result<Price>,
+) -> Result<MarketStatus> {
+    let old_status = market.status()?;
+    require!(
+        old_status != MarketStatus::Settled,
+        PerpsError::MarketSettled
+    );
+    if status == MarketStatus::Settled {
+        market.settlement_price = read_price(market)?.0;
+    }
+    market.status = status as u8;
+    // The admin's word replaces whatever the circuit breaker set.
+    market.breaker_until = 0;
+    Ok(old_status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    #[test]
+    fn the_admin_overrides_the_breaker_and_settling_fixes_the_price_for_good() {
+        let mut market = testing::market();
+        market.status = MarketStatus::ReduceOnly as u8;
+        market.breaker_until = 1_000;
+        let no_price = |_: &Market| -> Result<Price> { panic!("only settling reads the price") };
+        let old = set_market_status_action(&mut market, MarketStatus::Active, no_price).unwrap();
+        assert_eq!((old, market.breaker_until), (MarketStatus::ReduceOnly, 0));
+        set_market_status_action(&mut market, MarketStatus::Settled, |_| {
+            Ok(Price(61_000_000))
+        })
+        .unwrap();
+        assert_eq!(market.settlement_price, 61_000_000);
+        assert_eq!(
+            set_market_status_action(&mut market, MarketStatus::Active, no_price).unwrap_err(),
+            PerpsError::MarketSettled.into()
+        );
+        assert_eq!(market.status().unwrap(), MarketStatus::Settled);
+    }
 }

@@ -3,11 +3,11 @@ use anchor_spl::token::{Token, TokenAccount};
 use perps_engine::{OracleUse, Price};
 
 use crate::{
-    error::PerpsError,
+    error::{EngineResultExt, PerpsError},
     events::CollateralWithdrawn,
     oracle,
     state::{Market, MarketStatus, Position},
-    vault,
+    vault::{self, Payout},
 };
 
 #[derive(Accounts)]
@@ -34,58 +34,145 @@ pub struct Withdraw<'info> {
 /// orders, no price needed), otherwise only what keeps equity at initial margin at the oracle
 /// price (the settlement price once the market is settled).
 pub fn handler(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
-    require!(amount > 0, PerpsError::ZeroAmount);
-    let market_key = ctx.accounts.market.key();
-    let (signer, collateral) = {
-        let mut market = ctx.accounts.market.load_mut()?;
-        require!(
-            market.status()? != MarketStatus::Paused,
-            PerpsError::MarketPaused
-        );
-        let mut position = ctx.accounts.position.load_mut()?;
-        position.settle_funding(&mut market)?;
-        let state = position.state();
-        require!(
-            amount as i128 <= state.collateral.0,
-            PerpsError::InsufficientCollateral
-        );
-        if !state.is_idle() {
-            // A settled market values positions at its final price, not the oracle's.
-            let price = if market.status()? == MarketStatus::Settled {
-                Price(market.settlement_price)
-            } else {
-                oracle::observe_price(
-                    &mut market,
-                    &market_key,
-                    &ctx.accounts.oracle,
-                    OracleUse::Trading,
-                )?
-            };
-            let free = state
-                .max_withdrawal(
-                    price,
-                    &market.params.margin_tiers()?,
-                    market.initial_margin_factor(price)?,
-                    market.is_adl_pending(),
-                )
-                .map_err(PerpsError::from)?;
-            require!(amount <= free.0, PerpsError::WithdrawalBelowInitialMargin);
-        }
-        position.collateral -= amount as i64;
-        (market.signer(), position.collateral)
-    };
-    vault::transfer_out(
-        &ctx.accounts.token_program,
-        &ctx.accounts.collateral_vault,
-        &ctx.accounts.owner_token,
-        ctx.accounts.market.to_account_info(),
-        &signer,
-        amount,
+    let accounts = &ctx.accounts;
+    let mut market = accounts.market.load_mut()?;
+    let mut position = accounts.position.load_mut()?;
+    let collateral = withdraw_action(&mut market, &mut position, amount, |market| {
+        oracle::observe_price(
+            market,
+            &accounts.market.key(),
+            &accounts.oracle,
+            OracleUse::Trading,
+        )
+    })?;
+    vault::release_then_pay_out(
+        market,
+        position,
+        &accounts.token_program,
+        accounts.market.to_account_info(),
+        &[Payout {
+            from: &accounts.collateral_vault,
+            to: &accounts.owner_token,
+            amount,
+        }],
     )?;
     emit!(CollateralWithdrawn {
-        position: ctx.accounts.position.key(),
+        position: accounts.position.key(),
         amount,
         collateral,
     });
     Ok(())
+}
+
+/// Debits `amount` from `position` (funding settled first) if what stays meets initial margin;
+/// returns its collateral. `observe_price` reads the oracle, only for a position with risk.
+pub fn withdraw_action(
+    market: &mut Market,
+    position: &mut Position,
+    amount: u64,
+    observe_price: impl FnOnce(&mut Market) -> Result<Price>,
+) -> Result<i64> {
+    require!(amount > 0, PerpsError::ZeroAmount);
+    require!(
+        market.status()? != MarketStatus::Paused,
+        PerpsError::MarketPaused
+    );
+    position.settle_funding(market)?;
+    let state = position.state();
+    require!(
+        amount as i128 <= state.collateral.0,
+        PerpsError::InsufficientCollateral
+    );
+    if !state.is_idle() {
+        // A settled market values positions at its final price, not the oracle's.
+        let price = if market.status()? == MarketStatus::Settled {
+            Price(market.settlement_price)
+        } else {
+            observe_price(market)?
+        };
+        let free = state
+            .max_withdrawal(
+                price,
+                &market.params.margin_tiers()?,
+                market.initial_margin_factor(price)?,
+                market.is_adl_pending(),
+            )
+            .map_engine_err()?;
+        require!(amount <= free.0, PerpsError::WithdrawalBelowInitialMargin);
+    }
+    position.collateral -= amount as i64;
+    Ok(position.collateral)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, USDC};
+
+    const P: u64 = 60 * USDC;
+
+    fn no_oracle(_: &mut Market) -> Result<Price> {
+        panic!("an idle position needs no price")
+    }
+
+    #[test]
+    fn an_idle_position_takes_everything_without_a_price() {
+        let mut market = testing::market();
+        let mut position = testing::position(Pubkey::new_unique(), 100, 0, 0);
+        assert_eq!(
+            withdraw_action(&mut market, &mut position, 100, no_oracle).unwrap(),
+            0
+        );
+    }
+
+    #[test]
+    fn a_position_with_risk_keeps_initial_margin() {
+        // 100 lots long at 60 (6,000 USDC) with 200 USDC: initial margin 1% is 60 USDC, so
+        // 140 USDC may leave and one atom more may not.
+        let mut market = testing::market();
+        let mut position =
+            testing::position(Pubkey::new_unique(), (200 * USDC) as i64, 100, P as i64);
+        let at_entry = |_: &mut Market| Ok(Price(P));
+        assert_eq!(
+            withdraw_action(&mut market, &mut position.clone(), 140 * USDC + 1, at_entry)
+                .unwrap_err(),
+            PerpsError::WithdrawalBelowInitialMargin.into()
+        );
+        assert_eq!(
+            withdraw_action(&mut market, &mut position, 140 * USDC, at_entry).unwrap(),
+            (60 * USDC) as i64
+        );
+    }
+
+    #[test]
+    fn a_settled_market_values_at_its_settlement_price_and_a_paused_one_refuses() {
+        let mut market = testing::market();
+        market.status = MarketStatus::Settled as u8;
+        // Settled at 66: the long is up 600 USDC, so 740 of its 800 of equity may leave.
+        market.settlement_price = 66 * USDC;
+        let mut position =
+            testing::position(Pubkey::new_unique(), (200 * USDC) as i64, 100, P as i64);
+        let free = withdraw_action(&mut market, &mut position.clone(), 200 * USDC, no_oracle);
+        assert_eq!(free.unwrap(), 0);
+        market.status = MarketStatus::Paused as u8;
+        assert_eq!(
+            withdraw_action(&mut market, &mut position, 1, no_oracle).unwrap_err(),
+            PerpsError::MarketPaused.into()
+        );
+    }
+
+    #[test]
+    fn refuses_zero_and_more_than_the_collateral() {
+        let mut market = testing::market();
+        let mut position = testing::position(Pubkey::new_unique(), 100, 0, 0);
+        assert_eq!(
+            withdraw_action(&mut market, &mut position, 0, no_oracle).unwrap_err(),
+            PerpsError::ZeroAmount.into()
+        );
+        assert_eq!(
+            withdraw_action(&mut market, &mut position, 101, no_oracle).unwrap_err(),
+            PerpsError::InsufficientCollateral.into()
+        );
+        assert_eq!(position.collateral, 100);
+    }
 }

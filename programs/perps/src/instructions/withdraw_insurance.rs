@@ -5,7 +5,7 @@ use crate::{
     error::PerpsError,
     events::InsuranceWithdrawn,
     state::{Exchange, Market, EXCHANGE_SEED},
-    vault,
+    vault::{self, Payout},
 };
 
 #[derive(Accounts)]
@@ -24,25 +24,19 @@ pub struct WithdrawInsurance<'info> {
 
 /// Admin only: takes insurance above the market's floor, never while an ADL is pending.
 pub fn handler(ctx: Context<WithdrawInsurance>, amount: u64) -> Result<()> {
-    require!(amount > 0, PerpsError::ZeroAmount);
-    let signer = {
-        let market = ctx.accounts.market.load()?;
-        require!(!market.is_adl_pending(), PerpsError::AdlPending);
-        let above_floor = ctx
-            .accounts
-            .insurance_vault
-            .amount
-            .saturating_sub(market.params.insurance_floor);
-        require!(amount <= above_floor, PerpsError::InsuranceBelowFloor);
-        market.signer()
-    };
-    vault::transfer_out(
-        &ctx.accounts.token_program,
-        &ctx.accounts.insurance_vault,
-        &ctx.accounts.destination,
-        ctx.accounts.market.to_account_info(),
-        &signer,
-        amount,
+    let accounts = &ctx.accounts;
+    let market = accounts.market.load()?;
+    check_insurance_withdrawal(&market, accounts.insurance_vault.amount, amount)?;
+    vault::release_then_pay_out(
+        market,
+        (),
+        &accounts.token_program,
+        accounts.market.to_account_info(),
+        &[Payout {
+            from: &accounts.insurance_vault,
+            to: &accounts.destination,
+            amount,
+        }],
     )?;
     ctx.accounts.insurance_vault.reload()?;
     emit!(InsuranceWithdrawn {
@@ -51,4 +45,40 @@ pub fn handler(ctx: Context<WithdrawInsurance>, amount: u64) -> Result<()> {
         vault_balance: ctx.accounts.insurance_vault.amount,
     });
     Ok(())
+}
+
+/// Whether `amount` may leave an insurance vault holding `balance`: not while ADL is pending,
+/// and never below the market's floor.
+pub fn check_insurance_withdrawal(market: &Market, balance: u64, amount: u64) -> Result<()> {
+    require!(amount > 0, PerpsError::ZeroAmount);
+    require!(!market.is_adl_pending(), PerpsError::AdlPending);
+    let above_floor = balance.saturating_sub(market.params.insurance_floor);
+    require!(amount <= above_floor, PerpsError::InsuranceBelowFloor);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    #[test]
+    fn only_what_is_above_the_floor_and_never_during_adl() {
+        let mut market = testing::market();
+        market.params.insurance_floor = 40;
+        assert!(check_insurance_withdrawal(&market, 100, 60).is_ok());
+        assert_eq!(
+            check_insurance_withdrawal(&market, 100, 61).unwrap_err(),
+            PerpsError::InsuranceBelowFloor.into()
+        );
+        assert_eq!(
+            check_insurance_withdrawal(&market, 100, 0).unwrap_err(),
+            PerpsError::ZeroAmount.into()
+        );
+        market.adl_pending = 1;
+        assert_eq!(
+            check_insurance_withdrawal(&market, 100, 1).unwrap_err(),
+            PerpsError::AdlPending.into()
+        );
+    }
 }

@@ -5,7 +5,10 @@ use perps_engine::{
     MAX_MARGIN_TIERS, PPM,
 };
 
-use crate::{error::PerpsError, state::ExchangeBounds};
+use crate::{
+    error::{EngineResultExt, PerpsError},
+    state::ExchangeBounds,
+};
 
 pub const MARKET_SEED: &[u8] = b"market";
 pub const COLLATERAL_VAULT_SEED: &[u8] = b"collateral";
@@ -358,6 +361,12 @@ impl Market {
         self.adl_pending != 0
     }
 
+    /// Clears the ADL queue: its bankrupt position was closed or is solvent again.
+    pub fn leave_adl(&mut self) {
+        self.adl_pending = 0;
+        self.adl_position = Pubkey::default();
+    }
+
     /// The factor initial margin rates are scaled by at `price` (DESIGN.md §6).
     pub fn initial_margin_factor(&self, price: perps_engine::Price) -> Result<RatePpm> {
         if self.params.volatility_sensitivity_ppm == 0 || self.oracle_ema == 0 {
@@ -369,7 +378,7 @@ impl Market {
             RatePpm(self.params.volatility_sensitivity_ppm),
             RatePpm(self.params.max_volatility_factor_ppm),
         )
-        .map_err(PerpsError::from)?)
+        .map_engine_err()?)
     }
 
     /// The market PDA's signer seeds, copied out so the account can be released before a CPI.

@@ -2,12 +2,14 @@
 
 pub mod exchange;
 pub mod market;
+pub mod order;
 pub mod order_book;
 pub mod position;
 pub mod price_feed;
 
 pub use exchange::*;
 pub use market::*;
+pub use order::*;
 pub use order_book::*;
 pub use position::*;
 pub use price_feed::*;

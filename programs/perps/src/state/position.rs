@@ -4,7 +4,10 @@ use perps_engine::{
     SignedQuote,
 };
 
-use crate::{error::PerpsError, state::Market};
+use crate::{
+    error::{EngineResultExt, PerpsError},
+    state::Market,
+};
 
 pub const POSITION_SEED: &[u8] = b"position";
 
@@ -28,6 +31,37 @@ pub struct Position {
     pub open_order_count: u32,
     pub bump: u8,
     pub _padding: [u8; 3],
+}
+
+/// Position accounts an instruction reaches by address: the makers a taker order meets, the
+/// candidates of an ADL step.
+pub trait PositionAccounts {
+    /// Runs `f` on the position at `key`, loaded for writing; `None` when that account was not
+    /// supplied.
+    fn with_position<R>(
+        &mut self,
+        key: &Pubkey,
+        f: impl FnOnce(&mut Position) -> Result<R>,
+    ) -> Result<Option<R>>;
+}
+
+/// An instruction's remaining accounts as positions, each loaded (owner and discriminator
+/// checked) only when it is reached.
+pub struct RemainingPositions<'info>(pub &'info [AccountInfo<'info>]);
+
+impl PositionAccounts for RemainingPositions<'_> {
+    fn with_position<R>(
+        &mut self,
+        key: &Pubkey,
+        f: impl FnOnce(&mut Position) -> Result<R>,
+    ) -> Result<Option<R>> {
+        let Some(info) = self.0.iter().find(|account| account.key == key) else {
+            return Ok(None);
+        };
+        let loader = AccountLoader::<Position>::try_from(info)?;
+        let mut position = loader.load_mut()?;
+        f(&mut position).map(Some)
+    }
 }
 
 fn to_i64(value: i128) -> Result<i64> {
@@ -57,13 +91,21 @@ impl Position {
         self.open_order_count > 0 || self.open_bid_lots > 0 || self.open_ask_lots > 0
     }
 
+    /// Refuses to close an account that still holds size, resting orders or collateral.
+    pub fn require_closable(&self) -> Result<()> {
+        require!(self.base_lots == 0, PerpsError::PositionNotFlat);
+        require!(!self.has_open_orders(), PerpsError::PositionHasOpenOrders);
+        require!(self.collateral == 0, PerpsError::PositionHasCollateral);
+        Ok(())
+    }
+
     /// Funding owed since the snapshot at the market's `funding_index` (positive pays), and the
     /// rounding the system keeps, in index units.
     pub fn pending_funding(&self, funding_index: i64) -> Result<(SignedQuote, i128)> {
         let delta = funding_index
             .checked_sub(self.funding_index_snapshot)
             .ok_or(PerpsError::MathOverflow)?;
-        Ok(funding::funding_owed(SignedLots(self.base_lots), delta).map_err(PerpsError::from)?)
+        funding::funding_owed(SignedLots(self.base_lots), delta).map_engine_err()
     }
 
     /// The position as it stands with funding settled up to `funding_index`, without changing it:
@@ -71,10 +113,7 @@ impl Position {
     pub fn state_at(&self, funding_index: i64) -> Result<PositionState> {
         let (owed, _) = self.pending_funding(funding_index)?;
         let mut state = self.state();
-        state.collateral = state
-            .collateral
-            .checked_sub(owed)
-            .map_err(PerpsError::from)?;
+        state.collateral = state.collateral.checked_sub(owed).map_engine_err()?;
         Ok(state)
     }
 
@@ -97,13 +136,22 @@ impl Position {
         price: Price,
     ) -> Result<()> {
         let mut state = self.state();
-        state.apply_fill(delta, price).map_err(PerpsError::from)?;
+        state.apply_fill(delta, price).map_engine_err()?;
         let (long, short) = open_interest_change(SignedLots(self.base_lots), state.size);
         market.open_interest_long = u64::try_from(market.open_interest_long as i128 + long)
             .map_err(|_| PerpsError::MathOverflow)?;
         market.open_interest_short = u64::try_from(market.open_interest_short as i128 + short)
             .map_err(|_| PerpsError::MathOverflow)?;
         self.store(&state)
+    }
+
+    /// Adds `amount` atoms to collateral (a deposit, or the insurance vault's payment).
+    pub fn add_collateral(&mut self, amount: u64) -> Result<()> {
+        self.collateral = i64::try_from(amount)
+            .ok()
+            .and_then(|amount| self.collateral.checked_add(amount))
+            .ok_or(PerpsError::MathOverflow)?;
+        Ok(())
     }
 
     /// Takes a fee from collateral (a negative fee, a rebate, adds to it).
@@ -138,5 +186,43 @@ impl Position {
             .checked_sub(orders)
             .ok_or(PerpsError::MathOverflow)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    #[test]
+    fn only_a_flat_order_free_empty_position_closes() {
+        let market = Pubkey::new_unique();
+        assert!(testing::position(market, 0, 0, 0)
+            .require_closable()
+            .is_ok());
+        let refusal = |position: Position| position.require_closable().unwrap_err();
+        assert_eq!(
+            refusal(testing::position(market, 0, 1, 60)),
+            PerpsError::PositionNotFlat.into()
+        );
+        assert_eq!(
+            refusal(testing::position(market, 1, 0, 0)),
+            PerpsError::PositionHasCollateral.into()
+        );
+        let mut quoting = testing::position(market, 0, 0, 0);
+        quoting.add_open_orders(OrderSide::Ask, 3, 1).unwrap();
+        assert_eq!(refusal(quoting), PerpsError::PositionHasOpenOrders.into());
+    }
+
+    #[test]
+    fn collateral_additions_and_fees_refuse_overflow() {
+        let mut position = testing::position(Pubkey::new_unique(), i64::MAX - 1, 0, 0);
+        assert_eq!(
+            position.add_collateral(2).unwrap_err(),
+            PerpsError::MathOverflow.into()
+        );
+        position.add_collateral(1).unwrap();
+        position.charge_fee(SignedQuote(-5)).unwrap_err();
+        assert_eq!(position.collateral, i64::MAX);
     }
 }
