@@ -79,7 +79,8 @@ pub fn rank_positions(
     ranked
 }
 
-/// The `adl` instructions a keeper sends for the market's pending bankrupt position: the
+/// The `adl` instructions a keeper sends for the market's pending bankrupt position: one with
+/// no candidate when it is solvent again at `oracle` (it leaves the queue); otherwise the
 /// eligible positions of the other side in rank order, only as many as the engine's plan needs
 /// (each can close up to what keeps its equity non-negative), `ADL_CANDIDATES_PER_TRANSACTION`
 /// to an instruction.
@@ -98,6 +99,14 @@ pub fn adl_instructions(
     let Ok(bankrupt_state) = bankrupt.1.state_at(market.funding_index) else {
         return Vec::new();
     };
+    // Solvent again at the oracle: one `adl` with no candidate takes it out of the queue and
+    // gives the vault its contribution back.
+    if bankrupt_state
+        .equity(oracle)
+        .is_ok_and(|equity| equity.0 >= 0)
+    {
+        return vec![instructions::adl(keys, &market.adl_position, &[])];
+    }
     let Some(bankrupt_side) = bankrupt_state.side() else {
         return Vec::new();
     };

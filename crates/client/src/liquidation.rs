@@ -23,10 +23,7 @@ pub fn waits_for_adl(market: &Market, position: &Position, price: Price, insuran
         return false;
     }
     let available = insurance.saturating_sub(market.params.insurance_floor);
-    let Some(state) = position.state_at(market.funding_index).ok() else {
-        return false;
-    };
     plan(market, position, price)
-        .and_then(|plan| waterfall(&plan, &state, price, available).ok())
+        .and_then(|plan| waterfall(&plan, available).ok())
         .is_some_and(|decision| matches!(decision, Waterfall::QueueForAdl { .. }))
 }

@@ -144,17 +144,54 @@ pub fn plan_liquidation(
     } else {
         low
     };
+    let full = lots == size;
+    let price = if full {
+        full_close_price(state, side, oracle, price)?
+    } else {
+        price
+    };
     let (after, fee) = after_transfer(state, lots, price, oracle, params)?;
-    // The insurance fee never creates a deficit; a deficit left anyway is the bankruptcy.
+    // The insurance fee never creates a deficit; a deficit left anyway is the bankruptcy. A
+    // partial liquidation leaves the remainder above maintenance, so its collateral, even when
+    // negative, is backed by unrealized profit: it never draws on the vault.
     let available = after.collateral.max(SignedQuote::ZERO);
     let insurance_fee = fee.min(available);
-    let deficit = SignedQuote(-after.collateral.0.min(0));
+    let deficit = if full {
+        SignedQuote(-after.collateral.0.min(0))
+    } else {
+        SignedQuote::ZERO
+    };
     Ok(LiquidationPlan {
         lots: BaseLots(lots),
         price,
         insurance_fee,
-        full: lots == size,
+        full,
         deficit,
+    })
+}
+
+/// The full close's transfer price (DESIGN.md §7): the discounted price when the position's
+/// equity pays the whole discount; otherwise the bankruptcy price, which leaves it at zero
+/// equity; and the oracle once it is bankrupt there. So the price never lies beyond the
+/// bankruptcy price on the liquidator's side, and the vault pays only negative equity at the
+/// oracle, never a liquidator's discount. A short with no bankruptcy price (negative equity at
+/// every price) closes at the oracle.
+fn full_close_price(
+    state: &PositionState,
+    side: PositionSide,
+    oracle: Price,
+    discounted: Price,
+) -> EngineResult<Price> {
+    let bankruptcy = match state.bankruptcy_price() {
+        Ok(price) => Some(price),
+        Err(EngineError::NoBankruptcyPrice) => None,
+        Err(e) => return Err(e),
+    };
+    Ok(match (side, bankruptcy) {
+        (PositionSide::Long, Some(bankruptcy)) => discounted.max(bankruptcy.min(oracle)),
+        (PositionSide::Short, Some(bankruptcy)) => discounted.min(bankruptcy.max(oracle)),
+        (PositionSide::Long, None) => oracle,
+        (PositionSide::Short, None) => discounted.min(oracle),
     })
 }
 
@@ -166,8 +203,7 @@ pub enum Waterfall {
     /// deficit (zero unless the position is bankrupt).
     TakeOver { paid_by_insurance: u64 },
     /// The deficit is more than the vault holds above its floor: the position is not taken over
-    /// but waits for ADL. The vault pays what it holds, at most the deficit at the oracle price,
-    /// so no liquidator's discount is handed to the ADL candidates.
+    /// but waits for ADL, and the vault pays all it holds into it.
     QueueForAdl { paid_by_insurance: u64 },
 }
 
@@ -181,24 +217,19 @@ impl Waterfall {
     }
 }
 
-/// Decides the waterfall for `plan` of `state` (funding settled) at `oracle`, with
-/// `insurance_available` atoms in the vault above its floor.
-pub fn waterfall(
-    plan: &LiquidationPlan,
-    state: &PositionState,
-    oracle: Price,
-    insurance_available: u64,
-) -> EngineResult<Waterfall> {
+/// Decides the waterfall for `plan`, with `insurance_available` atoms in the vault above its
+/// floor. The plan's deficit is the negative equity of a full close at the oracle (a solvent
+/// position closes at no worse than zero equity), so the vault never pays more than a real loss.
+pub fn waterfall(plan: &LiquidationPlan, insurance_available: u64) -> EngineResult<Waterfall> {
     let deficit = u64::try_from(plan.deficit.0).map_err(|_| EngineError::MathOverflow)?;
-    if deficit <= insurance_available {
-        return Ok(Waterfall::TakeOver {
+    Ok(if deficit <= insurance_available {
+        Waterfall::TakeOver {
             paid_by_insurance: deficit,
-        });
-    }
-    let oracle_deficit = state.equity(oracle)?.0.min(0).unsigned_abs();
-    let oracle_deficit = u64::try_from(oracle_deficit).unwrap_or(u64::MAX);
-    Ok(Waterfall::QueueForAdl {
-        paid_by_insurance: insurance_available.min(oracle_deficit),
+        }
+    } else {
+        Waterfall::QueueForAdl {
+            paid_by_insurance: insurance_available,
+        }
     })
 }
 
@@ -274,12 +305,33 @@ mod tests {
             ..Default::default()
         };
         let plan = plan_liquidation(&p, Price(62_000_000), &sample_tiers(), &PARAMS).unwrap();
-        // Buy-back at 62 · 1.002 = 62.124; no partial size helps a negative equity.
-        assert_eq!(plan.price, Price(62_124_000));
+        // No partial size helps a negative equity. Bankrupt at the oracle, it is bought back at
+        // the oracle, not at 62 · 1.002: the vault pays its negative equity, 100 USDC, and not
+        // the liquidator's 12.4 of discount besides.
+        assert_eq!(plan.price, Price(62_000_000));
         assert!(plan.full);
-        // Collateral after: 100 − (6,212.4 − 6,000) = −112.4 USDC; no insurance fee is taken.
-        assert_eq!(plan.deficit, SignedQuote(112_400_000));
+        assert_eq!(plan.deficit, SignedQuote(100_000_000));
         assert_eq!(plan.insurance_fee, SignedQuote(0));
+    }
+
+    #[test]
+    fn a_position_solvent_at_the_oracle_that_cannot_pay_the_discount_closes_at_zero_equity() {
+        // 1,000 lots long from 60 with 6,000 USDC, at 54.05: equity 50 USDC, under the full
+        // discount of 1,000 · 0.1081 = 108.1. The transfer moves to the bankruptcy price, 54.
+        let plan = plan_liquidation(&btc_long(), Price(54_050_000), &sample_tiers(), &PARAMS);
+        let plan = plan.unwrap();
+        assert!(plan.full);
+        assert_eq!(plan.price, Price(54_000_000));
+        assert_eq!(
+            (plan.deficit, plan.insurance_fee),
+            (SignedQuote(0), SignedQuote(0))
+        );
+        assert_eq!(
+            waterfall(&plan, 0),
+            Ok(Waterfall::TakeOver {
+                paid_by_insurance: 0
+            })
+        );
     }
 
     fn liquidatable_strategy() -> impl Strategy<Value = (PositionState, Price)> {
@@ -361,52 +413,46 @@ mod tests {
             );
             prop_assert!(plan.insurance_fee.0 >= 0 && after.collateral.0 + plan.deficit.0 >= 0);
         }
-    }
 
-    #[test]
-    fn a_deficit_the_vault_covers_is_taken_over_and_paid_in_full() {
-        // 1,000 lots long from 60 with 6,000 USDC, at 54: equity 0 at the oracle; the full
-        // close at 54 · 0.998 = 53.892 lacks 108 USDC.
-        let plan = LiquidationPlan {
-            lots: BaseLots(1_000),
-            price: Price(53_892_000),
-            insurance_fee: SignedQuote::ZERO,
-            full: true,
-            deficit: SignedQuote(108_000_000),
-        };
-        let decision = waterfall(&plan, &btc_long(), Price(54_000_000), 200_000_000).unwrap();
-        assert_eq!(
-            decision,
-            Waterfall::TakeOver {
-                paid_by_insurance: 108_000_000
+        #[test]
+        fn the_vault_is_owed_only_negative_equity_at_the_oracle(
+            (p, oracle) in liquidatable_strategy()
+        ) {
+            let t = sample_tiers();
+            let Ok(plan) = plan_liquidation(&p, oracle, &t, &PARAMS) else { return Ok(()); };
+            let equity = p.equity(oracle).unwrap().0;
+            // A solvent position is left at zero equity or more (less than an atom a lot of
+            // rounding), never a deficit; a bankrupt one owes exactly its negative equity.
+            prop_assert_eq!(plan.deficit.0, (-equity).max(0));
+            if equity < 0 {
+                prop_assert_eq!(plan.price, oracle);
             }
-        );
-        assert_eq!(decision.paid_by_insurance(), 108_000_000);
+        }
     }
 
     #[test]
-    fn a_deficit_beyond_the_vault_queues_and_the_vault_pays_at_most_the_oracle_deficit() {
-        let plan = LiquidationPlan {
-            lots: BaseLots(1_000),
-            price: Price(47_904_000),
-            insurance_fee: SignedQuote::ZERO,
-            full: true,
-            deficit: SignedQuote(6_096_000_000),
-        };
-        // At 48: equity 6,000 − 12,000 = −6,000 USDC; the full close at 47.904 lacks 6,096.
-        let oracle = Price(48_000_000);
+    fn a_bankruptcy_the_vault_covers_is_taken_over_and_one_beyond_it_queues() {
+        // 1,000 lots long from 60 with 6,000 USDC, at 48: equity −6,000 USDC. It closes at the
+        // oracle and the vault pays exactly its negative equity, or all it holds and it queues.
+        let plan = plan_liquidation(&btc_long(), Price(48_000_000), &sample_tiers(), &PARAMS);
+        let plan = plan.unwrap();
         assert_eq!(
-            waterfall(&plan, &btc_long(), oracle, 100_000_000).unwrap(),
+            (plan.price, plan.deficit),
+            (Price(48_000_000), SignedQuote(6_000_000_000))
+        );
+        assert_eq!(
+            waterfall(&plan, 6_000_000_000),
+            Ok(Waterfall::TakeOver {
+                paid_by_insurance: 6_000_000_000
+            })
+        );
+        let queued = waterfall(&plan, 100_000_000).unwrap();
+        assert_eq!(
+            queued,
             Waterfall::QueueForAdl {
                 paid_by_insurance: 100_000_000
             }
         );
-        // A vault holding 6,050 pays only the 6,000 the position lacks at the oracle.
-        assert_eq!(
-            waterfall(&plan, &btc_long(), oracle, 6_050_000_000).unwrap(),
-            Waterfall::QueueForAdl {
-                paid_by_insurance: 6_000_000_000
-            }
-        );
+        assert_eq!(queued.paid_by_insurance(), 100_000_000);
     }
 }

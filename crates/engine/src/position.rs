@@ -200,6 +200,28 @@ impl PositionState {
                 && after.size.abs() <= self.size.abs())
     }
 
+    /// DESIGN.md §12.4 for a trade of this position that leaves it as `after`, judged at
+    /// `price`: it ends above maintenance margin; or it only reduced the exposure of a position
+    /// that was already below, and its shortfall below maintenance (`MM − E`) did not grow. So no
+    /// trade, at any price inside the band, can push a position into liquidation (or deeper).
+    pub fn trade_keeps_maintenance(
+        &self,
+        after: &PositionState,
+        price: Price,
+        tiers: &MarginTiers,
+    ) -> EngineResult<bool> {
+        let after_health = after.health(price, tiers, RatePpm::ONE)?;
+        if !after_health.is_liquidatable() {
+            return Ok(true);
+        }
+        if !self.exposure_reduced_by(after) {
+            return Ok(false);
+        }
+        let before_health = self.health(price, tiers, RatePpm::ONE)?;
+        let shortfall = |h: &MarginHealth| h.maintenance.checked_sub(h.equity);
+        Ok(shortfall(&after_health)? <= shortfall(&before_health)?)
+    }
+
     /// Whether `after` carries no more risk than `self`: its exposure shrank without flipping and
     /// its worst case with resting orders did not grow. Such a change is allowed even below
     /// initial margin.
@@ -647,5 +669,43 @@ pub(crate) mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn worked_trades_that_keep_or_break_maintenance() {
+        let t = sample_tiers();
+        let p60 = Price(60_000_000);
+        // 100 lots long from 60 with `collateral` USDC, after selling `lots` at `price`.
+        let long = |collateral: i128| PositionState {
+            collateral: SignedQuote(collateral * 1_000_000),
+            size: SignedLots(100),
+            cost_basis: SignedQuote(6_000_000_000),
+            ..Default::default()
+        };
+        let sold = |before: &PositionState, lots: i64, price: u64| {
+            let mut after = *before;
+            after.apply_fill(SignedLots(-lots), Price(price)).unwrap();
+            after
+        };
+        let healthy = long(60); // equity 60, MM 30
+                                // Selling 20 at the oracle leaves equity 60 over MM 24.
+        assert!(healthy
+            .trade_keeps_maintenance(&sold(&healthy, 20, 60_000_000), p60, &t)
+            .unwrap());
+        // Selling 20 at 57.30 (a sibling's bid near the band edge) leaves equity 6 under MM 24:
+        // the self-liquidation set-up is refused.
+        assert!(!healthy
+            .trade_keeps_maintenance(&sold(&healthy, 20, 57_300_000), p60, &t)
+            .unwrap());
+        // Already under (equity 25, MM 30: short by 5), a reduction may not deepen the shortfall.
+        let under = long(25);
+        let keeps = |price| under.trade_keeps_maintenance(&sold(&under, 50, price), p60, &t);
+        assert!(keeps(59_990_000).unwrap()); // equity 24.50 over MM 15
+        assert!(keeps(59_700_000).unwrap()); // equity 10, MM 15: short by 5, as before
+        assert!(!keeps(59_600_000).unwrap()); // equity 5, MM 15: short by 10
+                                              // Adding to a position under maintenance never keeps it.
+        let mut bought = under;
+        bought.apply_fill(SignedLots(1), p60).unwrap();
+        assert!(!under.trade_keeps_maintenance(&bought, p60, &t).unwrap());
     }
 }

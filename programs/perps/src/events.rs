@@ -203,6 +203,8 @@ pub struct AdlCompleted {
     pub market: Pubkey,
     pub bankrupt: Pubkey,
     pub dust_to_insurance: u64,
+    /// Set when the position left the queue solvent: the vault's contribution it gave back.
+    pub insurance_returned: u64,
 }
 
 /// Emits each of the events given as `Option`s that is present, in order.

@@ -82,16 +82,17 @@ async fn a_bankrupt_position_is_closed_and_the_insurance_vault_pays_its_deficit(
     ctx.set_price(&m.oracle, btc(58_000), 0).await.unwrap();
     let insurance_before = ctx.token_balance(&m.insurance_vault).await;
     liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
-    // Full close at 58 · 0.998 = 57.884: collateral 100 − 211.6 = −111.6, paid by insurance.
+    // Bankrupt at the oracle, it is taken over at 58 (not at the discounted 57.884): the vault
+    // pays its negative equity, 100 USDC, and never the liquidator's discount (DESIGN.md §7).
     let a = ctx.position(&m.market, &alice.pubkey()).await;
     assert_eq!((a.base_lots, a.cost_basis, a.collateral), (0, 0, 0));
     assert_eq!(
         ctx.position(&m.market, &carol.pubkey()).await.cost_basis,
-        100 * 57_884_000
+        100 * 58_000_000
     );
     assert_eq!(
         ctx.token_balance(&m.insurance_vault).await,
-        insurance_before - 111_600_000
+        insurance_before - 100 * USDC
     );
     assert_eq!(ctx.market(&m.market).await.adl_pending, 0);
     ctx.assert_vault_matches_positions(&m).await;

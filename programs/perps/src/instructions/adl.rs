@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 use perps_engine::{
     adl::{adl_eligibility, adl_order, adl_score, plan_adl, AdlEligibility, AdlFill, AdlScore},
-    BaseLots, OracleUse, PositionSide, PositionState, Price, SignedLots,
+    BaseLots, OracleUse, PositionSide, PositionState, Price, SignedLots, SignedQuote,
 };
 
 use crate::{
@@ -88,7 +88,7 @@ pub fn handler<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
         &[Payout {
             from: &accounts.collateral_vault,
             to: &accounts.insurance_vault,
-            amount: outcome.dust_to_insurance,
+            amount: outcome.to_insurance,
         }],
     )
 }
@@ -113,8 +113,9 @@ pub struct AdlOutcome {
     pub events: Vec<AdlEvent>,
     /// Set when the market left ADL.
     pub completed: Option<AdlCompleted>,
-    /// The bankrupt position's last atoms, from the collateral vault to the insurance vault.
-    pub dust_to_insurance: u64,
+    /// From the collateral vault to the insurance vault: the closed position's last atoms, or
+    /// the vault's contribution returned by a position that left the queue solvent.
+    pub to_insurance: u64,
 }
 
 /// A supplied candidate, checked and scored.
@@ -148,16 +149,25 @@ pub fn adl_action(
     let mut outcome = AdlOutcome {
         events: Vec::new(),
         completed: None,
-        dust_to_insurance: 0,
+        to_insurance: 0,
     };
     // A deposit or a price recovery may have made the position solvent again: then it leaves the
     // queue and ordinary liquidation takes over.
-    if bankrupt.state().equity(oracle_price).map_engine_err()?.0 >= 0 {
+    // What the vault put in goes back to it, up to the position's equity: the vault pays only
+    // losses that are real (DESIGN.md §7).
+    let equity = bankrupt.state().equity(oracle_price).map_engine_err()?.0;
+    if equity >= 0 {
+        let returned = market
+            .adl_insurance_paid
+            .min(u64::try_from(equity).unwrap_or(u64::MAX));
+        bankrupt.charge_fee(SignedQuote(returned as i128))?;
         market.leave_adl();
+        outcome.to_insurance = returned;
         outcome.completed = Some(AdlCompleted {
             market: market_key,
             bankrupt: bankrupt_key,
             dust_to_insurance: 0,
+            insurance_returned: returned,
         });
         return Ok(outcome);
     }
@@ -269,14 +279,15 @@ pub fn adl_action(
     if market.adl_lots == 0 {
         require_eq!(bankrupt.base_lots, 0, PerpsError::OpenInterestImbalance);
         // Closed at its bankruptcy price, the position keeps less than one atom a lot: to insurance.
-        outcome.dust_to_insurance =
+        outcome.to_insurance =
             u64::try_from(bankrupt.collateral).map_err(|_| PerpsError::MathOverflow)?;
         bankrupt.collateral = 0;
         market.leave_adl();
         outcome.completed = Some(AdlCompleted {
             market: market_key,
             bankrupt: bankrupt_key,
-            dust_to_insurance: outcome.dust_to_insurance,
+            dust_to_insurance: outcome.to_insurance,
+            insurance_returned: 0,
         });
     }
     Ok(outcome)
@@ -352,7 +363,7 @@ mod tests {
         // Closed at 59.30 instead of 59: A keeps 60 · 1.70 of its 120 of profit, B 40 · 0.70.
         assert_eq!((a.base_lots, a.collateral), (0, 202 * USDC as i64));
         assert_eq!((b.base_lots, b.collateral), (0, 78 * USDC as i64));
-        assert_eq!(outcome.dust_to_insurance, 1);
+        assert_eq!(outcome.to_insurance, 1);
         assert_eq!((f.bankrupt.base_lots, f.bankrupt.collateral), (0, 0));
         assert!(!f.market.is_adl_pending() && outcome.completed.is_some());
         assert_eq!(
@@ -362,13 +373,25 @@ mod tests {
     }
 
     #[test]
-    fn a_bankrupt_position_solvent_again_leaves_the_queue_untouched() {
+    fn a_bankrupt_position_solvent_again_leaves_the_queue_and_returns_the_vaults_money() {
+        // The vault had put 30 USDC in; at 59.90 the position's equity is 60 USDC and an atom.
         let mut f = fixture();
-        let outcome = f.adl(60 * USDC).unwrap();
+        f.market.adl_insurance_paid = 30 * USDC;
+        let outcome = f.adl(59_900_000).unwrap();
         assert!(outcome.events.is_empty());
-        assert_eq!(outcome.completed.unwrap().dust_to_insurance, 0);
-        assert!(!f.market.is_adl_pending());
+        assert_eq!(outcome.completed.unwrap().insurance_returned, 30 * USDC);
+        assert_eq!(outcome.to_insurance, 30 * USDC);
+        assert_eq!(f.bankrupt.collateral, 40 * USDC as i64 + 1);
+        assert!(!f.market.is_adl_pending() && f.market.adl_insurance_paid == 0);
         assert_eq!(f.bankrupt.base_lots, 100);
+        // Only up to its equity: at 59.30 it has one atom, and that is all it gives back.
+        let mut f = fixture();
+        f.market.adl_insurance_paid = 30 * USDC;
+        let outcome = f.adl(59_300_000).unwrap();
+        assert_eq!(
+            (outcome.to_insurance, f.bankrupt.collateral),
+            (1, 70 * USDC as i64)
+        );
     }
 
     #[test]

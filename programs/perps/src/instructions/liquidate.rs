@@ -187,7 +187,7 @@ pub fn liquidate_action(
     }
     let deficit = u64::try_from(plan.deficit.0).map_err(|_| PerpsError::MathOverflow)?;
     let available = insurance_balance.saturating_sub(params.insurance_floor);
-    let decision = waterfall(&plan, &target.state(), oracle_price, available).map_engine_err()?;
+    let decision = waterfall(&plan, available).map_engine_err()?;
     let paid_by_insurance = decision.paid_by_insurance();
     let mut insurance_fee = 0;
     if let Waterfall::QueueForAdl { .. } = decision {
@@ -200,6 +200,7 @@ pub fn liquidate_action(
         market.adl_position = target_key;
         market.adl_lots = target.base_lots.unsigned_abs();
         market.adl_bankruptcy_price = bankruptcy_price.0;
+        market.adl_insurance_paid = paid_by_insurance;
         events.bankruptcy_queued = Some(Bankruptcy {
             market: market_key,
             position: target_key,
@@ -347,15 +348,17 @@ mod tests {
 
     #[test]
     fn a_bankruptcy_the_vault_covers_is_taken_over_and_brought_to_zero() {
-        // At 59: equity −40; the full close at 58.882 leaves collateral at −51.8 USDC.
+        // At 59: equity −40. Bankrupt at the oracle, it is taken over at 59, not at the
+        // discounted 58.882: the vault pays its 40 USDC of negative equity and no discount.
         let mut f = fixture(60 * USDC as i64);
         let outcome = f.liquidate(59_000_000, 100 * USDC).unwrap();
-        assert_eq!(outcome.paid_by_insurance, 51_800_000);
+        assert_eq!(outcome.paid_by_insurance, 40 * USDC);
+        assert_eq!(f.liquidator.cost_basis, 100 * 59 * USDC as i64);
         assert_eq!(outcome.insurance_fee, 0);
         assert_eq!((f.target.base_lots, f.target.collateral), (0, 0));
         assert_eq!(f.liquidator.base_lots, 100);
         assert!(outcome.events.liquidation.unwrap().full);
-        assert_eq!(outcome.events.bankruptcy_paid.unwrap().deficit, 51_800_000);
+        assert_eq!(outcome.events.bankruptcy_paid.unwrap().deficit, 40 * USDC);
         assert!(!f.market.is_adl_pending());
     }
 
@@ -380,7 +383,7 @@ mod tests {
         let queued = outcome.events.bankruptcy_queued.unwrap();
         assert_eq!(
             (queued.deficit, queued.left_for_adl),
-            (51_800_000, 41_800_000)
+            (40 * USDC, 30 * USDC)
         );
         assert!(outcome.events.adl_started.is_some() && outcome.events.liquidation.is_none());
         // The queued position cannot be liquidated again, nor another that would need ADL.

@@ -303,8 +303,15 @@ pub fn place_order_action(
         .map_engine_err()?;
     let reduced = before.is_risk_reduced_by(&after).map_engine_err()?;
     require!(!market.is_adl_pending() || reduced, PerpsError::AdlPending);
+    // An order that only reduced risk may end below initial margin, but never below
+    // maintenance unless it was already there, and then no deeper (DESIGN.md §12.4).
     require!(
-        health.meets_initial() || (reduced && health.equity >= SignedQuote::ZERO),
+        health.meets_initial()
+            || (reduced
+                && health.equity >= SignedQuote::ZERO
+                && before
+                    .trade_keeps_maintenance(&after, oracle_price, &tiers)
+                    .map_engine_err()?),
         PerpsError::InsufficientMargin
     );
     require!(
@@ -358,8 +365,9 @@ struct MakerFill {
 /// realized PnL, fees and the maker's open-order totals. A maker order fills only what its
 /// maker may take: a reduce-only order (or any order in a reduce-only market) only what shrinks
 /// the position; and no order fills that is priced outside the band around the current oracle,
-/// or that would leave its maker with new risk below maintenance margin or with negative equity
-/// (a stale order). What cannot fill is cancelled.
+/// or that would leave its maker with negative equity or below maintenance margin (unless it
+/// was already below and the fill only reduces it without deepening the shortfall): a stale
+/// order. What cannot fill is cancelled.
 fn settle_fill(
     market: &mut Market,
     taker: &mut Position,
@@ -395,11 +403,11 @@ fn settle_fill(
             .collateral
             .checked_sub(maker_fee_of(lots)?)
             .map_engine_err()?;
-        let health = after
-            .health(rules.oracle, rules.tiers, RatePpm::ONE)
-            .map_engine_err()?;
-        if health.equity < SignedQuote::ZERO
-            || (health.is_liquidatable() && !before.exposure_reduced_by(&after))
+        let equity = after.equity(rules.oracle).map_engine_err()?;
+        if equity < SignedQuote::ZERO
+            || !before
+                .trade_keeps_maintenance(&after, rules.oracle, rules.tiers)
+                .map_engine_err()?
         {
             lots = BaseLots(0);
             reason = CancelReason::Stale;
@@ -723,5 +731,32 @@ mod tests {
                 .unwrap(),
             PerpsError::OpenInterestCapExceeded.into()
         );
+    }
+
+    #[test]
+    fn a_reduction_into_a_siblings_bid_may_not_push_the_position_under_maintenance() {
+        use perps_engine::OrderSide::Bid;
+        // 100 lots long from 60 with 60 USDC: equity 60 over MM 30. A sibling bids 20 lots at
+        // 57.30, inside the 5% band; selling into it would leave equity 6 under MM 24, ready
+        // for a third account to liquidate (DESIGN.md §12.4). Refused.
+        let mut f = fixture();
+        f.taker = testing::position(f.market_key, 60 * USDC as i64, 100, ORACLE as i64);
+        f.market.open_interest_long = 100;
+        f.market.open_interest_short = 100;
+        f.rest(0, Bid, 57_300_000, 20);
+        let mut sell = order(OrderSide::Ask, 57_300_000, 20, OrderType::ImmediateOrCancel);
+        sell.reduce_only = true;
+        assert_eq!(
+            f.place(sell, ORACLE).err().unwrap(),
+            PerpsError::InsufficientMargin.into()
+        );
+        // At the oracle the same reduction is fine.
+        let mut f = fixture();
+        f.taker = testing::position(f.market_key, 60 * USDC as i64, 100, ORACLE as i64);
+        f.market.open_interest_long = 100;
+        f.market.open_interest_short = 100;
+        f.rest(0, Bid, ORACLE, 20);
+        sell.price = ORACLE;
+        assert_eq!(f.place(sell, ORACLE).unwrap().placed.filled, 20);
     }
 }

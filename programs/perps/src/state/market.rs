@@ -330,6 +330,9 @@ pub struct Market {
     /// Its lots still to close (positive) and its bankruptcy price per lot.
     pub adl_lots: u64,
     pub adl_bankruptcy_price: u64,
+    /// What the insurance vault paid into it when it was queued: returned to the vault (up to
+    /// its equity) if it leaves the queue without being closed (DESIGN.md §7).
+    pub adl_insurance_paid: u64,
     pub symbol: [u8; 16],
     pub index: u16,
     /// A `MarketStatus` discriminant.
@@ -365,6 +368,7 @@ impl Market {
     pub fn leave_adl(&mut self) {
         self.adl_pending = 0;
         self.adl_position = Pubkey::default();
+        self.adl_insurance_paid = 0;
     }
 
     /// The factor initial margin rates are scaled by at `price` (DESIGN.md §6).
