@@ -151,11 +151,15 @@ pub fn plan_liquidation(
         price
     };
     let (after, fee) = after_transfer(state, lots, price, oracle, params)?;
-    // The insurance fee never creates a deficit; a deficit left anyway is the bankruptcy. A
-    // partial liquidation leaves the remainder above maintenance, so its collateral, even when
-    // negative, is backed by unrealized profit: it never draws on the vault.
-    let available = after.collateral.max(SignedQuote::ZERO);
-    let insurance_fee = fee.min(available);
+    // A partial liquidation leaves the remainder above maintenance with the fee paid, so its
+    // collateral, even when negative, is backed by unrealized profit: it never draws on the
+    // vault. On a full close collateral is all the equity left: the fee never creates a
+    // deficit, and a deficit left anyway is the bankruptcy.
+    let insurance_fee = if full {
+        fee.min(after.collateral.max(SignedQuote::ZERO))
+    } else {
+        fee
+    };
     let deficit = if full {
         SignedQuote(-after.collateral.0.min(0))
     } else {

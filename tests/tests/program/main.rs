@@ -13,3 +13,4 @@ mod oracle;
 mod price_feed;
 mod sizes;
 mod trading;
+mod waterfall;

@@ -418,4 +418,21 @@ mod tests {
             PerpsError::LiquidatorBelowInitialMargin.into()
         );
     }
+
+    #[test]
+    fn a_partial_liquidation_of_negative_collateral_backed_by_profit_never_draws_on_the_vault() {
+        // Alice long 100 from 60 took all her collateral out at 66 and then paid 570 USDC of
+        // funding: collateral −570, equity +30 under MM 33. 39 lots restore her. Before, the
+        // plan reported her negative collateral as a deficit and the vault paid 341.15 USDC into
+        // a solvent position (issue 13, finding 1). Now the vault pays nothing and she pays
+        // her insurance fee like anyone.
+        let mut f = fixture(-570 * USDC as i64);
+        let outcome = f.liquidate(66 * USDC, 1_000 * USDC).unwrap();
+        assert_eq!((f.target.base_lots, f.liquidator.base_lots), (61, 39));
+        assert_eq!(outcome.paid_by_insurance, 0);
+        assert_eq!(outcome.insurance_fee, 2_574_000);
+        // −570 + 39 · (65.868 − 60) − 2.574: still negative, backed by 61 · 6 of profit.
+        assert_eq!(f.target.collateral, -343_722_000);
+        assert!(outcome.events.bankruptcy_paid.is_none() && !f.market.is_adl_pending());
+    }
 }

@@ -1,0 +1,165 @@
+//! The loss waterfall as an attacker tries it (DESIGN.md §7, §12.4, §12.6): the insurance vault
+//! pays only a real bankruptcy, a solvent position is never queued, the vault's contribution
+//! comes back when a queued position recovers, and a position cannot be sold into a sibling's
+//! bid down to where a third account liquidates it.
+
+use perps::error::PerpsError;
+use perps_client::{instructions as ix, pda, OrderSide, OrderType};
+use perps_tests::*;
+
+const P: u64 = 60 * USDC;
+
+/// Alice long 100 lots at 60 with exactly `collateral` (she is the maker: her deposit is the
+/// collateral less the 1 bp rebate), Bob short against her, Carol a liquidator.
+async fn alice_long(collateral: u64) -> (TestContext, MarketFixture, Wallet, Wallet, Wallet) {
+    let mut ctx = TestContext::with_exchange().await;
+    let m = ctx.create_market().await;
+    let rebate = 100 * P / 10_000;
+    let alice = ctx.funded_position(&m, collateral - rebate, 0).await;
+    let bob = ctx.funded_position(&m, 20_000 * USDC, 0).await;
+    let carol = ctx.funded_position(&m, 20_000 * USDC, 0).await;
+    ctx.cross(&m, &alice, &bob, OrderSide::Ask, P, 100).await;
+    (ctx, m, alice, bob, carol)
+}
+
+async fn liquidate(
+    ctx: &mut TestContext,
+    m: &MarketFixture,
+    liquidator: &Wallet,
+    target: &Wallet,
+) -> Result<(), TxError> {
+    let position = pda::position(&m.market, &target.pubkey());
+    ctx.send(
+        &[ix::liquidate(&liquidator.pubkey(), &m.keys(), &position)],
+        &[&liquidator.keypair],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_position_solvent_at_the_oracle_is_taken_over_at_zero_equity_and_never_queued() {
+    // Bankruptcy price (6,000 − 100) / 100 = 59. At 59.05 Alice's equity is 5 USDC, under the
+    // 11.81 USDC of a full discount (59.05 · 0.2% a lot), and the vault is empty. Before, she
+    // was queued for ADL with nothing paid and the next `adl` cleared her: a livelock. Now the
+    // discount shrinks to what her equity pays: Carol takes the 100 lots at 59.
+    let (mut ctx, m, alice, _bob, carol) = alice_long(100 * USDC).await;
+    let insurance = ctx.token_balance(&m.insurance_vault).await;
+    ctx.set_price(&m.oracle, btc(59_050), 0).await.unwrap();
+    liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
+    let a = ctx.position(&m.market, &alice.pubkey()).await;
+    assert_eq!((a.base_lots, a.collateral), (0, 0));
+    let c = ctx.position(&m.market, &carol.pubkey()).await;
+    assert_eq!((c.base_lots, c.cost_basis), (100, 100 * 59_000_000));
+    assert_eq!(ctx.market(&m.market).await.adl_pending, 0);
+    assert_eq!(ctx.token_balance(&m.insurance_vault).await, insurance);
+    ctx.assert_vault_matches_positions(&m).await;
+}
+
+/// Alice queued for ADL at 58 (equity −100 USDC) with the 10 USDC the vault held above its
+/// floor (the floor keeps the trading fees the vault already had).
+async fn queued_with_ten_from_the_vault() -> (TestContext, MarketFixture, Wallet, Wallet, Wallet) {
+    let (mut ctx, m, alice, bob, carol) = alice_long(100 * USDC).await;
+    let mut params = default_params();
+    params.insurance_floor = ctx.token_balance(&m.insurance_vault).await;
+    ctx.update_params(&m, params).await.unwrap();
+    ctx.fund_insurance(&m, 10 * USDC).await;
+    ctx.set_price(&m.oracle, btc(58_000), 0).await.unwrap();
+    liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
+    let market = ctx.market(&m.market).await;
+    assert_eq!(
+        (market.adl_pending, market.adl_insurance_paid),
+        (1, 10 * USDC)
+    );
+    assert_eq!(
+        ctx.token_balance(&m.insurance_vault).await,
+        params.insurance_floor
+    );
+    (ctx, m, alice, bob, carol)
+}
+
+#[tokio::test]
+async fn a_queued_position_that_recovers_gives_the_vault_its_contribution_back() {
+    // At 58 Alice's equity is −100 USDC; the vault holds 10 and pays them in, and she waits for
+    // ADL. The price comes back to 60 before any candidate is found: one `adl` with no
+    // candidate takes her out of the queue and the 10 USDC go back to the vault.
+    let (mut ctx, m, alice, _bob, _carol) = queued_with_ten_from_the_vault().await;
+    let insurance = ctx.token_balance(&m.insurance_vault).await;
+
+    ctx.set_price(&m.oracle, btc(60_000), 0).await.unwrap();
+    let queued = pda::position(&m.market, &alice.pubkey());
+    ctx.send(&[ix::adl(&m.keys(), &queued, &[])], &[])
+        .await
+        .unwrap();
+    let market = ctx.market(&m.market).await;
+    assert_eq!((market.adl_pending, market.adl_insurance_paid), (0, 0));
+    assert_eq!(
+        ctx.token_balance(&m.insurance_vault).await,
+        insurance + 10 * USDC
+    );
+    let a = ctx.position(&m.market, &alice.pubkey()).await;
+    assert_eq!((a.base_lots, a.collateral), (100, 100 * USDC as i64));
+    ctx.assert_vault_matches_positions(&m).await;
+}
+
+#[tokio::test]
+async fn a_deposit_while_queued_does_not_keep_the_vaults_money() {
+    // Alice is queued with the vault's 10 USDC, then deposits 200: solvent again at 58, she
+    // leaves the queue and the vault takes its 10 back out of her collateral.
+    let (mut ctx, m, alice, _bob, _carol) = queued_with_ten_from_the_vault().await;
+    let insurance = ctx.token_balance(&m.insurance_vault).await;
+    ctx.mint_to(&alice.token, 200 * USDC).await;
+    ctx.deposit(&m, &alice, 200 * USDC).await.unwrap();
+    let queued = pda::position(&m.market, &alice.pubkey());
+    ctx.send(&[ix::adl(&m.keys(), &queued, &[])], &[])
+        .await
+        .unwrap();
+    assert_eq!(ctx.market(&m.market).await.adl_pending, 0);
+    assert_eq!(
+        ctx.token_balance(&m.insurance_vault).await,
+        insurance + 10 * USDC
+    );
+    let a = ctx.position(&m.market, &alice.pubkey()).await;
+    assert_eq!(a.collateral, 300 * USDC as i64);
+    ctx.assert_vault_matches_positions(&m).await;
+}
+
+#[tokio::test]
+async fn selling_into_a_siblings_bid_down_to_a_liquidation_is_refused() {
+    // Alice long 100 at 60 with 62 USDC (equity 62, maintenance 30) and a vault of 1,000 USDC.
+    // Her sibling Bob bids 20 lots at 57.30, inside the 5% band. Selling into it would leave
+    // her equity at 8 under a maintenance of 24, for a third sibling to liquidate with the
+    // vault paying the discount. The sale is refused; nothing moves.
+    let (mut ctx, m, alice, bob, carol) = alice_long(62 * USDC).await;
+    ctx.fund_insurance(&m, 1_000 * USDC).await;
+    let insurance = ctx.token_balance(&m.insurance_vault).await;
+    ctx.place(
+        &m,
+        &bob,
+        order(OrderSide::Bid, 57_300_000, 20, OrderType::PostOnly),
+    )
+    .await
+    .unwrap();
+    let mut sell = order(OrderSide::Ask, 57_300_000, 20, OrderType::ImmediateOrCancel);
+    sell.reduce_only = true;
+    assert_perps_error(
+        ctx.place(&m, &alice, sell).await,
+        PerpsError::InsufficientMargin,
+    );
+    assert_eq!(
+        ctx.position(&m.market, &alice.pubkey()).await.base_lots,
+        100
+    );
+    assert_perps_error(
+        liquidate(&mut ctx, &m, &carol, &alice).await,
+        PerpsError::NotLiquidatable,
+    );
+    assert_eq!(ctx.token_balance(&m.insurance_vault).await, insurance);
+    // Sold at the oracle instead, the same 20 lots go through.
+    ctx.place(&m, &bob, order(OrderSide::Bid, P, 20, OrderType::PostOnly))
+        .await
+        .unwrap();
+    sell.price = P;
+    ctx.place(&m, &alice, sell).await.unwrap();
+    assert_eq!(ctx.position(&m.market, &alice.pubkey()).await.base_lots, 80);
+    ctx.assert_vault_matches_positions(&m).await;
+}
