@@ -9,7 +9,7 @@ use perps::state::{Market, MarketStatus, Position};
 use perps_client::{instructions as ix, oracle, OrderType, PlaceOrderArgs, Side};
 use perps_engine::{OracleUse, Price, SignedQuote};
 use perps_keeper::{bank::BankChain, Keeper};
-use perps_tests::{
+use perps_testkit::{
     default_params,
     invariants::{self, Breach},
     MarketFixture, TestContext, Wallet, FEED_EXPO, USDC,
