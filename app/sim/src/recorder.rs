@@ -5,11 +5,11 @@
 
 use anchor_lang::{prelude::Pubkey, Discriminator};
 use perps::state::{Market, Position};
+use perps_client::sizing::equity_at;
 use perps_client::{accounts as decode, pda};
 use perps_engine::Price;
 use perps_keeper::bank::BankChain;
 use perps_keeper::chain::{Chain, Fetched, SendError};
-use perps_testkit::invariants::equity_at;
 use solana_banks_client::BanksClient;
 use solana_instruction::Instruction;
 

@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use anchor_lang::prelude::Pubkey;
 use perps::state::{Market, MarketStatus, Position};
+use perps_client::sizing::{affordable_lots, price_at, taker_limit};
 use perps_client::{instructions as ix, oracle, OrderType, PlaceOrderArgs, Side};
-use perps_engine::{OracleUse, Price, SignedQuote};
+use perps_engine::{OracleUse, Price};
 use perps_keeper::{bank::BankChain, Keeper};
 use perps_testkit::{
     default_params,
@@ -553,29 +554,6 @@ async fn open_funded(
     wallet
 }
 
-/// At most `lots` (the whole position after the order), cut until its initial margin takes no
-/// more than 90% of the position's equity at `price` (initial margin scaled for volatility, as
-/// the program requires it), as a trading client sizes an order.
-fn affordable_lots(market: &Market, position: &Position, price: Price, mut lots: u64) -> u64 {
-    let (Ok(tiers), Ok(factor)) = (
-        market.params.margin_tiers(),
-        market.initial_margin_factor(price),
-    ) else {
-        return 0;
-    };
-    let Some(equity) = invariants::equity_at(market, position, price) else {
-        return 0;
-    };
-    while lots > 0 {
-        let notional = SignedQuote(lots as i128 * price.0 as i128);
-        match tiers.scaled_initial_margin(notional, factor) {
-            Ok(margin) if margin.0 * 10 <= equity * 9 => break,
-            _ => lots = lots * 9 / 10,
-        }
-    }
-    lots
-}
-
 /// While the market is in ADL or not active, the program takes only risk-reducing orders.
 fn takes_only_reducing_orders(market: &Market) -> bool {
     market.adl_pending != 0 || !matches!(market.status(), Ok(MarketStatus::Active))
@@ -587,27 +565,6 @@ fn side_of(sign: i64) -> Side {
         Side::Bid
     } else {
         Side::Ask
-    }
-}
-
-/// `price` moved by `offset_bps` (signed), on the tick grid, rounded to the less aggressive
-/// price for `side`: down for a bid, up for an ask.
-fn price_at(side: Side, price: Price, offset_bps: i64, tick: u64) -> u64 {
-    let scaled = price.0 as u128 * (10_000 + offset_bps) as u128;
-    let unit = 10_000 * tick as u128;
-    let ticks = match side {
-        Side::Bid => scaled / unit,
-        Side::Ask => scaled.div_ceil(unit),
-    };
-    ticks as u64 * tick
-}
-
-/// A taker's limit: `slippage_bps` past the oracle, toward the book.
-fn taker_limit(side: Side, price: Price, slippage_bps: u32, tick: u64) -> u64 {
-    let slippage = slippage_bps as i64;
-    match side {
-        Side::Bid => price_at(side, price, slippage, tick),
-        Side::Ask => price_at(side, price, -slippage, tick),
     }
 }
 
