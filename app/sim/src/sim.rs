@@ -359,7 +359,8 @@ impl Simulation {
                         reduce_only: reducing_only,
                         client_order_id: self.order_id(),
                     };
-                    instructions.push(ix::place_order(&maker, &self.market.keys(), args, &[]));
+                    let keys = self.market.keys();
+                    instructions.push(self.bank.place_order(&maker, &keys, args, &[]));
                 }
             }
             if instructions.is_empty() {

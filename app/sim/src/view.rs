@@ -7,7 +7,8 @@
 
 use std::collections::HashMap;
 
-use anchor_lang::prelude::Pubkey;
+use anchor_lang::prelude::{AccountMeta, Pubkey};
+use anchor_lang::InstructionData;
 use perps::state::{Market, OrderBook, Position};
 use perps_client::{accounts as decode, instructions as ix, pda, PlaceOrderArgs};
 use perps_keeper::bank::AccountCache;
@@ -22,6 +23,8 @@ pub struct BankView {
     pub cache: AccountCache,
     /// Position addresses by owner, derived once (a PDA search hashes until it finds a bump).
     position_keys: HashMap<(Pubkey, Pubkey), Pubkey>,
+    /// Each owner's `place_order` accounts as the builder gave them (it derives four PDAs a call).
+    orders: OrderBuilder,
 }
 
 impl BankView {
@@ -30,7 +33,19 @@ impl BankView {
             ctx,
             cache: AccountCache::new(),
             position_keys: HashMap::new(),
+            orders: OrderBuilder::default(),
         }
+    }
+
+    /// `ix::place_order`, the owner's accounts derived once.
+    pub fn place_order(
+        &mut self,
+        owner: &Pubkey,
+        keys: &ix::MarketKeys,
+        args: PlaceOrderArgs,
+        makers: &[Pubkey],
+    ) -> Instruction {
+        self.orders.place_order(owner, keys, args, makers)
     }
 
     /// Sends one transaction through the harness and forgets what it may have written.
@@ -138,7 +153,100 @@ impl BankView {
             perps_engine::Price(args.price),
             args.lots,
         );
-        let instruction = ix::place_order(&trader.pubkey(), &m.keys(), args, &makers);
+        let instruction = self.place_order(&trader.pubkey(), &m.keys(), args, &makers);
         self.send(&[instruction], &[&trader.keypair]).await
+    }
+}
+
+/// `ix::place_order` without its PDA searches: the builder's instruction for an owner's first
+/// order is kept, and each later one takes its accounts, with its own data and maker accounts
+/// (writable, appended in book order, as the builder appends them).
+#[derive(Default)]
+pub struct OrderBuilder {
+    kept: HashMap<Pubkey, (ix::MarketKeys, Instruction)>,
+}
+
+impl OrderBuilder {
+    pub fn place_order(
+        &mut self,
+        owner: &Pubkey,
+        keys: &ix::MarketKeys,
+        args: PlaceOrderArgs,
+        makers: &[Pubkey],
+    ) -> Instruction {
+        let mut instruction = match self.kept.get(owner) {
+            Some((kept_keys, kept)) if kept_keys == keys => Instruction {
+                program_id: kept.program_id,
+                accounts: kept.accounts.clone(),
+                data: perps::instruction::PlaceOrder { args }.data(),
+            },
+            _ => {
+                let built = ix::place_order(owner, keys, args, &[]);
+                self.kept.insert(*owner, (*keys, built.clone()));
+                built
+            }
+        };
+        instruction
+            .accounts
+            .extend(makers.iter().map(|m| AccountMeta::new(*m, false)));
+        instruction
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use perps_client::{OrderType, Side};
+
+    fn order(side: Side, price: u64, lots: u64, client_order_id: u64) -> PlaceOrderArgs {
+        PlaceOrderArgs {
+            side,
+            price,
+            lots,
+            order_type: OrderType::ImmediateOrCancel,
+            reduce_only: client_order_id % 2 == 0,
+            client_order_id,
+        }
+    }
+
+    #[test]
+    fn kept_accounts_build_the_same_instructions_as_the_client() {
+        let keys = ix::MarketKeys {
+            market: pda::market(0),
+            order_book: Pubkey::new_unique(),
+            oracle: Pubkey::new_unique(),
+            treasury: Pubkey::new_unique(),
+        };
+        let other_book = ix::MarketKeys {
+            order_book: Pubkey::new_unique(),
+            ..keys
+        };
+        let (alice, bob) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let makers = [Pubkey::new_unique(), Pubkey::new_unique()];
+        let mut builder = OrderBuilder::default();
+        let cases = [
+            (alice, keys, order(Side::Bid, 60_000_000, 5, 1), &makers[..]),
+            (
+                alice,
+                keys,
+                order(Side::Ask, 59_990_000, 7, 2),
+                &makers[1..],
+            ),
+            (bob, keys, order(Side::Ask, 61_000_000, 1, 3), &[][..]),
+            (alice, keys, order(Side::Bid, 60_010_000, 2, 4), &[][..]),
+            (
+                bob,
+                other_book,
+                order(Side::Bid, 60_000_000, 3, 5),
+                &makers[..],
+            ),
+            (bob, keys, order(Side::Bid, 60_000_000, 3, 6), &makers[..]),
+        ];
+        for (owner, keys, args, makers) in cases {
+            assert_eq!(
+                builder.place_order(&owner, &keys, args, makers),
+                ix::place_order(&owner, &keys, args, makers)
+            );
+        }
     }
 }
