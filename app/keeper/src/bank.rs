@@ -1,9 +1,16 @@
 //! The in-process bank backend (solana-program-test's BanksClient), for tests and the simulator.
 //! A bank has no account scan, so the embedder names the Position accounts to watch.
+//!
+//! Every read is a round trip to the bank's server task. An embedder that sends every
+//! transaction through [`AccountCache`]-aware code (the simulator) can share one cache among its
+//! chains and its own reads: an account is read once and kept until a transaction that may
+//! write it is sent.
 // The bank crates mark their API "unstable" (a deprecation warning); it is the bank we embed.
 #![allow(deprecated)]
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anchor_lang::prelude::{Clock, Pubkey};
 use perps::state::Position;
@@ -17,14 +24,84 @@ use solana_transaction_error::TransactionError;
 
 use crate::chain::{Chain, Fetched, SendError};
 
-/// Polls, 50 ms apart, for a blockhash newer than the one an identical transaction used.
-const NEW_BLOCKHASH_POLLS: usize = 600;
+/// Polls, 1 ms apart, for a blockhash newer than the one an identical transaction used: the
+/// bank registers one every slot (6.4 ms in solana-program-test).
+const NEW_BLOCKHASH_POLLS: usize = 30_000;
+
+/// Accounts as last read from the bank (absent ones too), each kept until a transaction that
+/// may write it goes through [`AccountCache::sent`]. A transaction can change only its writable
+/// accounts (its fee payer and the metas marked writable), so a cached account equals a fresh
+/// read as long as every transaction sent to the bank is reported here, and nothing else writes
+/// to the bank (`set_account`, `warp_to_slot`); sysvars are not meant to be read through it.
+/// Clones share one cache.
+#[derive(Clone, Default)]
+pub struct AccountCache {
+    accounts: Arc<Mutex<HashMap<Pubkey, Option<Fetched>>>>,
+    verify: Arc<AtomicBool>,
+}
+
+impl AccountCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `key` as the bank holds it: from the cache, or read and kept.
+    pub async fn get(
+        &self,
+        client: &BanksClient,
+        key: &Pubkey,
+    ) -> Result<Option<Fetched>, BanksClientError> {
+        let kept = self.lock().get(key).cloned();
+        if let Some(kept) = kept {
+            if self.verify.load(Ordering::Relaxed) {
+                let fresh = fetch(client, key).await?;
+                assert!(
+                    fresh == kept,
+                    "account {key} changed in the bank without a transaction reported to the cache"
+                );
+            }
+            return Ok(kept);
+        }
+        let fetched = fetch(client, key).await?;
+        self.lock().insert(*key, fetched.clone());
+        Ok(fetched)
+    }
+
+    /// With `on`, every account served from the cache is also read afresh and must be the same
+    /// (a panic otherwise): for tests that the embedder reports every transaction.
+    pub fn verify(&self, on: bool) {
+        self.verify.store(on, Ordering::Relaxed);
+    }
+
+    /// Forgets what a transaction of `instructions` paid by `payer` may have written, whether it
+    /// landed or not (a failed transaction still pays its fee).
+    pub fn sent(&self, payer: &Pubkey, instructions: &[Instruction]) {
+        let mut accounts = self.lock();
+        accounts.remove(payer);
+        for meta in instructions.iter().flat_map(|i| &i.accounts) {
+            if meta.is_writable {
+                accounts.remove(&meta.pubkey);
+            }
+        }
+    }
+
+    /// Forgets everything.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Pubkey, Option<Fetched>>> {
+        // A panic elsewhere cannot leave the map half-written: each access is one call.
+        self.accounts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 pub struct BankChain {
     client: BanksClient,
     payer: Keypair,
     watched: Vec<Pubkey>,
     sent: HashSet<solana_transaction::Signature>,
+    cache: Option<AccountCache>,
 }
 
 impl BankChain {
@@ -34,6 +111,21 @@ impl BankChain {
             payer,
             watched,
             sent: HashSet::new(),
+            cache: None,
+        }
+    }
+
+    /// Reads accounts through `cache` and reports every transaction it sends to it. Only for an
+    /// embedder whose every transaction reaches the cache (see [`AccountCache`]).
+    pub fn with_cache(mut self, cache: AccountCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    async fn read(&self, key: &Pubkey) -> Result<Option<Fetched>, BanksClientError> {
+        match &self.cache {
+            Some(cache) => cache.get(&self.client, key).await,
+            None => fetch(&self.client, key).await,
         }
     }
 
@@ -45,6 +137,13 @@ impl BankChain {
             }
         }
     }
+}
+
+async fn fetch(client: &BanksClient, key: &Pubkey) -> Result<Option<Fetched>, BanksClientError> {
+    Ok(client.get_account(*key).await?.map(|a| Fetched {
+        owner: a.owner,
+        data: a.data,
+    }))
 }
 
 fn send_error(error: BanksClientError) -> SendError {
@@ -67,19 +166,16 @@ impl Chain for BankChain {
     }
 
     async fn account(&mut self, key: &Pubkey) -> anyhow::Result<Option<Fetched>> {
-        Ok(self.client.get_account(*key).await?.map(|a| Fetched {
-            owner: a.owner,
-            data: a.data,
-        }))
+        Ok(self.read(key).await?)
     }
 
     async fn positions(&mut self, market: &Pubkey) -> anyhow::Result<Vec<(Pubkey, Position)>> {
         let mut out = Vec::new();
-        for key in self.watched.clone() {
-            if let Some(account) = self.client.get_account(key).await? {
+        for key in &self.watched {
+            if let Some(account) = self.read(key).await? {
                 if let Ok(position) = decode::position(&account.data) {
                     if position.market == *market {
-                        out.push((key, position));
+                        out.push((*key, position));
                     }
                 }
             }
@@ -108,11 +204,11 @@ impl Chain for BankChain {
         let mut tx = sign(blockhash);
         // Ed25519 signatures are deterministic: an identical transaction needs a new blockhash.
         if self.sent.contains(&tx.signatures[0]) {
-            // The bank registers a new blockhash every slot (400 ms); a loaded machine may be
-            // slower, and resending the old one would only be dropped as a duplicate.
+            // A loaded machine may take longer than a slot, and resending the old one would
+            // only be dropped as a duplicate.
             let stale = blockhash;
             for _ in 0..NEW_BLOCKHASH_POLLS {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
                 blockhash = self
                     .client
                     .get_latest_blockhash()
@@ -131,7 +227,11 @@ impl Chain for BankChain {
         }
         self.sent.insert(tx.signatures[0]);
         // Executed and committed on the working bank at once (no status polling).
-        match self.client.process_transaction_with_metadata(tx).await {
+        let outcome = self.client.process_transaction_with_metadata(tx).await;
+        if let Some(cache) = &self.cache {
+            cache.sent(&self.payer.pubkey(), instructions);
+        }
+        match outcome {
             Ok(outcome) => outcome
                 .result
                 .map_err(|e| send_error(BanksClientError::TransactionError(e))),

@@ -6,7 +6,7 @@ use perps::state::Position;
 use solana_instruction::Instruction;
 
 /// An account as fetched.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fetched {
     pub owner: Pubkey,
     pub data: Vec<u8>,

@@ -3,8 +3,10 @@
 //! positions below maintenance margin, most under-margined first, drives a pending ADL to
 //! completion in rank order, and cranks funding when it is due.
 //!
-//! Chain access is one trait with two backends: a cluster over RPC and the in-process bank.
+//! Chain access is one trait with two backends: a cluster over RPC and the in-process bank
+//! (`bank`, behind the cargo feature of the same name).
 
+#[cfg(feature = "bank")]
 pub mod bank;
 pub mod chain;
 pub mod config;

@@ -6,7 +6,7 @@
 use perps_client::{pda, OrderSide};
 use perps_engine::Price;
 use perps_keeper::{assess, bank::BankChain, Keeper};
-use perps_tests::*;
+use perps_testkit::*;
 
 const P: u64 = 60 * USDC;
 

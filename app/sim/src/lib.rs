@@ -10,6 +10,7 @@ pub mod recorder;
 pub mod report;
 pub mod scenario;
 pub mod sim;
+pub mod view;
 
 pub use scenario::Scenario;
 pub use sim::{Outcome, Simulation};

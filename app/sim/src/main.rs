@@ -33,7 +33,9 @@ struct Cli {
     keeper_log: bool,
 }
 
-#[tokio::main]
+// One thread: the simulator awaits the bank's server task at every read and transaction, and on
+// a multi-threaded runtime each of those round trips wakes another worker thread.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     // solana-program-test logs at info level unless told otherwise.
     if std::env::var_os("RUST_LOG").is_none() {

@@ -5,12 +5,11 @@
 
 use anchor_lang::{prelude::Pubkey, Discriminator};
 use perps::state::{Market, Position};
+use perps_client::sizing::equity_at;
 use perps_client::{accounts as decode, pda};
 use perps_engine::Price;
 use perps_keeper::bank::BankChain;
 use perps_keeper::chain::{Chain, Fetched, SendError};
-use perps_tests::invariants::equity_at;
-use solana_banks_client::BanksClient;
 use solana_instruction::Instruction;
 
 /// What one landed keeper transaction did.
@@ -45,7 +44,6 @@ pub enum KeeperEffect {
 
 pub struct RecordingChain {
     inner: BankChain,
-    client: BanksClient,
     market: Pubkey,
     insurance_vault: Pubkey,
     /// The oracle price (quote atoms per lot) of the current step, which ADL haircuts are
@@ -65,10 +63,9 @@ struct Snapshot {
 }
 
 impl RecordingChain {
-    pub fn new(inner: BankChain, client: BanksClient, market: Pubkey) -> Self {
+    pub fn new(inner: BankChain, market: Pubkey) -> Self {
         Self {
             inner,
-            client,
             market,
             insurance_vault: pda::insurance_vault(&market),
             price: Price(0),
@@ -78,17 +75,18 @@ impl RecordingChain {
         }
     }
 
-    /// The Position accounts among `keys`, as they are now.
+    /// The Position accounts among `keys`, as they are now (read through the keeper's chain, so
+    /// through its account cache when it has one).
     async fn snapshot(&mut self, keys: &[Pubkey]) -> anyhow::Result<Snapshot> {
         let market = self
-            .client
-            .get_account(self.market)
+            .inner
+            .account(&self.market)
             .await?
             .ok_or_else(|| anyhow::anyhow!("market missing"))?;
         let market = decode::market(&market.data).map_err(|e| anyhow::anyhow!("market: {e}"))?;
         let insurance = self
-            .client
-            .get_account(self.insurance_vault)
+            .inner
+            .account(&self.insurance_vault)
             .await?
             .ok_or_else(|| anyhow::anyhow!("insurance vault missing"))?;
         let insurance = decode::token_amount(&insurance.data)?;
@@ -98,7 +96,7 @@ impl RecordingChain {
         );
         let mut positions = Vec::new();
         for key in keys {
-            if let Some(account) = self.client.get_account(*key).await? {
+            if let Some(account) = self.inner.account(key).await? {
                 if account.owner == perps::ID {
                     if let Ok(position) = decode::position(&account.data) {
                         positions.push((*key, position));

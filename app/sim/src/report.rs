@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anchor_lang::prelude::Pubkey;
-use perps_tests::{invariants::Breach, USDC};
+use perps_testkit::{invariants::Breach, USDC};
 
 use crate::recorder::KeeperEffect;
 use crate::scenario::Scenario;

@@ -6,10 +6,11 @@ use std::time::Instant;
 
 use anchor_lang::prelude::Pubkey;
 use perps::state::{Market, MarketStatus, Position};
+use perps_client::sizing::{affordable_lots, price_at, taker_limit};
 use perps_client::{instructions as ix, oracle, OrderSide, OrderType, PlaceOrderArgs};
-use perps_engine::{OracleUse, Price, SignedQuote};
+use perps_engine::{OracleUse, Price};
 use perps_keeper::{bank::BankChain, Keeper};
-use perps_tests::{
+use perps_testkit::{
     default_params,
     invariants::{self, Breach},
     MarketFixture, TestContext, Wallet, FEED_EXPO, USDC,
@@ -21,6 +22,7 @@ use solana_keypair::Keypair;
 use crate::recorder::RecordingChain;
 use crate::report::{Row, Summary, Throughput};
 use crate::scenario::Scenario;
+use crate::view::BankView;
 
 /// Open-interest cap of the simulated market: far above what any scenario trades.
 const MAX_OPEN_INTEREST_LOTS: u64 = 1_000_000_000;
@@ -60,8 +62,11 @@ pub enum Outcome {
 
 pub struct Simulation {
     pub scenario: Scenario,
-    ctx: TestContext,
+    /// The bank: the harness's sends, reads through the account cache the keepers share.
+    bank: BankView,
     market: MarketFixture,
+    /// Every position of the run, in the order they were opened.
+    positions: Vec<Pubkey>,
     rng: ChaCha8Rng,
     traders: Vec<Trader>,
     makers: Vec<Wallet>,
@@ -154,28 +159,33 @@ impl Simulation {
             .into_iter()
             .map(|(key, _)| key)
             .collect();
-        let client = ctx.bank.banks_client.clone();
+        let insurance = ctx.token_balance(&market.insurance_vault).await;
+        // From here on every transaction goes through the view or a keeper's chain, both of
+        // which tell the shared cache what it may have written.
+        let bank = BankView::new(ctx);
+        let client = bank.ctx.bank.banks_client.clone();
         let keepers = liquidators
             .iter()
             .map(|liquidator| {
-                let chain = RecordingChain::new(
-                    BankChain::new(
-                        client.clone(),
-                        liquidator.keypair.insecure_clone(),
-                        watched.clone(),
-                    ),
+                let chain = BankChain::new(
                     client.clone(),
-                    market.market,
-                );
-                Keeper::new(chain, vec![market.index], false)
+                    liquidator.keypair.insecure_clone(),
+                    watched.clone(),
+                )
+                .with_cache(bank.cache.clone());
+                Keeper::new(
+                    RecordingChain::new(chain, market.market),
+                    vec![market.index],
+                    false,
+                )
             })
             .collect();
-        let insurance = ctx.token_balance(&market.insurance_vault).await;
         let summary = Summary::new(&scenario, insurance);
         Ok(Self {
             scenario,
-            ctx,
+            bank,
             market,
+            positions: watched,
             rng,
             traders,
             makers,
@@ -192,6 +202,13 @@ impl Simulation {
                 ..Throughput::default()
             },
         })
+    }
+
+    /// With `on`, every account read from the shared cache is also read afresh from the bank
+    /// and must be the same (a panic otherwise): tests check with it that every transaction of a
+    /// run reaches the cache.
+    pub fn verify_cache_reads(&self, on: bool) {
+        self.bank.cache.verify(on);
     }
 
     /// Lots in one unit of the base asset (1,000 for lots of 0.001 BTC).
@@ -231,9 +248,9 @@ impl Simulation {
         self.step += 1;
         let noise = self.scenario.price.noise_bps / 10_000.0 * normal(&mut self.rng);
         let usd = self.scenario.path_price(step) * (1.0 + noise);
-        self.ctx.advance_clock(self.scenario.step_secs).await;
+        self.bank.ctx.advance_clock(self.scenario.step_secs).await;
         self.sim_send_price(feed_price(usd)).await?;
-        let market = self.ctx.market(&self.market.market).await;
+        let market = self.bank.market(&self.market.market).await;
         let price = self.oracle_lot_price(&market).await?;
         let row_base = self.summary.counts();
 
@@ -270,7 +287,7 @@ impl Simulation {
     }
 
     async fn sim_send_price(&mut self, price: i64) -> anyhow::Result<()> {
-        let result = self.ctx.set_price(&self.market.oracle, price, 0).await;
+        let result = self.bank.set_price(&self.market.oracle, price, 0).await;
         self.throughput.count(1);
         result.map_err(|e| anyhow::anyhow!("set_price refused: {e}"))
     }
@@ -278,11 +295,11 @@ impl Simulation {
     /// The oracle's price in quote atoms per lot, as the program converts it.
     async fn oracle_lot_price(&mut self, market: &Market) -> anyhow::Result<Price> {
         let feed = self
-            .ctx
+            .bank
             .account(&self.market.oracle)
             .await
             .ok_or_else(|| anyhow::anyhow!("price feed missing"))?;
-        let now = self.ctx.clock().await.unix_timestamp;
+        let now = self.bank.ctx.clock().await.unix_timestamp;
         oracle::oracle_price(
             &self.market.market,
             market,
@@ -300,7 +317,7 @@ impl Simulation {
     }
 
     async fn position(&mut self, owner: &Pubkey) -> Position {
-        self.ctx.position(&self.market.market, owner).await
+        self.bank.position(&self.market.market, owner).await
     }
 
     /// The market makers pull their quotes, then each quotes `levels` a side around the oracle
@@ -315,7 +332,7 @@ impl Simulation {
         for maker in &self.makers {
             let cancel = ix::cancel_all_orders(&maker.pubkey(), &self.market.keys());
             self.throughput.count(1);
-            self.ctx
+            self.bank
                 .send(&[cancel], &[&maker.keypair])
                 .await
                 .map_err(|e| anyhow::anyhow!("cancel_all_orders refused: {e}"))?;
@@ -344,7 +361,8 @@ impl Simulation {
                         reduce_only: reducing_only,
                         client_order_id: self.order_id(),
                     };
-                    instructions.push(ix::place_order(&maker, &self.market.keys(), args, &[]));
+                    let keys = self.market.keys();
+                    instructions.push(self.bank.place_order(&maker, &keys, args, &[]));
                 }
             }
             if instructions.is_empty() {
@@ -352,7 +370,7 @@ impl Simulation {
             }
             self.throughput.count(instructions.len());
             let signer = &self.makers[i].keypair;
-            if self.ctx.send(&instructions, &[signer]).await.is_err() {
+            if self.bank.send(&instructions, &[signer]).await.is_err() {
                 self.summary.quotes_refused += 1;
             }
         }
@@ -422,7 +440,7 @@ impl Simulation {
         self.throughput.count(1);
         let wallet = &self.traders[i].wallet;
         if self
-            .ctx
+            .bank
             .withdraw(&self.market, wallet, amount)
             .await
             .is_ok()
@@ -442,7 +460,7 @@ impl Simulation {
             Taker::Liquidator(i) => &self.liquidators[i],
         };
         let owner = wallet.pubkey();
-        if self.ctx.place(&self.market, wallet, args).await.is_err() {
+        if self.bank.place(&self.market, wallet, args).await.is_err() {
             self.summary.orders_refused += 1;
             return;
         }
@@ -481,11 +499,11 @@ impl Simulation {
         price: Price,
         before: crate::report::Counts,
     ) -> (Row, Option<Breach>) {
-        let market = self.ctx.market(&self.market.market).await;
-        let positions = self.ctx.positions_of(&self.market).await;
-        let vault = self.ctx.token_balance(&self.market.collateral_vault).await;
-        let insurance = self.ctx.token_balance(&self.market.insurance_vault).await;
-        let treasury = self.ctx.token_balance(&self.market.treasury).await;
+        let market = self.bank.market(&self.market.market).await;
+        let positions = self.bank.positions(&self.positions).await;
+        let vault = self.bank.token_balance(&self.market.collateral_vault).await;
+        let insurance = self.bank.token_balance(&self.market.insurance_vault).await;
+        let treasury = self.bank.token_balance(&self.market.treasury).await;
         let conserved = || {
             let held = vault as u128 + insurance as u128 + treasury as u128;
             let net = self.ledger.deposited as u128 - self.ledger.withdrawn as u128;
@@ -555,29 +573,6 @@ async fn open_funded(
     wallet
 }
 
-/// At most `lots` (the whole position after the order), cut until its initial margin takes no
-/// more than 90% of the position's equity at `price` (initial margin scaled for volatility, as
-/// the program requires it), as a trading client sizes an order.
-fn affordable_lots(market: &Market, position: &Position, price: Price, mut lots: u64) -> u64 {
-    let (Ok(tiers), Ok(factor)) = (
-        market.params.margin_tiers(),
-        market.initial_margin_factor(price),
-    ) else {
-        return 0;
-    };
-    let Some(equity) = invariants::equity_at(market, position, price) else {
-        return 0;
-    };
-    while lots > 0 {
-        let notional = SignedQuote(lots as i128 * price.0 as i128);
-        match tiers.scaled_initial_margin(notional, factor) {
-            Ok(margin) if margin.0 * 10 <= equity * 9 => break,
-            _ => lots = lots * 9 / 10,
-        }
-    }
-    lots
-}
-
 /// While the market is in ADL or not active, the program takes only risk-reducing orders.
 fn takes_only_reducing_orders(market: &Market) -> bool {
     market.adl_pending != 0 || !matches!(market.status(), Ok(MarketStatus::Active))
@@ -589,27 +584,6 @@ fn side_of(sign: i64) -> OrderSide {
         OrderSide::Bid
     } else {
         OrderSide::Ask
-    }
-}
-
-/// `price` moved by `offset_bps` (signed), on the tick grid, rounded to the less aggressive
-/// price for `side`: down for a bid, up for an ask.
-fn price_at(side: OrderSide, price: Price, offset_bps: i64, tick: u64) -> u64 {
-    let scaled = price.0 as u128 * (10_000 + offset_bps) as u128;
-    let unit = 10_000 * tick as u128;
-    let ticks = match side {
-        OrderSide::Bid => scaled / unit,
-        OrderSide::Ask => scaled.div_ceil(unit),
-    };
-    ticks as u64 * tick
-}
-
-/// A taker's limit: `slippage_bps` past the oracle, toward the book.
-fn taker_limit(side: OrderSide, price: Price, slippage_bps: u32, tick: u64) -> u64 {
-    let slippage = slippage_bps as i64;
-    match side {
-        OrderSide::Bid => price_at(side, price, slippage, tick),
-        OrderSide::Ask => price_at(side, price, -slippage, tick),
     }
 }
 

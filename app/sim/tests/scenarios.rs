@@ -79,6 +79,20 @@ async fn the_same_seed_gives_the_same_report_and_another_seed_another() {
     assert_ne!(first.summary, other.summary);
 }
 
+#[tokio::test]
+async fn cached_account_reads_equal_fresh_reads_and_change_nothing() {
+    let mut checked = Simulation::new(short("crash", 40, 40))
+        .await
+        .expect("setup");
+    // Every account served from the cache is read afresh too and compared (a panic otherwise).
+    checked.verify_cache_reads(true);
+    let outcome = checked.run(|_, _| {}).await.expect("run");
+    assert!(matches!(outcome, Outcome::Completed), "{outcome:?}");
+    let plain = play(short("crash", 40, 40)).await;
+    assert_eq!(checked.summary, plain.summary);
+    assert_eq!(checked.timeline, plain.timeline);
+}
+
 #[test]
 fn every_shipped_scenario_file_is_built_in_and_valid() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");

@@ -8,6 +8,7 @@ pub mod instructions;
 pub mod liquidation;
 pub mod oracle;
 pub mod pda;
+pub mod sizing;
 
 pub use perps::instructions::PlaceOrderArgs;
 pub use perps::state::{

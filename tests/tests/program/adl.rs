@@ -4,7 +4,7 @@
 use perps::error::PerpsError;
 use perps_client::{adl as keeper, instructions as ix, pda, OrderSide};
 use perps_engine::Price;
-use perps_tests::*;
+use perps_testkit::*;
 
 const P: u64 = 60 * USDC;
 

@@ -1,7 +1,7 @@
 //! How many makers one `place_order` transaction can carry: measured on the real wire format.
 
 use perps_client::{instructions as ix, OrderSide, OrderType};
-use perps_tests::*;
+use perps_testkit::*;
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 

@@ -2,7 +2,7 @@ use anchor_lang::error::ErrorCode;
 use perps::error::PerpsError;
 use perps::state::MarketStatus;
 use perps_client::{instructions as ix, pda};
-use perps_tests::*;
+use perps_testkit::*;
 use solana_signer::Signer;
 
 /// 60,000 USDC per BTC is 60 USDC per 0.001-BTC lot.

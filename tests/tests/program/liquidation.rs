@@ -5,7 +5,7 @@
 use perps::error::PerpsError;
 use perps::state::{MarketParams, MarketStatus};
 use perps_client::{instructions as ix, pda, OrderSide, OrderType, PlaceOrderArgs};
-use perps_tests::*;
+use perps_testkit::*;
 use solana_signer::Signer;
 
 const P: u64 = 60 * USDC;

@@ -1,7 +1,7 @@
 use perps::error::PerpsError;
 use perps::state::{MarginTierParams, MarketParams, MarketStatus};
 use perps_client::{instructions as ix, pda, symbol};
-use perps_tests::*;
+use perps_testkit::*;
 use solana_signer::Signer;
 
 #[tokio::test]

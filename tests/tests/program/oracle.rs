@@ -5,7 +5,7 @@ use anchor_lang::prelude::Pubkey;
 use perps::error::PerpsError;
 use perps::state::{MarketParams, OracleSource};
 use perps_client::{instructions as ix, pda, symbol};
-use perps_tests::*;
+use perps_testkit::*;
 use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
 use solana_signer::Signer;
 

@@ -1,7 +1,7 @@
 use anchor_lang::error::ErrorCode;
 use perps::error::PerpsError;
 use perps_client::{instructions as ix, pda};
-use perps_tests::*;
+use perps_testkit::*;
 use solana_signer::Signer;
 
 #[tokio::test]

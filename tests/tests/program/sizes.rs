@@ -1,5 +1,5 @@
 use perps_client::pda;
-use perps_tests::*;
+use perps_testkit::*;
 
 /// The sizes the README's account table lists, with Anchor's 8-byte discriminator.
 const EXCHANGE_BYTES: usize = 122;

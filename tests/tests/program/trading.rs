@@ -3,7 +3,7 @@
 use perps::error::PerpsError;
 use perps::state::MarketStatus;
 use perps_client::{instructions as ix, pda, CancelBy, OrderSide, OrderType, PlaceOrderArgs};
-use perps_tests::*;
+use perps_testkit::*;
 
 /// 60,000 USDC per BTC is 60 USDC per 0.001-BTC lot.
 const P: u64 = 60 * USDC;

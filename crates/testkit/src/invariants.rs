@@ -80,11 +80,9 @@ pub fn open_interest_balanced(
     Ok(())
 }
 
-/// Equity of `position` at `price` with its funding settled, in quote atoms.
-pub fn equity_at(market: &Market, position: &Position, price: Price) -> Option<i128> {
-    let state = position.state_at(market.funding_index).ok()?;
-    state.equity(price).ok().map(|e| e.0)
-}
+/// Equity of a position at a price with its funding settled (the client's, which sizes orders
+/// by it).
+pub use perps_client::sizing::equity_at;
 
 /// No loss without a payer: once the keeper has run at `price`, every position's equity is zero
 /// or more, but for the bankruptcy in the ADL queue and those the program holds back behind it

@@ -6,6 +6,7 @@
 #![allow(deprecated)]
 
 use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use anchor_lang::{prelude::*, solana_program::entrypoint::ProgramResult, AccountSerialize};
 use perps::error::PerpsError;
@@ -229,12 +230,8 @@ impl TestContext {
             .expect("blockhash");
         let mut tx = sign(self.bank.last_blockhash);
         if self.sent.contains(&tx.signatures[0]) {
-            let blockhash = self
-                .bank
-                .get_new_latest_blockhash()
-                .await
-                .expect("blockhash");
-            tx = sign(blockhash);
+            self.wait_for_new_blockhash().await;
+            tx = sign(self.bank.last_blockhash);
         }
         self.sent.insert(tx.signatures[0]);
         // Executed and committed on the working bank at once; `process_transaction` would
@@ -245,6 +242,31 @@ impl TestContext {
             .await
             .unwrap_or_else(|e| panic!("bank failure: {e}"))
             .result
+    }
+
+    /// Waits for a blockhash newer than `last_blockhash`, which becomes it. The bank registers
+    /// one every slot (6.4 ms in solana-program-test); polled every millisecond, where
+    /// `ProgramTestContext::get_new_latest_blockhash` sleeps 200 ms between polls.
+    async fn wait_for_new_blockhash(&mut self) {
+        let stale = self.bank.last_blockhash;
+        let started = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            let blockhash = self
+                .bank
+                .banks_client
+                .get_latest_blockhash()
+                .await
+                .expect("blockhash");
+            if blockhash != stale {
+                self.bank.last_blockhash = blockhash;
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the bank registered no new blockhash for 5 s"
+            );
+        }
     }
 
     pub async fn send_by_admin(
