@@ -5,7 +5,7 @@
 
 use perps::error::PerpsError;
 use perps_client::{instructions as ix, pda, OrderSide, OrderType};
-use perps_tests::*;
+use perps_testkit::*;
 
 const P: u64 = 60 * USDC;
 
