@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 use anchor_lang::{prelude::*, solana_program::entrypoint::ProgramResult, AccountSerialize};
 use perps::error::PerpsError;
 use perps::state::{
-    Exchange, ExchangeBounds, MarginTierParams, Market, MarketParams, MarketStatus, OracleSource,
-    Position, PriceFeed,
+    Exchange, ExchangeBounds, Market, MarketParams, MarketStatus, Position, PriceFeed,
 };
 use perps_client::{accounts as decode, instructions as ix, pda};
 use solana_account::{Account, AccountSharedData};
@@ -30,8 +29,9 @@ pub use solana_keypair::Keypair as TestKeypair;
 pub use solana_transaction::TransactionError as TxError;
 
 /// Decimals of the test collateral mint (a USDC stand-in).
+pub use perps::testing::{default_params, USDC};
+
 pub const USDC_DECIMALS: u8 = 6;
-pub const USDC: u64 = 1_000_000;
 /// BTC feeds publish with exponent −8, as Pyth's do.
 pub const FEED_EXPO: i32 = -8;
 
@@ -57,58 +57,6 @@ pub fn default_bounds() -> ExchangeBounds {
         min_maintenance_rate_ppm: 1_000,
         max_oracle_staleness_secs: 120,
         max_oracle_confidence_ppm: 50_000,
-    }
-}
-
-/// A BTC-like market: lots of 0.001 BTC, prices in 0.01 USDC ticks per lot, three margin tiers
-/// (0.5%/1% up to 10k USDC, 1%/2% up to 100k, 2.5%/5% above).
-pub fn default_params() -> MarketParams {
-    let mut margin_tiers = [MarginTierParams::default(); perps_engine::MAX_MARGIN_TIERS];
-    margin_tiers[0] = MarginTierParams {
-        max_notional: 10_000 * USDC,
-        maintenance_rate_ppm: 5_000,
-        initial_rate_ppm: 10_000,
-    };
-    margin_tiers[1] = MarginTierParams {
-        max_notional: 100_000 * USDC,
-        maintenance_rate_ppm: 10_000,
-        initial_rate_ppm: 20_000,
-    };
-    margin_tiers[2] = MarginTierParams {
-        max_notional: u64::MAX,
-        maintenance_rate_ppm: 25_000,
-        initial_rate_ppm: 50_000,
-    };
-    MarketParams {
-        tick_size: 10_000,
-        min_order_lots: 1,
-        max_open_interest_lots: 1_000_000,
-        min_position_notional: 10 * USDC,
-        insurance_floor: 0,
-        margin_tiers,
-        pyth_feed_id: [0; 32],
-        liquidation_fee_ppm: 2_000,
-        insurance_fee_ppm: 1_000,
-        liquidation_buffer_ppm: 100_000,
-        max_oracle_staleness_secs: 60,
-        max_oracle_confidence_ppm: 10_000,
-        price_band_ppm: 50_000,
-        funding_interval_secs: 3_600,
-        max_funding_rate_ppm: 1_000,
-        oracle_ema_period_secs: 300,
-        volatility_sensitivity_ppm: 0,
-        max_volatility_factor_ppm: 1_000_000,
-        breaker_move_ppm: 0,
-        breaker_window_secs: 60,
-        breaker_cooldown_secs: 300,
-        taker_fee_bps: 5,
-        maker_fee_bps: -1,
-        fee_insurance_share_bps: 5_000,
-        base_lot_exponent: -3,
-        oracle_source: OracleSource::PriceFeed as u8,
-        margin_tier_count: 3,
-        pyth_min_signatures: 0,
-        _padding: [0; 6],
     }
 }
 
