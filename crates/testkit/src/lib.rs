@@ -234,59 +234,53 @@ impl TestContext {
     /// A new 6-decimal mint whose authority is `mint_authority`.
     pub async fn create_mint(&mut self) -> Pubkey {
         let mint = Keypair::new();
-        let rent = self
-            .rent()
+        let initialize = spl_token_interface::instruction::initialize_mint2(
+            &spl_token_interface::ID,
+            &mint.pubkey(),
+            &self.mint_authority.pubkey(),
+            None,
+            USDC_DECIMALS,
+        )
+        .unwrap();
+        let len = spl_token_interface::state::Mint::LEN;
+        self.create_token_program_account(&mint, len, initialize)
             .await
-            .minimum_balance(spl_token_interface::state::Mint::LEN);
-        let payer = self.bank.payer.pubkey();
-        let instructions = [
-            solana_system_interface::instruction::create_account(
-                &payer,
-                &mint.pubkey(),
-                rent,
-                spl_token_interface::state::Mint::LEN as u64,
-                &spl_token_interface::ID,
-            ),
-            spl_token_interface::instruction::initialize_mint2(
-                &spl_token_interface::ID,
-                &mint.pubkey(),
-                &self.mint_authority.pubkey(),
-                None,
-                USDC_DECIMALS,
-            )
-            .unwrap(),
-        ];
-        self.send(&instructions, &[&mint])
-            .await
-            .expect("create mint");
-        mint.pubkey()
     }
 
     /// A token account of `mint` owned by `owner`.
     pub async fn create_token_account_of(&mut self, mint: &Pubkey, owner: &Pubkey) -> Pubkey {
         let account = Keypair::new();
+        let initialize = spl_token_interface::instruction::initialize_account3(
+            &spl_token_interface::ID,
+            &account.pubkey(),
+            mint,
+            owner,
+        )
+        .unwrap();
         let len = spl_token_interface::state::Account::LEN;
-        let rent = self.rent().await.minimum_balance(len);
-        let payer = self.bank.payer.pubkey();
-        let instructions = [
-            solana_system_interface::instruction::create_account(
-                &payer,
-                &account.pubkey(),
-                rent,
-                len as u64,
-                &spl_token_interface::ID,
-            ),
-            spl_token_interface::instruction::initialize_account3(
-                &spl_token_interface::ID,
-                &account.pubkey(),
-                mint,
-                owner,
-            )
-            .unwrap(),
-        ];
-        self.send(&instructions, &[&account])
+        self.create_token_program_account(&account, len, initialize)
             .await
-            .expect("create token account");
+    }
+
+    /// Creates `account` (rent-exempt, `len` bytes, owned by the token program) and runs
+    /// `initialize` on it in the same transaction.
+    async fn create_token_program_account(
+        &mut self,
+        account: &Keypair,
+        len: usize,
+        initialize: Instruction,
+    ) -> Pubkey {
+        let rent = self.rent().await.minimum_balance(len);
+        let create = solana_system_interface::instruction::create_account(
+            &self.bank.payer.pubkey(),
+            &account.pubkey(),
+            rent,
+            len as u64,
+            &spl_token_interface::ID,
+        );
+        self.send(&[create, initialize], &[account])
+            .await
+            .expect("create a token program account");
         account.pubkey()
     }
 
