@@ -27,3 +27,46 @@ impl OrderBook {
         Ok(totals)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+    use perps_engine::{BaseLots, OrderSide, Price};
+
+    #[test]
+    fn cancel_all_of_removes_only_that_positions_orders_and_forgets_them_in_its_totals() {
+        let market = Pubkey::new_unique();
+        let (key, other) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let mut book = testing::order_book(market);
+        let mut position = testing::position(market, 0, 0, 0);
+        for (side, price, lots) in [
+            (OrderSide::Bid, 59_000_000, 3),
+            (OrderSide::Ask, 61_000_000, 4),
+            (OrderSide::Ask, 62_000_000, 5),
+        ] {
+            book.book
+                .rest(side, key.to_bytes(), Price(price), BaseLots(lots), 0, false)
+                .unwrap();
+            position.add_open_orders(side, lots, 1).unwrap();
+        }
+        book.book
+            .rest(
+                OrderSide::Bid,
+                other.to_bytes(),
+                Price(58_000_000),
+                BaseLots(1),
+                0,
+                false,
+            )
+            .unwrap();
+        let totals = book.cancel_all_of(&key, &mut position).unwrap();
+        assert_eq!(
+            (totals.orders, totals.bid_lots.0, totals.ask_lots.0),
+            (3, 3, 9)
+        );
+        assert!(!position.has_open_orders());
+        assert_eq!(book.book.side(OrderSide::Bid).orders().len(), 1);
+        assert!(book.book.side(OrderSide::Ask).orders().is_empty());
+    }
+}

@@ -225,4 +225,22 @@ mod tests {
         position.charge_fee(SignedQuote(-5)).unwrap_err();
         assert_eq!(position.collateral, i64::MAX);
     }
+
+    #[test]
+    fn settling_funding_moves_collateral_by_the_index_and_keeps_the_rounding_for_insurance() {
+        // The index rose by 1.5 atoms a lot (in millionths): a 3-lot long pays 4.5, rounded up
+        // to 5, and the half atom it overpaid joins the market's residue.
+        let mut market = testing::market();
+        market.funding_index = 1_500_000;
+        let mut long = testing::position(Pubkey::new_unique(), 100, 3, 60);
+        long.settle_funding(&mut market).unwrap();
+        assert_eq!(
+            (long.collateral, long.funding_index_snapshot),
+            (95, 1_500_000)
+        );
+        assert_eq!(market.funding_residue, 500_000);
+        // Settling again owes nothing.
+        long.settle_funding(&mut market).unwrap();
+        assert_eq!(long.collateral, 95);
+    }
 }
