@@ -37,8 +37,11 @@ pub enum KeeperEffect {
         equity_after: i128,
     },
     AdlCompleted,
-    /// The queued position left the queue with no fill: the price made it solvent again.
+    /// The queued position left the queue with no fill: the price (or a deposit) made it solvent
+    /// again, or the insurance vault covered what it lacked.
     AdlClearedByPrice,
+    /// An `adl` drew on the insurance vault before haircutting candidates (DESIGN.md §7).
+    AdlInsurancePaid(u64),
     FundingCrank,
 }
 
@@ -137,6 +140,11 @@ impl RecordingChain {
             });
         } else if data.starts_with(perps::instruction::Adl::DISCRIMINATOR) {
             let bankrupt = before.market.adl_position;
+            if after.insurance < before.insurance {
+                self.effects.push(KeeperEffect::AdlInsurancePaid(
+                    before.insurance - after.insurance,
+                ));
+            }
             for (key, position) in &before.positions {
                 let lots = lots_of(before, key).abs_diff(lots_of(after, key));
                 if *key == bankrupt || lots == 0 {

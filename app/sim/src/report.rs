@@ -184,6 +184,7 @@ impl Summary {
             }
             KeeperEffect::AdlCompleted => self.adl_completed += 1,
             KeeperEffect::AdlClearedByPrice => self.adl_cleared_by_price += 1,
+            KeeperEffect::AdlInsurancePaid(paid) => self.insurance_paid += paid,
             KeeperEffect::FundingCrank => self.funding_cranks += 1,
         }
     }
@@ -250,7 +251,7 @@ impl fmt::Display for Summary {
                 ),
             ),
             (
-                "ADL events (started / completed / cleared by price)",
+                "ADL events (started / completed / left unfilled)",
                 format!(
                     "{} / {} / {}",
                     self.adl_events, self.adl_completed, self.adl_cleared_by_price

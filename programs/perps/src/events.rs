@@ -203,7 +203,7 @@ pub struct AdlCompleted {
     pub market: Pubkey,
     pub bankrupt: Pubkey,
     pub dust_to_insurance: u64,
-    /// Set when the position left the queue solvent: the vault's contribution it gave back.
+    /// Set when the position left the queue solvent: the subsidy it gave to the vault.
     pub insurance_returned: u64,
 }
 

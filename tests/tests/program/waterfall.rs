@@ -66,10 +66,7 @@ async fn queued_with_ten_from_the_vault() -> (TestContext, MarketFixture, Wallet
     ctx.set_price(&m.oracle, btc(58_000), 0).await.unwrap();
     liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
     let market = ctx.market(&m.market).await;
-    assert_eq!(
-        (market.adl_pending, market.adl_insurance_paid),
-        (1, 10 * USDC)
-    );
+    assert_eq!((market.adl_pending, market.adl_subsidy), (1, 10 * USDC));
     assert_eq!(
         ctx.token_balance(&m.insurance_vault).await,
         params.insurance_floor
@@ -91,7 +88,7 @@ async fn a_queued_position_that_recovers_gives_the_vault_its_contribution_back()
         .await
         .unwrap();
     let market = ctx.market(&m.market).await;
-    assert_eq!((market.adl_pending, market.adl_insurance_paid), (0, 0));
+    assert_eq!((market.adl_pending, market.adl_subsidy), (0, 0));
     assert_eq!(
         ctx.token_balance(&m.insurance_vault).await,
         insurance + 10 * USDC

@@ -52,6 +52,7 @@ pub fn handler<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
         PerpsError::WrongAdlPosition
     );
     let candidate_keys: Vec<Pubkey> = ctx.remaining_accounts.iter().map(|a| *a.key).collect();
+    let market_params_floor = market.params.insurance_floor;
     let mut bankrupt = accounts.bankrupt.load_mut()?;
     let mut book = accounts.order_book.load_mut()?;
     let outcome = adl_action(
@@ -62,6 +63,10 @@ pub fn handler<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
             bankrupt: &mut bankrupt,
             bankrupt_key: accounts.bankrupt.key(),
         },
+        accounts
+            .insurance_vault
+            .amount
+            .saturating_sub(market_params_floor),
         &candidate_keys,
         &mut RemainingPositions(ctx.remaining_accounts),
         |market| {
@@ -85,11 +90,18 @@ pub fn handler<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
         (bankrupt, book),
         &accounts.token_program,
         accounts.market.to_account_info(),
-        &[Payout {
-            from: &accounts.collateral_vault,
-            to: &accounts.insurance_vault,
-            amount: outcome.to_insurance,
-        }],
+        &[
+            Payout {
+                from: &accounts.insurance_vault,
+                to: &accounts.collateral_vault,
+                amount: outcome.from_insurance,
+            },
+            Payout {
+                from: &accounts.collateral_vault,
+                to: &accounts.insurance_vault,
+                amount: outcome.to_insurance,
+            },
+        ],
     )
 }
 
@@ -113,8 +125,11 @@ pub struct AdlOutcome {
     pub events: Vec<AdlEvent>,
     /// Set when the market left ADL.
     pub completed: Option<AdlCompleted>,
+    /// From the insurance vault into the collateral vault: what the vault holds above its floor,
+    /// paid in before any candidate is haircut.
+    pub from_insurance: u64,
     /// From the collateral vault to the insurance vault: the closed position's last atoms, or
-    /// the vault's contribution returned by a position that left the queue solvent.
+    /// the subsidy given back by a position that left the queue solvent.
     pub to_insurance: u64,
 }
 
@@ -126,12 +141,14 @@ struct Candidate {
 }
 
 /// One ADL step: the bankrupt position leaves the queue if it is solvent again at the observed
-/// price; otherwise every candidate named in `candidate_keys` (1 to `MAX_ADL_CANDIDATES`,
+/// price, or once the vault's `insurance_available` (its balance above the floor) covers it;
+/// otherwise every candidate named in `candidate_keys` (1 to `MAX_ADL_CANDIDATES`,
 /// distinct, loaded from `positions`) is checked with the engine's `adl_eligibility`, ranked with
 /// `adl_order`, and the engine's plan closes the bankrupt lots against them at the bankruptcy
 /// price.
 pub fn adl_action(
     accounts: AdlAccounts,
+    insurance_available: u64,
     candidate_keys: &[Pubkey],
     positions: &mut impl PositionAccounts,
     observe_price: impl FnOnce(&mut Market) -> Result<Price>,
@@ -149,27 +166,34 @@ pub fn adl_action(
     let mut outcome = AdlOutcome {
         events: Vec::new(),
         completed: None,
+        from_insurance: 0,
         to_insurance: 0,
     };
-    // A deposit or a price recovery may have made the position solvent again: then it leaves the
-    // queue and ordinary liquidation takes over.
-    // What the vault put in goes back to it, up to the position's equity: the vault pays only
-    // losses that are real (DESIGN.md §7).
+    // A deposit or a price recovery may have made the position solvent again: it leaves the queue
+    // and ordinary liquidation takes over. What others put in goes to the vault, up to its
+    // equity: the vault pays only losses that are real (DESIGN.md §7).
     let equity = bankrupt.state().equity(oracle_price).map_engine_err()?.0;
     if equity >= 0 {
         let returned = market
-            .adl_insurance_paid
+            .adl_subsidy
             .min(u64::try_from(equity).unwrap_or(u64::MAX));
         bankrupt.charge_fee(SignedQuote(returned as i128))?;
-        market.leave_adl();
         outcome.to_insurance = returned;
-        outcome.completed = Some(AdlCompleted {
-            market: market_key,
-            bankrupt: bankrupt_key,
-            dust_to_insurance: 0,
-            insurance_returned: returned,
-        });
+        outcome.completed = Some(market.leave_adl(market_key, bankrupt_key, 0, returned));
         return Ok(outcome);
+    }
+    // The vault pays before candidates do: what reached it since the queueing (fees, funding
+    // residue) goes in first. If that covers the loss, the position leaves the queue at zero
+    // equity for ordinary liquidation.
+    let top_up = insurance_available.min(u64::try_from(-equity).unwrap_or(u64::MAX));
+    if top_up > 0 {
+        bankrupt.add_collateral(top_up)?;
+        market.adl_subsidy = market.adl_subsidy.saturating_add(top_up);
+        outcome.from_insurance = top_up;
+        if top_up as i128 == -equity {
+            outcome.completed = Some(market.leave_adl(market_key, bankrupt_key, 0, 0));
+            return Ok(outcome);
+        }
     }
     let bankrupt_side = bankrupt.state().side().ok_or(PerpsError::FlatPosition)?;
     // The lots to close are the position's own: it can neither trade nor liquidate while queued.
@@ -232,6 +256,12 @@ pub fn adl_action(
         let lots = fill.lots.0 as i64;
         bankrupt.apply_fill(market, SignedLots(close_sign * lots), bankruptcy_price)?;
         market.adl_lots -= fill.lots.0;
+        // The candidate gives up `|Pb − P|` a lot against closing at the oracle.
+        let haircut = bankruptcy_price
+            .0
+            .abs_diff(oracle_price.0)
+            .saturating_mul(fill.lots.0);
+        market.adl_subsidy = market.adl_subsidy.saturating_add(haircut);
         outcome.events.push(AdlEvent::Filled(AdlFilled {
             market: market_key,
             bankrupt: bankrupt_key,
@@ -282,13 +312,8 @@ pub fn adl_action(
         outcome.to_insurance =
             u64::try_from(bankrupt.collateral).map_err(|_| PerpsError::MathOverflow)?;
         bankrupt.collateral = 0;
-        market.leave_adl();
-        outcome.completed = Some(AdlCompleted {
-            market: market_key,
-            bankrupt: bankrupt_key,
-            dust_to_insurance: outcome.to_insurance,
-            insurance_returned: 0,
-        });
+        outcome.completed =
+            Some(market.leave_adl(market_key, bankrupt_key, outcome.to_insurance, 0));
     }
     Ok(outcome)
 }
@@ -328,6 +353,10 @@ mod tests {
 
     impl Fixture {
         fn adl(&mut self, oracle: u64) -> Result<AdlOutcome> {
+            self.adl_with_insurance(oracle, 0)
+        }
+
+        fn adl_with_insurance(&mut self, oracle: u64, insurance: u64) -> Result<AdlOutcome> {
             let market_key = self.bankrupt.market;
             let keys: Vec<Pubkey> = self.shorts.0.iter().map(|(key, _)| *key).collect();
             adl_action(
@@ -338,6 +367,7 @@ mod tests {
                     bankrupt: &mut self.bankrupt,
                     bankrupt_key: Pubkey::new_unique(),
                 },
+                insurance,
                 &keys,
                 &mut self.shorts,
                 |_| Ok(Price(oracle)),
@@ -376,17 +406,17 @@ mod tests {
     fn a_bankrupt_position_solvent_again_leaves_the_queue_and_returns_the_vaults_money() {
         // The vault had put 30 USDC in; at 59.90 the position's equity is 60 USDC and an atom.
         let mut f = fixture();
-        f.market.adl_insurance_paid = 30 * USDC;
+        f.market.adl_subsidy = 30 * USDC;
         let outcome = f.adl(59_900_000).unwrap();
         assert!(outcome.events.is_empty());
         assert_eq!(outcome.completed.unwrap().insurance_returned, 30 * USDC);
         assert_eq!(outcome.to_insurance, 30 * USDC);
         assert_eq!(f.bankrupt.collateral, 40 * USDC as i64 + 1);
-        assert!(!f.market.is_adl_pending() && f.market.adl_insurance_paid == 0);
+        assert!(!f.market.is_adl_pending() && f.market.adl_subsidy == 0);
         assert_eq!(f.bankrupt.base_lots, 100);
         // Only up to its equity: at 59.30 it has one atom, and that is all it gives back.
         let mut f = fixture();
-        f.market.adl_insurance_paid = 30 * USDC;
+        f.market.adl_subsidy = 30 * USDC;
         let outcome = f.adl(59_300_000).unwrap();
         assert_eq!(
             (outcome.to_insurance, f.bankrupt.collateral),
@@ -413,5 +443,51 @@ mod tests {
             spoil(&mut f.shorts.0[0].1);
             assert_eq!(f.adl(59 * USDC).err().unwrap(), error.into());
         }
+    }
+
+    #[test]
+    fn the_vault_pays_what_it_holds_before_any_candidate_is_haircut() {
+        // At 59 the queued long lacks 29.999999 USDC. The vault has received 10 since it was
+        // queued: it pays them in first, the bankruptcy price falls to 59.20, and the shorts
+        // give up 0.20 a lot instead of 0.30.
+        let mut f = fixture();
+        let outcome = f.adl_with_insurance(59 * USDC, 10 * USDC).unwrap();
+        assert_eq!(outcome.from_insurance, 10 * USDC);
+        assert!(outcome.events.iter().all(|event| matches!(
+            event,
+            AdlEvent::Filled(fill) if fill.price == 59_200_000
+        )));
+        assert_eq!(f.shorts.0[1].1.collateral, 208 * USDC as i64);
+        assert_eq!((outcome.to_insurance, f.bankrupt.collateral), (1, 0));
+        // A vault that holds the whole loss covers it: no candidate is touched, and the position,
+        // now at zero equity, leaves the queue for ordinary liquidation.
+        let mut f = fixture();
+        let outcome = f.adl_with_insurance(59 * USDC, 100 * USDC).unwrap();
+        assert_eq!(outcome.from_insurance, 29_999_999);
+        assert!(outcome.events.is_empty() && outcome.completed.is_some());
+        assert_eq!(
+            (f.bankrupt.base_lots, f.shorts.0[0].1.base_lots),
+            (100, -40)
+        );
+        assert!(!f.market.is_adl_pending());
+    }
+
+    #[test]
+    fn a_partly_deleveraged_position_that_recovers_gives_the_haircuts_to_the_vault() {
+        // Only B is supplied: it closes 40 lots at 59.30, giving up 40 · 0.30 = 12 USDC against
+        // the oracle. The price then recovers to 60: the long, solvent again with 42 USDC and an
+        // atom of equity, leaves the queue and the 12 USDC go to the vault, not to its owner.
+        let mut f = fixture();
+        f.shorts.0.truncate(1);
+        f.adl(59 * USDC).unwrap();
+        assert_eq!(
+            (f.bankrupt.base_lots, f.market.adl_subsidy),
+            (60, 12 * USDC)
+        );
+        let outcome = f.adl(60 * USDC).unwrap();
+        assert_eq!(outcome.completed.unwrap().insurance_returned, 12 * USDC);
+        assert_eq!(outcome.to_insurance, 12 * USDC);
+        assert_eq!(f.bankrupt.collateral, 30 * USDC as i64 + 1);
+        assert!(!f.market.is_adl_pending() && f.market.adl_subsidy == 0);
     }
 }

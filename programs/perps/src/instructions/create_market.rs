@@ -89,7 +89,7 @@ pub fn handler(ctx: Context<CreateMarket>, symbol: [u8; 16], params: MarketParam
         adl_position: Pubkey::default(),
         adl_lots: 0,
         adl_bankruptcy_price: 0,
-        adl_insurance_paid: 0,
+        adl_subsidy: 0,
         symbol,
         index,
         status: MarketStatus::Active as u8,

@@ -200,7 +200,7 @@ pub fn liquidate_action(
         market.adl_position = target_key;
         market.adl_lots = target.base_lots.unsigned_abs();
         market.adl_bankruptcy_price = bankruptcy_price.0;
-        market.adl_insurance_paid = paid_by_insurance;
+        market.adl_subsidy = paid_by_insurance;
         events.bankruptcy_queued = Some(Bankruptcy {
             market: market_key,
             position: target_key,

@@ -7,6 +7,7 @@ use perps_engine::{
 
 use crate::{
     error::{EngineResultExt, PerpsError},
+    events::AdlCompleted,
     state::ExchangeBounds,
 };
 
@@ -330,9 +331,11 @@ pub struct Market {
     /// Its lots still to close (positive) and its bankruptcy price per lot.
     pub adl_lots: u64,
     pub adl_bankruptcy_price: u64,
-    /// What the insurance vault paid into it when it was queued: returned to the vault (up to
-    /// its equity) if it leaves the queue without being closed (DESIGN.md §7).
-    pub adl_insurance_paid: u64,
+    /// What others put into it while queued: the insurance vault's payments and the haircuts
+    /// ADL candidates took closing against it at its bankruptcy price rather than the oracle. If
+    /// it leaves the queue solvent, this much (up to its equity) goes to the insurance vault
+    /// (DESIGN.md §7): the owner keeps none of it.
+    pub adl_subsidy: u64,
     pub symbol: [u8; 16],
     pub index: u16,
     /// A `MarketStatus` discriminant.
@@ -364,11 +367,24 @@ impl Market {
         self.adl_pending != 0
     }
 
-    /// Clears the ADL queue: its bankrupt position was closed or is solvent again.
-    pub fn leave_adl(&mut self) {
+    /// Clears the ADL queue (its bankrupt position was closed, is solvent again, or the vault
+    /// covered it) and says so.
+    pub fn leave_adl(
+        &mut self,
+        market_key: Pubkey,
+        bankrupt: Pubkey,
+        dust_to_insurance: u64,
+        insurance_returned: u64,
+    ) -> AdlCompleted {
         self.adl_pending = 0;
         self.adl_position = Pubkey::default();
-        self.adl_insurance_paid = 0;
+        self.adl_subsidy = 0;
+        AdlCompleted {
+            market: market_key,
+            bankrupt,
+            dust_to_insurance,
+            insurance_returned,
+        }
     }
 
     /// The factor initial margin rates are scaled by at `price` (DESIGN.md §6).
