@@ -160,3 +160,24 @@ async fn selling_into_a_siblings_bid_down_to_a_liquidation_is_refused() {
     assert_eq!(ctx.position(&m.market, &alice.pubkey()).await.base_lots, 80);
     ctx.assert_vault_matches_positions(&m).await;
 }
+
+#[tokio::test]
+async fn a_queued_position_cannot_withdraw_the_vaults_money_on_a_price_wick() {
+    // Queued at 58 with the vault's 10 USDC in her collateral (110). The price wicks back to 60:
+    // her equity looks like 110 USDC, but nothing may leave until the queue is cleared, which
+    // gives the vault its 10 back first.
+    let (mut ctx, m, alice, _bob, _carol) = queued_with_ten_from_the_vault().await;
+    ctx.set_price(&m.oracle, btc(60_000), 0).await.unwrap();
+    assert_perps_error(
+        ctx.withdraw(&m, &alice, 40 * USDC).await,
+        PerpsError::AdlPending,
+    );
+    let queued = pda::position(&m.market, &alice.pubkey());
+    ctx.send(&[ix::adl(&m.keys(), &queued, &[])], &[])
+        .await
+        .unwrap();
+    ctx.withdraw(&m, &alice, 40 * USDC).await.unwrap();
+    let a = ctx.position(&m.market, &alice.pubkey()).await;
+    assert_eq!(a.collateral, 60 * USDC as i64);
+    ctx.assert_vault_matches_positions(&m).await;
+}
