@@ -119,7 +119,9 @@ pub struct OrderCancelled {
 #[event]
 pub struct FundingUpdated {
     pub market: Pubkey,
-    pub mark: u64,
+    /// The book's time-weighted impact premium over the oracle since the last crank (signed
+    /// ppm), before the rate cap.
+    pub premium_ppm: i64,
     pub oracle: u64,
     pub rate_ppm: i64,
     pub funding_index: i64,

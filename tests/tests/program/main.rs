@@ -7,6 +7,7 @@ mod adl;
 mod capacity;
 mod collateral;
 mod exchange;
+mod funding;
 mod liquidation;
 mod market;
 mod oracle;

@@ -64,6 +64,7 @@ pub fn handler<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
         },
         &candidate_keys,
         &mut RemainingPositions(ctx.remaining_accounts),
+        Clock::get()?.unix_timestamp,
         |market| {
             oracle::observe_price(
                 market,
@@ -129,11 +130,12 @@ struct Candidate {
 /// price; otherwise every candidate named in `candidate_keys` (1 to `MAX_ADL_CANDIDATES`,
 /// distinct, loaded from `positions`) is checked with the engine's `adl_eligibility`, ranked with
 /// `adl_order`, and the engine's plan closes the bankrupt lots against them at the bankruptcy
-/// price.
+/// price; the book's funding premium is sampled at `now` (candidates may have lost their orders).
 pub fn adl_action(
     accounts: AdlAccounts,
     candidate_keys: &[Pubkey],
     positions: &mut impl PositionAccounts,
+    now: i64,
     observe_price: impl FnOnce(&mut Market) -> Result<Price>,
 ) -> Result<AdlOutcome> {
     let AdlAccounts {
@@ -276,6 +278,7 @@ pub fn adl_action(
         market.open_interest_short,
         PerpsError::OpenInterestImbalance
     );
+    market.sample_funding_premium(&book.book, oracle_price, now)?;
     if market.adl_lots == 0 {
         require_eq!(bankrupt.base_lots, 0, PerpsError::OpenInterestImbalance);
         // Closed at its bankruptcy price, the position keeps less than one atom a lot: to insurance.
@@ -340,6 +343,7 @@ mod tests {
                 },
                 &keys,
                 &mut self.shorts,
+                0,
                 |_| Ok(Price(oracle)),
             )
         }

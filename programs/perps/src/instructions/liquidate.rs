@@ -67,6 +67,7 @@ pub fn handler(ctx: Context<Liquidate>) -> Result<()> {
             liquidator_key: accounts.liquidator_position.key(),
         },
         accounts.insurance_vault.amount,
+        Clock::get()?.unix_timestamp,
         |market| {
             oracle::observe_price(
                 market,
@@ -139,10 +140,12 @@ pub struct LiquidationOutcome {
 /// Liquidates `target` into `liquidator`: the engine plans the transfer at the observed price,
 /// the target's orders are cancelled, and the engine's waterfall decides between a take-over
 /// (the vault paying any deficit) and the ADL queue. `insurance_balance` is the insurance
-/// vault's balance; `observe_price` reads the oracle (and may move the market's EMA and breaker).
+/// vault's balance; `observe_price` reads the oracle (and may move the market's EMA and breaker);
+/// the book's funding premium is sampled at `now` once the target's orders are off it.
 pub fn liquidate_action(
     accounts: LiquidateAccounts,
     insurance_balance: u64,
+    now: i64,
     observe_price: impl FnOnce(&mut Market) -> Result<Price>,
 ) -> Result<LiquidationOutcome> {
     let LiquidateAccounts {
@@ -267,6 +270,7 @@ pub fn liquidate_action(
             });
         }
     }
+    market.sample_funding_premium(&book.book, oracle_price, now)?;
     Ok(LiquidationOutcome {
         paid_by_insurance,
         insurance_fee,
@@ -316,6 +320,7 @@ mod tests {
                     liquidator_key: Pubkey::new_unique(),
                 },
                 insurance,
+                0,
                 |_| Ok(Price(oracle)),
             )
         }

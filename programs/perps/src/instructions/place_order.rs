@@ -75,6 +75,7 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
         },
         &mut RemainingPositions(ctx.remaining_accounts),
         &args,
+        Clock::get()?.unix_timestamp,
         |market| oracle::observe_price(market, &market_key, &accounts.oracle, OracleUse::Trading),
     )?;
     for event in outcome.events {
@@ -130,11 +131,13 @@ pub struct OrderOutcome {
 
 /// Validates `args`, observes the oracle, matches the order against the book (settling each
 /// maker reached and the taker), rests what is left unless immediate-or-cancel, and checks the
-/// taker's margin, the ADL and open-interest rules afterwards.
+/// taker's margin, the ADL and open-interest rules afterwards; the book's funding premium is
+/// sampled at `now` as the order leaves it (DESIGN.md §10).
 pub fn place_order_action(
     accounts: PlaceOrderAccounts,
     makers: &mut impl PositionAccounts,
     args: &PlaceOrderArgs,
+    now: i64,
     observe_price: impl FnOnce(&mut Market) -> Result<Price>,
 ) -> Result<OrderOutcome> {
     let PlaceOrderAccounts {
@@ -319,6 +322,8 @@ pub fn place_order_action(
             || market.open_interest_long <= open_interest_before,
         PerpsError::OpenInterestCapExceeded
     );
+
+    market.sample_funding_premium(&book.book, oracle_price, now)?;
 
     let split =
         fees::split_fees(fees_collected, params.fee_insurance_share_bps).map_engine_err()?;
@@ -517,6 +522,7 @@ mod tests {
                 },
                 &mut self.makers,
                 &args,
+                0,
                 |_| Ok(Price(oracle)),
             )
         }
