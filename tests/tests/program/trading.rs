@@ -356,10 +356,18 @@ async fn a_full_book_side_rejects_another_order_by_name() {
         ctx.order_book(&m.order_book).await.book.bids.orders().len(),
         perps_engine::BOOK_SIDE_CAPACITY
     );
+    // At the worst price on the side (59.01) the resting orders came first: refused. A better
+    // price evicts the worst order (book_full.rs), given its maker's Position, which the
+    // harness's maker list does not carry.
     let late = &t[16];
     assert_perps_error(
-        ctx.place(&m, late, limit(OrderSide::Bid, P, 1)).await,
+        ctx.place(&m, late, limit(OrderSide::Bid, P - 99 * TICK, 1))
+            .await,
         PerpsError::BookFull,
+    );
+    assert_perps_error(
+        ctx.place(&m, late, limit(OrderSide::Bid, P, 1)).await,
+        PerpsError::MissingEvictedAccount,
     );
     let l = ctx.position(&m.market, &late.pubkey()).await;
     assert_eq!((l.open_bid_lots, l.open_order_count), (0, 0));
