@@ -4,6 +4,7 @@
 #![allow(deprecated)]
 
 mod adl;
+mod adl_status;
 mod book_full;
 mod capacity;
 mod collateral;

@@ -126,8 +126,9 @@ struct Candidate {
     state: PositionState,
 }
 
-/// One ADL step: the bankrupt position leaves the queue if it is solvent again at the observed
-/// price; otherwise every candidate named in `candidate_keys` (1 to `MAX_ADL_CANDIDATES`,
+/// One ADL step, in an Active or ReduceOnly market only (a Paused or Settled one refuses it with
+/// `MarketPaused` or `MarketSettled`, DESIGN.md §8): the bankrupt position leaves the queue if it
+/// is solvent again at the observed price; otherwise every candidate named in `candidate_keys` (1 to `MAX_ADL_CANDIDATES`,
 /// distinct, loaded from `positions`) is checked with the engine's `adl_eligibility`, ranked with
 /// `adl_order`, and the engine's plan closes the bankrupt lots against them at the bankruptcy
 /// price; the book's funding premium is sampled at `now` (candidates may have lost their orders).
@@ -145,6 +146,7 @@ pub fn adl_action(
         bankrupt,
         bankrupt_key,
     } = accounts;
+    market.require_open()?;
     let oracle_price = observe_price(market)?;
     let tiers = market.params.margin_tiers()?;
     bankrupt.settle_funding(market)?;
@@ -396,6 +398,26 @@ mod tests {
             (outcome.to_insurance, f.bankrupt.collateral),
             (1, 70 * USDC as i64)
         );
+    }
+
+    #[test]
+    fn refuses_to_run_while_paused_or_after_settlement_and_changes_nothing() {
+        use crate::state::MarketStatus;
+        for (status, error) in [
+            (MarketStatus::Paused, PerpsError::MarketPaused),
+            (MarketStatus::Settled, PerpsError::MarketSettled),
+        ] {
+            let mut f = fixture();
+            f.market.status = status as u8;
+            assert_eq!(f.adl(59 * USDC).err().unwrap(), error.into());
+            assert!(f.market.is_adl_pending());
+            assert_eq!((f.bankrupt.base_lots, f.market.adl_lots), (100, 100));
+            assert!(f.shorts.0.iter().all(|(_, short)| short.base_lots != 0));
+        }
+        // ReduceOnly (a tripped breaker, or the admin) runs it, like Active.
+        let mut f = fixture();
+        f.market.status = MarketStatus::ReduceOnly as u8;
+        assert!(f.adl(59 * USDC).unwrap().completed.is_some());
     }
 
     #[test]
