@@ -13,6 +13,7 @@ mod funding;
 mod liquidation;
 mod market;
 mod oracle;
+mod oracle_adjustments;
 mod price_feed;
 mod sizes;
 mod trading;
