@@ -105,12 +105,140 @@ pub fn breaker_trips(reference: Price, price: Price, max_move: RatePpm) -> Engin
     Ok(relative_gap(price, reference)? > max_move.0 as u64)
 }
 
+/// The circuit breaker's memory (DESIGN.md §11): the reference price of the current window and
+/// when that window began, and the reference of the window just before it while the two are
+/// adjacent (0 otherwise). Comparing against both means a move across a window boundary is still
+/// caught: a window that reset to the price at its start alone would forget where the move began.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BreakerWindow {
+    pub reference: Price,
+    pub previous_reference: Price,
+    pub start: i64,
+}
+
+impl BreakerWindow {
+    /// A window that begins at `price` at `now`, with nothing before it (the first observation,
+    /// or the one that tripped the breaker).
+    pub fn starting(price: Price, now: i64) -> Self {
+        Self {
+            reference: price,
+            previous_reference: Price(0),
+            start: now,
+        }
+    }
+
+    /// Observes `price` at `now`. A window that has lasted `window_secs` gives way to a new one
+    /// starting at `price`, and its reference becomes the previous one if the new window follows
+    /// it directly (less than two windows since it began; after a longer quiet spell there is no
+    /// previous reference). Returns the reference `price` moved more than `max_move` away from,
+    /// the current window's first, if any: so a move within one window always trips, across a
+    /// boundary too, and a move spread over more than two windows never does.
+    pub fn observe(
+        &mut self,
+        price: Price,
+        now: i64,
+        window_secs: u32,
+        max_move: RatePpm,
+    ) -> EngineResult<Option<Price>> {
+        if self.reference.0 == 0 {
+            *self = Self::starting(price, now);
+            return Ok(None);
+        }
+        let window = window_secs as i64;
+        let elapsed = now.saturating_sub(self.start);
+        if elapsed >= window {
+            let adjacent = elapsed < window.saturating_mul(2);
+            *self = Self {
+                reference: price,
+                previous_reference: if adjacent { self.reference } else { Price(0) },
+                start: now,
+            };
+        }
+        for reference in [self.reference, self.previous_reference] {
+            if reference.0 != 0 && breaker_trips(reference, price, max_move)? {
+                return Ok(Some(reference));
+            }
+        }
+        Ok(None)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    #[test]
+    fn worked_breaker_window_across_its_boundary() {
+        // A 10% breaker with a 60 s window: 100 at t = 0, 100 at 58, 89 at 61. The window that
+        // began at 0 is over at 61, but the new one remembers its reference: 11% from 100 trips.
+        let limit = RatePpm(100_000);
+        let mut window = BreakerWindow::default();
+        assert_eq!(window.observe(Price(10_000), 0, 60, limit), Ok(None));
+        assert_eq!(window.observe(Price(10_000), 58, 60, limit), Ok(None));
+        assert_eq!(
+            window.observe(Price(8_900), 61, 60, limit),
+            Ok(Some(Price(10_000)))
+        );
+        assert_eq!(
+            window,
+            BreakerWindow {
+                reference: Price(8_900),
+                previous_reference: Price(10_000),
+                start: 61
+            }
+        );
+        // Within one window, as before: 110.01 from 100 trips at once.
+        let mut window = BreakerWindow::starting(Price(10_000), 0);
+        assert_eq!(
+            window.observe(Price(11_001), 30, 60, limit),
+            Ok(Some(Price(10_000)))
+        );
+        // A quiet spell of two windows or more forgets the old reference: a slow move does not
+        // trip.
+        let mut window = BreakerWindow::starting(Price(10_000), 0);
+        assert_eq!(window.observe(Price(8_900), 120, 60, limit), Ok(None));
+        assert_eq!(window.previous_reference, Price(0));
+        // Adjacent windows from there on: 89 at 120, 89.50 at 180, 81 at 240 (9.5% from 89.50).
+        assert_eq!(window.observe(Price(8_950), 180, 60, limit), Ok(None));
+        assert_eq!(window.observe(Price(8_100), 240, 60, limit), Ok(None));
+        assert_eq!(
+            window,
+            BreakerWindow {
+                reference: Price(8_100),
+                previous_reference: Price(8_950),
+                start: 240
+            }
+        );
+    }
+
     proptest! {
+        #[test]
+        fn a_move_within_one_window_trips_the_breaker_wherever_the_boundary_falls(
+            steps in proptest::collection::vec((1i64..40, 9_000u64..11_000), 1..30),
+            window_secs in 10u32..120,
+        ) {
+            // Observations at increasing times: whenever two of them at most one window apart
+            // differ by more than 10% of the earlier one and that earlier one is a reference,
+            // the later one trips (checked for the window's first observation, which is).
+            let limit = RatePpm(100_000);
+            let mut window = BreakerWindow::default();
+            let mut now = 0i64;
+            for (dt, price) in steps {
+                now += dt;
+                let before = window;
+                let tripped = window.observe(Price(price), now, window_secs, limit).unwrap();
+                let within = before.reference.0 != 0 && now - before.start < window_secs as i64 * 2;
+                if within && breaker_trips(before.reference, Price(price), limit).unwrap() {
+                    prop_assert!(tripped.is_some());
+                }
+                if let Some(reference) = tripped {
+                    prop_assert!(breaker_trips(reference, Price(price), limit).unwrap());
+                    window = BreakerWindow::starting(Price(price), now);
+                }
+            }
+        }
+
         #[test]
         fn the_ema_decays_exponentially(
             elapsed in 0u64..30_000,

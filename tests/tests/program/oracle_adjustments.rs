@@ -50,3 +50,43 @@ async fn a_gap_after_a_quiet_period_still_raises_initial_margin() {
         .unwrap();
     assert_eq!(ctx.market(&m.market).await.oracle_ema, 63_792_723);
 }
+
+#[tokio::test]
+async fn a_move_across_the_breakers_window_boundary_trips_it() {
+    let mut ctx = TestContext::with_exchange().await;
+    let params = MarketParams {
+        breaker_move_ppm: 100_000,
+        breaker_window_secs: 60,
+        breaker_cooldown_secs: 300,
+        ..default_params()
+    };
+    let m = ctx.create_market_with(params, btc(60_000)).await;
+    let alice = ctx.funded_position(&m, 1_000 * USDC, 0).await;
+    let bob = ctx.funded_position(&m, 1_000 * USDC, 0).await;
+    // The trade observes 60 at t: the window's reference.
+    ctx.cross(&m, &alice, &bob, OrderSide::Bid, 60 * USDC, 10)
+        .await;
+    let start = ctx.clock().await.unix_timestamp;
+    // Still 60 at t + 58: nothing.
+    ctx.advance_clock(58).await;
+    ctx.set_price(&m.oracle, btc(60_000), 0).await.unwrap();
+    ctx.withdraw(&m, &alice, USDC).await.unwrap();
+    // 53.40 at t + 61, 11% down in three seconds. The window that began at t is over, and one
+    // that started afresh at 53.40 would never see the move; the new window keeps the old
+    // reference and trips.
+    ctx.advance_clock(3).await;
+    ctx.set_price(&m.oracle, btc(53_400), 0).await.unwrap();
+    ctx.withdraw(&m, &alice, USDC).await.unwrap();
+    let market = ctx.market(&m.market).await;
+    assert_eq!(market.status, perps::state::MarketStatus::ReduceOnly as u8);
+    assert_eq!(market.breaker_until, start + 61 + 300);
+    // Tripped, the breaker starts a new window at 53.40 with nothing before it.
+    assert_eq!(
+        (
+            market.breaker_reference_price,
+            market.breaker_previous_reference,
+            market.breaker_window_start
+        ),
+        (53_400_000, 0, start + 61)
+    );
+}

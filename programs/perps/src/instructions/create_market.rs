@@ -87,6 +87,7 @@ pub fn handler(ctx: Context<CreateMarket>, symbol: [u8; 16], params: MarketParam
         breaker_reference_price: 0,
         breaker_window_start: 0,
         breaker_until: 0,
+        breaker_previous_reference: 0,
         adl_position: Pubkey::default(),
         adl_lots: 0,
         adl_bankruptcy_price: 0,

@@ -3,6 +3,7 @@ use bytemuck::{Pod, Zeroable};
 use perps_engine::{
     funding::{self, PremiumClock},
     liquidation::LiquidationParams,
+    volatility::BreakerWindow,
     Book, MarginTier, MarginTiers, OracleLimits, Price, RatePpm, MAX_MARGIN_TIERS, PPM,
 };
 
@@ -321,11 +322,13 @@ pub struct Market {
     /// Exponential moving average of the oracle price (quote atoms per lot) and when it moved.
     pub oracle_ema: u64,
     pub last_oracle_time: i64,
-    /// The circuit breaker's window: its reference price and start; and, while tripped, the
-    /// time the market returns to Active by itself (0 when not tripped).
+    /// The circuit breaker's window: its reference price and start, and the reference of the
+    /// window just before it while adjacent (0 otherwise); and, while tripped, the time the
+    /// market returns to Active by itself (0 when not tripped).
     pub breaker_reference_price: u64,
     pub breaker_window_start: i64,
     pub breaker_until: i64,
+    pub breaker_previous_reference: u64,
     /// The bankrupt position waiting for ADL, while `adl_pending` is 1.
     pub adl_position: Pubkey,
     /// Its lots still to close (positive) and its bankruptcy price per lot.
@@ -432,6 +435,21 @@ impl Market {
         let average = clock.take_average(elapsed).map_engine_err()?;
         self.store_premium_clock(clock);
         Ok(average)
+    }
+
+    /// The circuit breaker's window as the engine reads it.
+    pub fn breaker_window(&self) -> BreakerWindow {
+        BreakerWindow {
+            reference: Price(self.breaker_reference_price),
+            previous_reference: Price(self.breaker_previous_reference),
+            start: self.breaker_window_start,
+        }
+    }
+
+    pub fn store_breaker_window(&mut self, window: BreakerWindow) {
+        self.breaker_reference_price = window.reference.0;
+        self.breaker_previous_reference = window.previous_reference.0;
+        self.breaker_window_start = window.start;
     }
 
     /// The factor initial margin rates are scaled by at `price` (DESIGN.md §6).
