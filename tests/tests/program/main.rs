@@ -12,6 +12,7 @@ mod exchange;
 mod funding;
 mod liquidation;
 mod market;
+mod negative_bankruptcy;
 mod oracle;
 mod oracle_adjustments;
 mod price_feed;

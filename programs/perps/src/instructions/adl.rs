@@ -178,9 +178,14 @@ pub fn adl_action(
     let bankrupt_side = bankrupt.state().side().ok_or(PerpsError::FlatPosition)?;
     // The lots to close are the position's own: it can neither trade nor liquidate while queued.
     market.adl_lots = bankrupt.base_lots.unsigned_abs();
-    // Funding since the bankruptcy moves the price at which the position's equity is zero.
-    let bankruptcy_price = bankrupt.state().bankruptcy_price().map_engine_err()?;
-    market.adl_bankruptcy_price = bankruptcy_price.0;
+    // Funding since the bankruptcy moves the price at which the position's equity is zero
+    // (negative for a short that has lost more than its collateral and all it sold for).
+    let bankruptcy_price = bankrupt
+        .state()
+        .signed_bankruptcy_price()
+        .map_engine_err()?;
+    market.adl_bankruptcy_price =
+        i64::try_from(bankruptcy_price.0).map_err(|_| PerpsError::MathOverflow)?;
 
     require!(
         !candidate_keys.is_empty() && candidate_keys.len() <= MAX_ADL_CANDIDATES,
@@ -241,7 +246,7 @@ pub fn adl_action(
             bankrupt: bankrupt_key,
             candidate: candidate.key,
             lots: fill.lots.0,
-            price: bankruptcy_price.0,
+            price: market.adl_bankruptcy_price,
             score_num: candidate.score.num,
             score_den: candidate.score.den,
             rank: fill.index as u32 + 1,
@@ -355,7 +360,7 @@ mod tests {
     fn worked_adl_closes_the_bankrupt_long_against_the_shorts_in_rank_order() {
         let mut f = fixture();
         let outcome = f.adl(59 * USDC).unwrap();
-        let fills: Vec<(u64, u64, u32)> = outcome
+        let fills: Vec<(u64, i64, u32)> = outcome
             .events
             .iter()
             .map(|event| match event {
@@ -397,6 +402,33 @@ mod tests {
         assert_eq!(
             (outcome.to_insurance, f.bankrupt.collateral),
             (1, 70 * USDC as i64)
+        );
+    }
+
+    #[test]
+    fn a_short_that_lost_more_than_it_sold_for_is_closed_at_a_negative_bankruptcy_price() {
+        // Queued: 100 lots short from 60 with C = −7,098.20 (bankruptcy price −10.982); a long
+        // of 100 from 60 with 27,197 USDC, profitable at 61, gives its lots up and pays 10.982 a
+        // lot on top: 7,198.20 of haircut, the deficit at the oracle to the atom.
+        let key = Pubkey::new_unique();
+        let mut f = fixture();
+        f.bankrupt = testing::position(key, -7_098_200_000, -100, 60 * USDC as i64);
+        let long = testing::position(key, 27_197 * USDC as i64, 100, 60 * USDC as i64);
+        f.shorts = Positions(vec![(Pubkey::new_unique(), long)]);
+        let outcome = f.adl(61 * USDC).unwrap();
+        assert!(matches!(
+            &outcome.events[..],
+            [AdlEvent::Filled(fill)] if fill.lots == 100 && fill.price == -10_982_000
+        ));
+        assert_eq!(
+            (f.shorts.0[0].1.base_lots, f.shorts.0[0].1.collateral),
+            (0, 20_098_800_000)
+        );
+        assert_eq!((f.bankrupt.base_lots, f.bankrupt.collateral), (0, 0));
+        assert!(!f.market.is_adl_pending() && outcome.completed.is_some());
+        assert_eq!(
+            (f.market.open_interest_long, f.market.open_interest_short),
+            (0, 0)
         );
     }
 

@@ -331,9 +331,10 @@ pub struct Market {
     pub breaker_previous_reference: u64,
     /// The bankrupt position waiting for ADL, while `adl_pending` is 1.
     pub adl_position: Pubkey,
-    /// Its lots still to close (positive) and its bankruptcy price per lot.
+    /// Its lots still to close (positive) and its bankruptcy price per lot: negative for a short
+    /// that lost more than its collateral and all it sold for (DESIGN.md §7).
     pub adl_lots: u64,
-    pub adl_bankruptcy_price: u64,
+    pub adl_bankruptcy_price: i64,
     /// What the insurance vault paid into it when it was queued: returned to the vault (up to
     /// its equity) if it leaves the queue without being closed (DESIGN.md §7).
     pub adl_insurance_paid: u64,
