@@ -68,11 +68,16 @@ pub fn impact_price(
         if order.price == 0 || !within_band(price, oracle, band) {
             continue;
         }
-        let needed = math::div_ceil(math::sub(target, quote)?, order.price as i128)?;
-        let take = needed.min(order.lots as i128);
-        quote = math::add(quote, math::mul(take, order.price as i128)?)?;
-        lots = math::add(lots, take)?;
-        if quote >= target {
+        let value = math::mul(order.lots as i128, order.price as i128)?;
+        if math::add(quote, value)? < target {
+            quote = math::add(quote, value)?;
+            lots = math::add(lots, order.lots as i128)?;
+        } else {
+            // The last order counted: only the whole lots the notional still needs (one division
+            // per walk, not one per order).
+            let needed = math::div_ceil(math::sub(target, quote)?, order.price as i128)?;
+            quote = math::add(quote, math::mul(needed, order.price as i128)?)?;
+            lots = math::add(lots, needed)?;
             let average = match side {
                 OrderSide::Bid => math::div_floor(quote, lots)?,
                 OrderSide::Ask => math::div_ceil(quote, lots)?,
