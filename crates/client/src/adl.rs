@@ -8,7 +8,7 @@ use perps_engine::{
         adl_capacity, adl_eligibility, adl_indicator, adl_order, adl_score, AdlEligibility,
         AdlScore,
     },
-    BaseLots, PositionSide, Price,
+    BaseLots, PositionSide, Price, SignedPrice,
 };
 
 use crate::instructions::{self, MarketKeys};
@@ -113,9 +113,10 @@ pub fn adl_instructions(
     let Ok(tiers) = market.params.margin_tiers() else {
         return Vec::new();
     };
+    // Negative for a short that lost more than it sold for: ADL closes it there too.
     let bankruptcy_price = bankrupt_state
-        .bankruptcy_price()
-        .unwrap_or(Price(market.adl_bankruptcy_price));
+        .signed_bankruptcy_price()
+        .unwrap_or(SignedPrice(market.adl_bankruptcy_price as i128));
     let mut left = market.adl_lots;
     let mut chosen = Vec::new();
     for candidate in rank_positions(market, positions, oracle)

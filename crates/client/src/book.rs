@@ -1,7 +1,10 @@
 //! Reading the order book off-chain: which makers a taker order will reach.
 
 use anchor_lang::prelude::Pubkey;
-use perps::state::OrderBook;
+use perps::{
+    instructions::PlaceOrderArgs,
+    state::{OrderBook, OrderType},
+};
 use perps_engine::{OrderSide, Price};
 
 /// The distinct maker Position accounts a taker order on `side` at `limit` for `lots` reaches,
@@ -31,4 +34,28 @@ pub fn makers_in_reach(
         }
     }
     makers
+}
+
+/// The Position of the resting order that an order at `price` on `side` would push off its full
+/// book side (DESIGN.md §9): `place_order` needs it writable to release that maker's totals.
+pub fn evictee(book: &OrderBook, side: OrderSide, price: Price) -> Option<Pubkey> {
+    book.book
+        .evictee(side, price)
+        .map(|order| Pubkey::new_from_array(order.maker))
+}
+
+/// Every Position account `place_order` may need for `args` from `taker`: the makers in reach
+/// (`makers_in_reach`), then the maker of the order it would evict if its side is full.
+pub fn order_accounts(book: &OrderBook, taker: &Pubkey, args: &PlaceOrderArgs) -> Vec<Pubkey> {
+    let side = OrderSide::from(args.side);
+    let price = Price(args.price);
+    let mut accounts = makers_in_reach(book, taker, side, price, args.lots);
+    if args.order_type != OrderType::ImmediateOrCancel {
+        if let Some(maker) = evictee(book, side, price) {
+            if maker != *taker && !accounts.contains(&maker) {
+                accounts.push(maker);
+            }
+        }
+    }
+    accounts
 }

@@ -10,7 +10,7 @@ use core::cmp::Ordering;
 
 use crate::{
     math, BaseLots, EngineError, EngineResult, MarginTiers, PositionSide, PositionState, Price,
-    RatePpm, SignedLots, SignedQuote,
+    RatePpm, SignedLots, SignedPrice, SignedQuote,
 };
 
 /// A position's ADL score as the exact fraction `±num / den` (`den > 0`).
@@ -152,17 +152,19 @@ pub struct AdlFill {
     pub lots: BaseLots,
 }
 
-/// How many lots a candidate of `state` can close at `bankruptcy_price` when the oracle is at
-/// `oracle`: a fill at a worse price than the oracle costs it `|Pb − P|` a lot (a haircut on its
-/// profit). It may close everything if its equity covers that; otherwise only as many lots as
+/// How many lots a candidate of `state` can close at `bankruptcy_price` (a `Price`, or a negative
+/// `SignedPrice` for a short that lost more than it sold for) when the oracle is at `oracle`: a
+/// fill at a worse price than the oracle costs it `|Pb − P|` a lot (a haircut on its profit). It may close everything if its equity covers that; otherwise only as many lots as
 /// leave the rest of it with non-negative equity and above maintenance margin, so ADL never makes
 /// a healthy position liquidatable (DESIGN.md §12.4).
 pub fn adl_capacity(
     state: &PositionState,
-    bankruptcy_price: Price,
+    bankruptcy_price: impl Into<SignedPrice>,
     oracle: Price,
     tiers: &MarginTiers,
 ) -> EngineResult<BaseLots> {
+    let bankruptcy_price = bankruptcy_price.into();
+    let oracle_signed = SignedPrice::from(oracle);
     let side = match state.side() {
         Some(side) => side,
         None => return Ok(BaseLots(0)),
@@ -172,10 +174,10 @@ pub fn adl_capacity(
     if equity < 0 {
         return Ok(BaseLots(0));
     }
-    let haircut = (bankruptcy_price.0 as i128 - oracle.0 as i128).abs();
+    let haircut = math::sub(bankruptcy_price.0, oracle_signed.0)?.abs();
     let worse = match side {
-        PositionSide::Long => bankruptcy_price < oracle,
-        PositionSide::Short => bankruptcy_price > oracle,
+        PositionSide::Long => bankruptcy_price < oracle_signed,
+        PositionSide::Short => bankruptcy_price > oracle_signed,
     };
     // A fill at the oracle or better costs nothing; closing all of it needs only E ≥ size · h.
     if !worse || haircut == 0 || equity >= math::mul(size.0 as i128, haircut)? {
@@ -222,12 +224,13 @@ pub fn adl_capacity(
 /// and returns how many there are and the lots left unplanned (when candidates or `out` ran out).
 pub fn plan_adl(
     lots: BaseLots,
-    bankruptcy_price: Price,
+    bankruptcy_price: impl Into<SignedPrice>,
     oracle: Price,
     tiers: &MarginTiers,
     ranked: &[PositionState],
     out: &mut [AdlFill],
 ) -> EngineResult<(usize, BaseLots)> {
+    let bankruptcy_price = bankruptcy_price.into();
     let mut left = lots.0;
     let mut count = 0;
     for (index, candidate) in ranked.iter().enumerate() {
@@ -437,6 +440,52 @@ mod tests {
                 )
             },
         )
+    }
+
+    #[test]
+    fn worked_adl_at_a_negative_bankruptcy_price() {
+        // A short of 100 lots sold at 60 that paid 7,200 USDC of funding on 100.60 and got 1.20
+        // from the vault: C = −7,098.20 < −|Q| = −6,000. Its bankruptcy price is −10.982.
+        let bankrupt = PositionState {
+            collateral: SignedQuote(-7_098_200_000),
+            size: SignedLots(-100),
+            cost_basis: SignedQuote(-6_000_000_000),
+            ..Default::default()
+        };
+        let pb = bankrupt.signed_bankruptcy_price().unwrap();
+        assert_eq!(pb, SignedPrice(-10_982_000));
+        // A long of 100 from 60 with 27,197 USDC at an oracle of 61 gives up 61 + 10.982 a lot,
+        // 7,198.20 in all: its equity (27,297) pays it, so it closes everything.
+        let long = PositionState {
+            collateral: SignedQuote(27_197_000_000),
+            size: SignedLots(100),
+            cost_basis: SignedQuote(6_000_000_000),
+            ..Default::default()
+        };
+        let t = sample_tiers();
+        assert_eq!(
+            adl_capacity(&long, pb, Price(61_000_000), &t),
+            Ok(BaseLots(100))
+        );
+        let mut after = long;
+        after.apply_fill(SignedLots(-100), pb).unwrap();
+        assert_eq!(after.collateral, SignedQuote(20_098_800_000));
+        let mut closed = bankrupt;
+        closed.apply_fill(SignedLots(100), pb).unwrap();
+        assert_eq!(
+            (closed.size, closed.collateral),
+            (SignedLots(0), SignedQuote(0))
+        );
+        // One with 3,000 USDC (equity 3,100) pays for 43 lots at most (43 · 71.982 = 3,095.23),
+        // and fewer to stay above maintenance on the 57 left: 42.
+        let thin = PositionState {
+            collateral: SignedQuote(3_000_000_000),
+            ..long
+        };
+        assert_eq!(
+            adl_capacity(&thin, pb, Price(61_000_000), &t),
+            Ok(BaseLots(42))
+        );
     }
 
     proptest! {

@@ -146,6 +146,15 @@ impl BookSide {
         Ok(())
     }
 
+    /// The order a new order at `price` pushes off this side when it is full: the worst one (the
+    /// worst price, the latest at that price), if the new order has a strictly better price (at
+    /// an equal price the resting order came first and keeps its place). `None` while the side
+    /// has room, or when the new order would rank last.
+    pub fn evictee(&self, side: OrderSide, price: Price) -> Option<&RestingOrder> {
+        let worst = self.orders().first().filter(|_| self.is_full())?;
+        (worst.price != price.0 && side.crosses(price, Price(worst.price))).then_some(worst)
+    }
+
     fn remove_at(&mut self, index: usize) -> RestingOrder {
         let len = self.len as usize;
         let order = self.orders[index];
@@ -310,6 +319,35 @@ impl Book {
         )?;
         self.next_order_id = math::add(order_id as i128, 1)? as u64;
         Ok(order_id)
+    }
+
+    /// The resting order that an order at `price` on `side` would evict (see `BookSide::evictee`).
+    pub fn evictee(&self, side: OrderSide, price: Price) -> Option<RestingOrder> {
+        self.side(side).evictee(side, price).copied()
+    }
+
+    /// Rests an order like `rest`, but on a full side the worst order makes room for one with a
+    /// better price (DESIGN.md §9): it is removed and returned, for its maker's open-order totals
+    /// to be released. An order that would rank last on a full side is refused with `BookFull`.
+    pub fn rest_evicting(
+        &mut self,
+        side: OrderSide,
+        maker: [u8; 32],
+        price: Price,
+        lots: BaseLots,
+        client_order_id: u64,
+        reduce_only: bool,
+    ) -> EngineResult<(u64, Option<RestingOrder>)> {
+        let evicted = if self.side(side).is_full() {
+            if self.evictee(side, price).is_none() {
+                return Err(EngineError::BookFull);
+            }
+            Some(self.side_mut(side).remove_at(0))
+        } else {
+            None
+        };
+        let order_id = self.rest(side, maker, price, lots, client_order_id, reduce_only)?;
+        Ok((order_id, evicted))
     }
 
     /// Removes `maker`'s order named by `order` from whichever side holds it.
@@ -498,6 +536,119 @@ mod tests {
         assert_eq!(totals.bid_lots, BaseLots(73));
         assert_eq!(book.bids.len as usize, BOOK_SIDE_CAPACITY - 73);
         assert!(book.bids.orders().iter().all(|o| o.maker != maker(3)));
+    }
+
+    #[test]
+    fn a_full_side_evicts_its_worst_order_for_a_better_one() {
+        // The attack of issue 13: 16 makers × 32 one-lot bids at the band's edge fill the side.
+        let mut book = empty_book();
+        for i in 0..BOOK_SIDE_CAPACITY as u64 {
+            book.rest(
+                OrderSide::Bid,
+                maker((i / 32) as u8),
+                Price(57_000_000),
+                BaseLots(1),
+                i,
+                false,
+            )
+            .unwrap();
+        }
+        // At the same price the resting orders came first: refused.
+        assert_eq!(book.evictee(OrderSide::Bid, Price(57_000_000)), None);
+        assert_eq!(
+            book.rest_evicting(
+                OrderSide::Bid,
+                maker(99),
+                Price(57_000_000),
+                BaseLots(5),
+                0,
+                false
+            ),
+            Err(EngineError::BookFull)
+        );
+        // One tick better: the latest order at 57 (maker 15's last, client id 511) makes room.
+        let expected = book.evictee(OrderSide::Bid, Price(57_010_000)).unwrap();
+        assert_eq!((expected.maker, expected.client_order_id), (maker(15), 511));
+        let (id, evicted) = book
+            .rest_evicting(
+                OrderSide::Bid,
+                maker(99),
+                Price(57_010_000),
+                BaseLots(5),
+                0,
+                false,
+            )
+            .unwrap();
+        assert_eq!(evicted, Some(expected));
+        assert_eq!(book.bids.len as usize, BOOK_SIDE_CAPACITY);
+        assert_eq!(
+            book.bids.best().map(|o| (o.order_id, o.lots)),
+            Some((id, 5))
+        );
+        // The asks were never full: no eviction there, and a side with room evicts nothing.
+        assert_eq!(book.evictee(OrderSide::Ask, Price(60_000_000)), None);
+        assert_eq!(
+            book.rest_evicting(
+                OrderSide::Ask,
+                maker(1),
+                Price(63_000_000),
+                BaseLots(1),
+                0,
+                false
+            )
+            .map(|(_, evicted)| evicted),
+            Ok(None)
+        );
+        // Asks: a lower price is better.
+        for i in 1..BOOK_SIDE_CAPACITY as u64 {
+            book.rest(
+                OrderSide::Ask,
+                maker(2),
+                Price(63_000_000 - i),
+                BaseLots(1),
+                0,
+                false,
+            )
+            .unwrap();
+        }
+        let worst = book.asks.orders()[0];
+        assert_eq!(worst.price, 63_000_000);
+        assert_eq!(book.evictee(OrderSide::Ask, Price(63_000_001)), None);
+        assert_eq!(book.evictee(OrderSide::Ask, Price(62_999_999)), Some(worst));
+    }
+
+    proptest! {
+        #[test]
+        fn a_full_side_stays_full_sorted_and_gives_up_only_its_worst_order(
+            prices in proptest::collection::vec(90u64..110, BOOK_SIDE_CAPACITY),
+            arrivals in proptest::collection::vec((any::<bool>(), 88u64..112), 1..40),
+        ) {
+            let mut book = empty_book();
+            for (i, price) in prices.iter().enumerate() {
+                book.rest(OrderSide::Bid, maker(1), Price(*price), BaseLots(1), i as u64, false).unwrap();
+                book.rest(OrderSide::Ask, maker(1), Price(*price + 100), BaseLots(1), i as u64, false).unwrap();
+            }
+            for (bid, price) in arrivals {
+                let (side, price) = if bid { (OrderSide::Bid, price) } else { (OrderSide::Ask, price + 100) };
+                let worst = book.side(side).orders()[0];
+                let before: u64 = book.side(side).orders().iter().map(|o| o.lots).sum();
+                match book.rest_evicting(side, maker(2), Price(price), BaseLots(3), 0, false) {
+                    Ok((_, evicted)) => {
+                        // Only a strictly better price gets in, and the worst order gives way.
+                        prop_assert!(price != worst.price && side.crosses(Price(price), Price(worst.price)));
+                        prop_assert_eq!(evicted, Some(worst));
+                        let after: u64 = book.side(side).orders().iter().map(|o| o.lots).sum();
+                        prop_assert_eq!(after, before - worst.lots + 3);
+                    }
+                    Err(e) => {
+                        prop_assert_eq!(e, EngineError::BookFull);
+                        prop_assert!(price == worst.price || !side.crosses(Price(price), Price(worst.price)));
+                    }
+                }
+                prop_assert_eq!(book.side(side).len as usize, BOOK_SIDE_CAPACITY);
+                prop_assert!(sorted(side, book.side(side)));
+            }
+        }
     }
 
     #[test]

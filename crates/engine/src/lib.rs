@@ -31,7 +31,7 @@ pub use error::EngineError;
 pub use margin::{MarginTier, MarginTiers, MAX_MARGIN_TIERS};
 pub use oracle::{OracleLimits, OracleReading, OracleUse};
 pub use position::{open_interest_change, MarginHealth, PositionSide, PositionState};
-pub use units::{BaseLots, Price, QuoteAtoms, RatePpm, SignedLots, SignedQuote, PPM};
+pub use units::{BaseLots, Price, QuoteAtoms, RatePpm, SignedLots, SignedPrice, SignedQuote, PPM};
 
 /// Result of an engine computation.
 pub type EngineResult<T> = core::result::Result<T, EngineError>;

@@ -7,7 +7,7 @@
 
 use crate::{
     math, BaseLots, EngineError, EngineResult, MarginTiers, Price, QuoteAtoms, RatePpm, SignedLots,
-    SignedQuote, PPM,
+    SignedPrice, SignedQuote, PPM,
 };
 
 /// The side of a non-flat position.
@@ -155,7 +155,13 @@ impl PositionState {
     /// reduces the size realizes PnL into collateral, the rest opens at `price`. The closed part
     /// takes its share of the cost basis rounded up (toward +∞), so realized PnL never rounds in
     /// the position's favour and a full close realizes exactly `q·P − Q`. Returns the realized PnL.
-    pub fn apply_fill(&mut self, delta: SignedLots, price: Price) -> EngineResult<SignedQuote> {
+    /// The price is a `Price`, or for ADL a `SignedPrice` that may be negative (DESIGN.md §7).
+    pub fn apply_fill(
+        &mut self,
+        delta: SignedLots,
+        price: impl Into<SignedPrice>,
+    ) -> EngineResult<SignedQuote> {
+        let price = price.into();
         let q = self.size.0 as i128;
         let d = delta.0 as i128;
         let closing = if q != 0 && (q > 0) != (d > 0) {
@@ -168,7 +174,7 @@ impl PositionState {
             let basis_closed = math::div_ceil(math::mul(self.cost_basis.0, closing)?, q.abs())?;
             // Closing a long sells `closing` lots; closing a short buys them back.
             let sold = if q > 0 { closing } else { -closing };
-            let proceeds = math::mul(sold, price.0 as i128)?;
+            let proceeds = math::mul(sold, price.0)?;
             realized = SignedQuote(math::sub(proceeds, basis_closed)?);
             self.cost_basis = SignedQuote(math::sub(self.cost_basis.0, basis_closed)?);
             self.collateral = self.collateral.checked_add(realized)?;
@@ -177,7 +183,7 @@ impl PositionState {
         let opening = if d < 0 { -opening_lots } else { opening_lots };
         self.cost_basis = self
             .cost_basis
-            .checked_add(SignedQuote(math::mul(opening, price.0 as i128)?))?;
+            .checked_add(SignedQuote(math::mul(opening, price.0)?))?;
         let size = math::add(q, d)?;
         self.size = SignedLots(i64::try_from(size).map_err(|_| EngineError::MathOverflow)?);
         Ok(realized)
@@ -234,24 +240,31 @@ impl PositionState {
 
     /// The price at which equity is zero, rounded against the position: up for a long, down for
     /// a short, so that equity there is zero or positive dust of less than one atom per lot.
-    /// A long that cannot go bankrupt at any positive price has bankruptcy price 0.
+    /// A long that cannot go bankrupt at any positive price has bankruptcy price 0. A short whose
+    /// equity is negative at every price (`C < −|Q|`) has none: `NoBankruptcyPrice` (ADL uses
+    /// `signed_bankruptcy_price`).
     pub fn bankruptcy_price(&self) -> EngineResult<Price> {
-        let q = self.size.0 as i128;
-        // E(P) = C + q·P − Q = 0  ⇔  P = (Q − C) / q
-        let numerator = self.cost_basis.checked_sub(self.collateral)?.0;
-        let price = match self.side().ok_or(EngineError::FlatPosition)? {
-            PositionSide::Long => math::div_ceil(numerator, q)?.max(0),
-            PositionSide::Short => {
-                let p = math::div_floor(numerator, q)?;
-                if p < 0 {
-                    return Err(EngineError::NoBankruptcyPrice);
-                }
-                p
-            }
-        };
+        let price = self.signed_bankruptcy_price()?.0;
+        if price < 0 {
+            return Err(EngineError::NoBankruptcyPrice);
+        }
         u64::try_from(price)
             .map(Price)
             .map_err(|_| EngineError::MathOverflow)
+    }
+
+    /// `bankruptcy_price`, negative for a short that has lost more than its collateral and all
+    /// it sold for: the price at which ADL still leaves it at zero equity (DESIGN.md §7).
+    pub fn signed_bankruptcy_price(&self) -> EngineResult<SignedPrice> {
+        let q = self.size.0 as i128;
+        // E(P) = C + q·P − Q = 0  ⇔  P = (Q − C) / q
+        let numerator = self.cost_basis.checked_sub(self.collateral)?.0;
+        Ok(SignedPrice(
+            match self.side().ok_or(EngineError::FlatPosition)? {
+                PositionSide::Long => math::div_ceil(numerator, q)?.max(0),
+                PositionSide::Short => math::div_floor(numerator, q)?,
+            },
+        ))
     }
 
     /// The price at the edge of liquidation, rounded against the position:
@@ -375,6 +388,22 @@ pub(crate) mod tests {
         assert_eq!(short.bankruptcy_price(), Ok(Price(103)));
         assert_eq!(short.equity(Price(103)), Ok(SignedQuote(1)));
         assert_eq!(short.equity(Price(104)), Ok(SignedQuote(-2)));
+        // The same short after paying 320 of funding: C = −310 < −|Q|, negative equity at every
+        // price. Its bankruptcy price is −10 / 3 = −3.33, rounded down to −4: buying its 3 lots
+        // back there (receiving 4 a lot) leaves it 2 atoms of equity.
+        let mut drained = short;
+        drained.collateral = SignedQuote(-310);
+        assert_eq!(
+            drained.bankruptcy_price(),
+            Err(EngineError::NoBankruptcyPrice)
+        );
+        assert_eq!(drained.signed_bankruptcy_price(), Ok(SignedPrice(-4)));
+        let mut closed = drained;
+        closed.apply_fill(SignedLots(3), SignedPrice(-4)).unwrap();
+        assert_eq!(
+            (closed.size, closed.collateral),
+            (SignedLots(0), SignedQuote(2))
+        );
         // A fully collateralised long cannot go bankrupt above zero.
         let unlevered = PositionState {
             collateral: SignedQuote(500),

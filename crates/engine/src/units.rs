@@ -18,6 +18,19 @@ pub struct SignedLots(pub i64);
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Price(pub u64);
 
+/// A price per lot that may be negative: the bankruptcy price of a short that has lost more than
+/// its collateral and everything it sold for (its equity is negative at every price `≥ 0`). ADL
+/// closes such a position there: each candidate gives its lots up and pays `|price|` a lot on top,
+/// so the haircuts still add up to the deficit (DESIGN.md §7). Every other price is a `Price`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SignedPrice(pub i128);
+
+impl From<Price> for SignedPrice {
+    fn from(price: Price) -> Self {
+        SignedPrice(price.0 as i128)
+    }
+}
+
 /// An unsigned amount of the collateral token, in its smallest unit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct QuoteAtoms(pub u64);

@@ -132,6 +132,8 @@ pub enum PerpsError {
     InsuranceBelowFloor,
     #[msg("Arithmetic overflow")]
     MathOverflow,
+    #[msg("The book side is full and the position of the order to evict was not supplied")]
+    MissingEvictedAccount,
 }
 
 /// Turns an engine result into the program's, keeping the engine error's own name.

@@ -119,7 +119,9 @@ pub struct OrderCancelled {
 #[event]
 pub struct FundingUpdated {
     pub market: Pubkey,
-    pub mark: u64,
+    /// The book's time-weighted impact premium over the oracle since the last crank (signed
+    /// ppm), before the rate cap.
+    pub premium_ppm: i64,
     pub oracle: u64,
     pub rate_ppm: i64,
     pub funding_index: i64,
@@ -163,8 +165,9 @@ pub struct Bankruptcy {
     pub paid_by_insurance: u64,
     /// What the insurance vault could not pay, left for ADL.
     pub left_for_adl: u64,
-    /// Set when the position waits for ADL.
-    pub bankruptcy_price: u64,
+    /// Set when the position waits for ADL; negative for a short that lost more than its
+    /// collateral and all it sold for.
+    pub bankruptcy_price: i64,
     pub lots: u64,
 }
 
@@ -180,7 +183,7 @@ pub struct AdlStarted {
     pub market: Pubkey,
     pub bankrupt: Pubkey,
     pub lots: u64,
-    pub bankruptcy_price: u64,
+    pub bankruptcy_price: i64,
 }
 
 #[event]
@@ -189,8 +192,10 @@ pub struct AdlFilled {
     pub bankrupt: Pubkey,
     pub candidate: Pubkey,
     pub lots: u64,
-    /// The bankruptcy price: both sides close here, without fees.
-    pub price: u64,
+    /// The bankruptcy price: both sides close here, without fees (negative when the bankrupt
+    /// short lost more than its collateral and all it sold for: the candidate pays on top of
+    /// its lots).
+    pub price: i64,
     /// The candidate's score as the exact fraction `score_num / score_den`.
     pub score_num: u128,
     pub score_den: u128,

@@ -82,7 +82,8 @@ pub fn read_price(
 
 /// Reads the market's price like `read_price` and lets the market observe it: the oracle EMA
 /// moves, a breaker whose cool-down has passed clears (the market returns to Active), and a move
-/// beyond the breaker's limit within its window puts an Active market into ReduceOnly.
+/// beyond the breaker's limit from the reference of its window, or of the window just before
+/// (`BreakerWindow::observe`), puts an Active market into ReduceOnly.
 pub fn observe_price(
     market: &mut Market,
     market_key: &Pubkey,
@@ -112,29 +113,29 @@ pub fn observe_price(
         });
     }
     if params.breaker_move_ppm > 0 {
-        let window_over = now - market.breaker_window_start >= params.breaker_window_secs as i64;
-        if market.breaker_reference_price == 0 || window_over {
-            market.breaker_reference_price = price.0;
-            market.breaker_window_start = now;
-        } else if market.status()? == MarketStatus::Active
-            && perps_engine::volatility::breaker_trips(
-                Price(market.breaker_reference_price),
+        let mut window = market.breaker_window();
+        let moved_from = window
+            .observe(
                 price,
+                now,
+                params.breaker_window_secs,
                 perps_engine::RatePpm(params.breaker_move_ppm),
             )
-            .map_engine_err()?
-        {
-            market.status = MarketStatus::ReduceOnly as u8;
-            market.breaker_until = now + params.breaker_cooldown_secs as i64;
-            emit!(CircuitBreakerTripped {
-                market: *market_key,
-                reference_price: market.breaker_reference_price,
-                price: price.0,
-                until: market.breaker_until,
-            });
-            market.breaker_reference_price = price.0;
-            market.breaker_window_start = now;
+            .map_engine_err()?;
+        if let Some(reference) = moved_from {
+            if market.status()? == MarketStatus::Active {
+                market.status = MarketStatus::ReduceOnly as u8;
+                market.breaker_until = now + params.breaker_cooldown_secs as i64;
+                emit!(CircuitBreakerTripped {
+                    market: *market_key,
+                    reference_price: reference.0,
+                    price: price.0,
+                    until: market.breaker_until,
+                });
+                window = perps_engine::volatility::BreakerWindow::starting(price, now);
+            }
         }
+        market.store_breaker_window(window);
     }
     Ok(price)
 }

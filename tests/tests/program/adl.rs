@@ -79,7 +79,7 @@ async fn a_crash_is_deleveraged_against_the_most_profitable_most_leveraged_short
     let mut c = crash().await;
     liquidate_alice(&mut c).await;
     let market = c.ctx.market(&c.m.market).await;
-    let pb = market.adl_bankruptcy_price;
+    let pb = market.adl_bankruptcy_price as u64;
     // Alice's collateral (100.60 with her maker rebates, plus what insurance paid) against a
     // 6,000 USDC cost basis: the bankruptcy price is about 59 USDC a lot, above the oracle's 57.
     assert!(pb > 58 * USDC && pb < 60 * USDC, "bankruptcy price {pb}");

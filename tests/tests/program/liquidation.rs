@@ -134,7 +134,7 @@ async fn a_short_vault_pays_what_it_holds_above_its_floor_and_the_position_waits
     assert_eq!(market.adl_lots, 100);
     // Bankruptcy price with the vault's contribution: (6,000 − collateral) / 100 lots, rounded up.
     let expected = (6_000 * USDC - a.collateral as u64).div_ceil(100);
-    assert_eq!(market.adl_bankruptcy_price, expected);
+    assert_eq!(market.adl_bankruptcy_price, expected as i64);
 
     // While ADL is pending: no new risk, no insurance withdrawal, no second liquidation of it.
     let opener = ctx.funded_position(&m, 1_000 * USDC, 0).await;

@@ -4,12 +4,17 @@
 #![allow(deprecated)]
 
 mod adl;
+mod adl_status;
+mod book_full;
 mod capacity;
 mod collateral;
 mod exchange;
+mod funding;
 mod liquidation;
 mod market;
+mod negative_bankruptcy;
 mod oracle;
+mod oracle_adjustments;
 mod price_feed;
 mod sizes;
 mod trading;

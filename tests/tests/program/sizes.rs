@@ -3,7 +3,7 @@ use perps_testkit::*;
 
 /// The sizes the README's account table lists, with Anchor's 8-byte discriminator.
 const EXCHANGE_BYTES: usize = 122;
-const MARKET_BYTES: usize = 584;
+const MARKET_BYTES: usize = 624;
 const POSITION_BYTES: usize = 128;
 const PRICE_FEED_BYTES: usize = 101;
 const TOKEN_ACCOUNT_BYTES: usize = 165;

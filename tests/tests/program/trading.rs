@@ -356,10 +356,18 @@ async fn a_full_book_side_rejects_another_order_by_name() {
         ctx.order_book(&m.order_book).await.book.bids.orders().len(),
         perps_engine::BOOK_SIDE_CAPACITY
     );
+    // At the worst price on the side (59.01) the resting orders came first: refused. A better
+    // price evicts the worst order (book_full.rs), given its maker's Position, which the
+    // harness's maker list does not carry.
     let late = &t[16];
     assert_perps_error(
-        ctx.place(&m, late, limit(OrderSide::Bid, P, 1)).await,
+        ctx.place(&m, late, limit(OrderSide::Bid, P - 99 * TICK, 1))
+            .await,
         PerpsError::BookFull,
+    );
+    assert_perps_error(
+        ctx.place(&m, late, limit(OrderSide::Bid, P, 1)).await,
+        PerpsError::MissingEvictedAccount,
     );
     let l = ctx.position(&m.market, &late.pubkey()).await;
     assert_eq!((l.open_bid_lots, l.open_order_count), (0, 0));
@@ -600,12 +608,10 @@ async fn funding_moves_collateral_from_longs_to_shorts_when_the_book_trades_abov
     ctx.place(&m, bob, limit(OrderSide::Bid, P, 10))
         .await
         .unwrap();
-    // Carol quotes 60.06 / 60.10 around an oracle of 60.00: mid 60.08, premium 0.133%, capped
-    // at the market's 0.1% per hour.
-    ctx.place(&m, carol, limit(OrderSide::Bid, P + 6 * TICK, 1))
-        .await
-        .unwrap();
-    ctx.place(&m, carol, limit(OrderSide::Ask, P + 10 * TICK, 1))
+    // Carol bids 340 lots at 60.12 around an oracle of 60.00 for the whole hour: a seller of
+    // the 20,000 USDC impact notional gets 0.2% over the oracle (DESIGN.md §10), capped at the
+    // market's 0.1% per hour.
+    ctx.place(&m, carol, limit(OrderSide::Bid, P + 12 * TICK, 340))
         .await
         .unwrap();
     assert_perps_error(
@@ -647,15 +653,13 @@ async fn funding_rounding_goes_to_the_insurance_vault() {
     ctx.place(&m, carol, limit(OrderSide::Bid, P, 2))
         .await
         .unwrap();
-    ctx.place(&m, carol, limit(OrderSide::Bid, P + 6 * TICK, 1))
+    ctx.place(&m, carol, limit(OrderSide::Bid, P + 12 * TICK, 340))
         .await
         .unwrap();
-    ctx.place(&m, alice, limit(OrderSide::Ask, P + 7 * TICK, 1))
-        .await
-        .unwrap();
-    // Mid 60.065: the premium (1,083 ppm) is capped to 1,000. A late crank (3,601 s) accrues
-    // one interval; an oracle of 60,000.01 USDC per BTC makes the lot price
-    // 60,000,010 atoms, so the premium (capped at 0.1%) moves 60,000.01 atoms per lot.
+    // Carol's 340 lots bid at 60.12 all hour: the impact premium (about 2,000 ppm) is capped to
+    // 1,000. A late crank (3,601 s) accrues one interval; an oracle of 60,000.01 USDC per BTC
+    // makes the lot price 60,000,010 atoms, so the premium (capped at 0.1%) moves 60,000.01
+    // atoms per lot.
     ctx.advance_clock(3_601).await;
     ctx.set_price(&m.oracle, btc(60_000) + 1_000_000, 0)
         .await

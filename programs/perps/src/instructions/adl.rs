@@ -69,6 +69,7 @@ pub fn handler<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
             .saturating_sub(market_params_floor),
         &candidate_keys,
         &mut RemainingPositions(ctx.remaining_accounts),
+        Clock::get()?.unix_timestamp,
         |market| {
             oracle::observe_price(
                 market,
@@ -140,17 +141,20 @@ struct Candidate {
     state: PositionState,
 }
 
-/// One ADL step: the bankrupt position leaves the queue if it is solvent again at the observed
-/// price, or once the vault's `insurance_available` (its balance above the floor) covers it;
-/// otherwise every candidate named in `candidate_keys` (1 to `MAX_ADL_CANDIDATES`,
+/// One ADL step, in an Active or ReduceOnly market only (a Paused or Settled one refuses it with
+/// `MarketPaused` or `MarketSettled`, DESIGN.md §8): the bankrupt position leaves the queue if it
+/// is solvent again at the observed price, or once the vault's `insurance_available` (its balance
+/// above the floor) covers it; otherwise every candidate named in `candidate_keys` (1 to
+/// `MAX_ADL_CANDIDATES`,
 /// distinct, loaded from `positions`) is checked with the engine's `adl_eligibility`, ranked with
 /// `adl_order`, and the engine's plan closes the bankrupt lots against them at the bankruptcy
-/// price.
+/// price; the book's funding premium is sampled at `now` (candidates may have lost their orders).
 pub fn adl_action(
     accounts: AdlAccounts,
     insurance_available: u64,
     candidate_keys: &[Pubkey],
     positions: &mut impl PositionAccounts,
+    now: i64,
     observe_price: impl FnOnce(&mut Market) -> Result<Price>,
 ) -> Result<AdlOutcome> {
     let AdlAccounts {
@@ -160,6 +164,7 @@ pub fn adl_action(
         bankrupt,
         bankrupt_key,
     } = accounts;
+    market.require_open()?;
     let oracle_price = observe_price(market)?;
     let tiers = market.params.margin_tiers()?;
     bankrupt.settle_funding(market)?;
@@ -198,9 +203,14 @@ pub fn adl_action(
     let bankrupt_side = bankrupt.state().side().ok_or(PerpsError::FlatPosition)?;
     // The lots to close are the position's own: it can neither trade nor liquidate while queued.
     market.adl_lots = bankrupt.base_lots.unsigned_abs();
-    // Funding since the bankruptcy moves the price at which the position's equity is zero.
-    let bankruptcy_price = bankrupt.state().bankruptcy_price().map_engine_err()?;
-    market.adl_bankruptcy_price = bankruptcy_price.0;
+    // Funding since the bankruptcy moves the price at which the position's equity is zero
+    // (negative for a short that has lost more than its collateral and all it sold for).
+    let bankruptcy_price = bankrupt
+        .state()
+        .signed_bankruptcy_price()
+        .map_engine_err()?;
+    market.adl_bankruptcy_price =
+        i64::try_from(bankruptcy_price.0).map_err(|_| PerpsError::MathOverflow)?;
 
     require!(
         !candidate_keys.is_empty() && candidate_keys.len() <= MAX_ADL_CANDIDATES,
@@ -259,15 +269,17 @@ pub fn adl_action(
         // The candidate gives up `|Pb − P|` a lot against closing at the oracle.
         let haircut = bankruptcy_price
             .0
-            .abs_diff(oracle_price.0)
-            .saturating_mul(fill.lots.0);
-        market.adl_subsidy = market.adl_subsidy.saturating_add(haircut);
+            .abs_diff(oracle_price.0 as i128)
+            .saturating_mul(fill.lots.0 as u128);
+        market.adl_subsidy = market
+            .adl_subsidy
+            .saturating_add(u64::try_from(haircut).unwrap_or(u64::MAX));
         outcome.events.push(AdlEvent::Filled(AdlFilled {
             market: market_key,
             bankrupt: bankrupt_key,
             candidate: candidate.key,
             lots: fill.lots.0,
-            price: bankruptcy_price.0,
+            price: market.adl_bankruptcy_price,
             score_num: candidate.score.num,
             score_den: candidate.score.den,
             rank: fill.index as u32 + 1,
@@ -306,6 +318,7 @@ pub fn adl_action(
         market.open_interest_short,
         PerpsError::OpenInterestImbalance
     );
+    market.sample_funding_premium(&book.book, oracle_price, now)?;
     if market.adl_lots == 0 {
         require_eq!(bankrupt.base_lots, 0, PerpsError::OpenInterestImbalance);
         // Closed at its bankruptcy price, the position keeps less than one atom a lot: to insurance.
@@ -370,6 +383,7 @@ mod tests {
                 insurance,
                 &keys,
                 &mut self.shorts,
+                0,
                 |_| Ok(Price(oracle)),
             )
         }
@@ -379,7 +393,7 @@ mod tests {
     fn worked_adl_closes_the_bankrupt_long_against_the_shorts_in_rank_order() {
         let mut f = fixture();
         let outcome = f.adl(59 * USDC).unwrap();
-        let fills: Vec<(u64, u64, u32)> = outcome
+        let fills: Vec<(u64, i64, u32)> = outcome
             .events
             .iter()
             .map(|event| match event {
@@ -422,6 +436,53 @@ mod tests {
             (outcome.to_insurance, f.bankrupt.collateral),
             (1, 70 * USDC as i64)
         );
+    }
+
+    #[test]
+    fn a_short_that_lost_more_than_it_sold_for_is_closed_at_a_negative_bankruptcy_price() {
+        // Queued: 100 lots short from 60 with C = −7,098.20 (bankruptcy price −10.982); a long
+        // of 100 from 60 with 27,197 USDC, profitable at 61, gives its lots up and pays 10.982 a
+        // lot on top: 7,198.20 of haircut, the deficit at the oracle to the atom.
+        let key = Pubkey::new_unique();
+        let mut f = fixture();
+        f.bankrupt = testing::position(key, -7_098_200_000, -100, 60 * USDC as i64);
+        let long = testing::position(key, 27_197 * USDC as i64, 100, 60 * USDC as i64);
+        f.shorts = Positions(vec![(Pubkey::new_unique(), long)]);
+        let outcome = f.adl(61 * USDC).unwrap();
+        assert!(matches!(
+            &outcome.events[..],
+            [AdlEvent::Filled(fill)] if fill.lots == 100 && fill.price == -10_982_000
+        ));
+        assert_eq!(
+            (f.shorts.0[0].1.base_lots, f.shorts.0[0].1.collateral),
+            (0, 20_098_800_000)
+        );
+        assert_eq!((f.bankrupt.base_lots, f.bankrupt.collateral), (0, 0));
+        assert!(!f.market.is_adl_pending() && outcome.completed.is_some());
+        assert_eq!(
+            (f.market.open_interest_long, f.market.open_interest_short),
+            (0, 0)
+        );
+    }
+
+    #[test]
+    fn refuses_to_run_while_paused_or_after_settlement_and_changes_nothing() {
+        use crate::state::MarketStatus;
+        for (status, error) in [
+            (MarketStatus::Paused, PerpsError::MarketPaused),
+            (MarketStatus::Settled, PerpsError::MarketSettled),
+        ] {
+            let mut f = fixture();
+            f.market.status = status as u8;
+            assert_eq!(f.adl(59 * USDC).err().unwrap(), error.into());
+            assert!(f.market.is_adl_pending());
+            assert_eq!((f.bankrupt.base_lots, f.market.adl_lots), (100, 100));
+            assert!(f.shorts.0.iter().all(|(_, short)| short.base_lots != 0));
+        }
+        // ReduceOnly (a tripped breaker, or the admin) runs it, like Active.
+        let mut f = fixture();
+        f.market.status = MarketStatus::ReduceOnly as u8;
+        assert!(f.adl(59 * USDC).unwrap().completed.is_some());
     }
 
     #[test]

@@ -10,6 +10,8 @@ use crate::{
 #[derive(Accounts)]
 pub struct CancelOrder<'info> {
     pub owner: Signer<'info>,
+    /// Writable: the cancel samples the book's funding premium (DESIGN.md §10).
+    #[account(mut)]
     pub market: AccountLoader<'info, Market>,
     #[account(mut, address = market.load()?.order_book @ PerpsError::WrongOrderBook)]
     pub order_book: AccountLoader<'info, OrderBook>,
@@ -25,10 +27,12 @@ pub struct CancelOrder<'info> {
 pub fn handler(ctx: Context<CancelOrder>, by: CancelBy) -> Result<()> {
     let position_key = ctx.accounts.position.key();
     let order = cancel_order_action(
+        &mut *ctx.accounts.market.load_mut()?,
         &mut *ctx.accounts.order_book.load_mut()?,
         &mut *ctx.accounts.position.load_mut()?,
         &position_key,
         by,
+        Clock::get()?.unix_timestamp,
     )?;
     emit!(OrderCancelled {
         market: ctx.accounts.market.key(),
@@ -41,18 +45,21 @@ pub fn handler(ctx: Context<CancelOrder>, by: CancelBy) -> Result<()> {
 }
 
 /// Takes the order `by` names off the book, if it is `position`'s (the account at `key`), and
-/// forgets it in the position's open-order totals.
+/// forgets it in the position's open-order totals; the book's funding premium is sampled at `now`.
 pub fn cancel_order_action(
+    market: &mut Market,
     book: &mut OrderBook,
     position: &mut Position,
     key: &Pubkey,
     by: CancelBy,
+    now: i64,
 ) -> Result<RestingOrder> {
     let (side, order) = book
         .book
         .cancel(&key.to_bytes(), by.into())
         .ok_or(PerpsError::OrderNotFound)?;
     position.remove_open_orders(side, order.lots, 1)?;
+    market.resample_funding_premium(&book.book, now)?;
     Ok(order)
 }
 
@@ -81,12 +88,27 @@ mod tests {
                 .unwrap();
             position.add_open_orders(OrderSide::Bid, 5, 1).unwrap();
         }
-        let first = cancel_order_action(&mut book, &mut position, &key, CancelBy::ClientOrderId(7))
-            .unwrap();
+        let mut market = testing::market();
+        let first = cancel_order_action(
+            &mut market,
+            &mut book,
+            &mut position,
+            &key,
+            CancelBy::ClientOrderId(7),
+            0,
+        )
+        .unwrap();
         assert_eq!((first.price, first.lots), (60_000_000, 5));
         let id = second_id(&book);
-        let second =
-            cancel_order_action(&mut book, &mut position, &key, CancelBy::OrderId(id)).unwrap();
+        let second = cancel_order_action(
+            &mut market,
+            &mut book,
+            &mut position,
+            &key,
+            CancelBy::OrderId(id),
+            0,
+        )
+        .unwrap();
         assert_eq!(second.client_order_id, 8);
         assert_eq!((position.open_bid_lots, position.open_order_count), (0, 0));
         assert!(book.book.side(OrderSide::Bid).orders().is_empty());
@@ -113,8 +135,14 @@ mod tests {
             )
             .unwrap();
         let mut position = testing::position(market, 0, 0, 0);
-        let refused =
-            cancel_order_action(&mut book, &mut position, &intruder, CancelBy::OrderId(id));
+        let refused = cancel_order_action(
+            &mut testing::market(),
+            &mut book,
+            &mut position,
+            &intruder,
+            CancelBy::OrderId(id),
+            0,
+        );
         assert_eq!(refused.unwrap_err(), PerpsError::OrderNotFound.into());
         assert_eq!(book.book.side(OrderSide::Ask).orders().len(), 1);
     }

@@ -25,8 +25,9 @@ pub struct CrankFunding<'info> {
     pub token_program: Program<'info, Token>,
 }
 
-/// Permissionless, at most once per funding interval: moves the funding index by the mark's
-/// clamped premium over the oracle, and sweeps the whole atoms of funding rounding to insurance.
+/// Permissionless, at most once per funding interval: moves the funding index by the book's
+/// time-weighted impact premium over the oracle since the last crank, clamped (DESIGN.md §10),
+/// and sweeps the whole atoms of funding rounding to insurance.
 pub fn handler(ctx: Context<CrankFunding>) -> Result<()> {
     let accounts = &ctx.accounts;
     let market_key = accounts.market.key();
@@ -53,8 +54,10 @@ pub fn handler(ctx: Context<CrankFunding>) -> Result<()> {
     Ok(())
 }
 
-/// Moves the market's funding index at `now` (refused before an interval has passed) and takes
-/// the whole atoms out of the funding residue; the event says what moved.
+/// Moves the market's funding index at `now` (refused before an interval has passed) by the
+/// time-weighted impact premium since the last crank, samples the book's premium at the oracle
+/// for the next interval, and takes the whole atoms out of the funding residue; the event says
+/// what moved.
 pub fn crank_funding_action(
     market: &mut Market,
     market_key: Pubkey,
@@ -67,14 +70,11 @@ pub fn crank_funding_action(
     let elapsed = now - market.last_funding_time;
     require!(elapsed >= interval as i64, PerpsError::FundingNotDue);
     let oracle_price = read_price(market)?;
-    let (best_bid, best_ask) = book.book.top();
-    let mark = funding::mark_price(best_bid, best_ask, oracle_price);
-    let rate = funding::funding_rate(
-        mark,
-        oracle_price,
-        RatePpm(market.params.max_funding_rate_ppm),
-    )
-    .map_engine_err()?;
+    // The crank is a sample too: it closes the interval at the premium that held through its
+    // end, and re-takes the book's premium at today's oracle for the next one.
+    market.sample_funding_premium(&book.book, oracle_price, now)?;
+    let premium = market.take_average_premium(elapsed)?;
+    let rate = funding::rate_from_premium(premium, RatePpm(market.params.max_funding_rate_ppm));
     // Missed intervals are not charged at today's premium: at most one interval accrues.
     let accrued = elapsed.min(interval as i64);
     let delta =
@@ -89,7 +89,7 @@ pub fn crank_funding_action(
     market.funding_residue -= swept * funding::FUNDING_INDEX_SCALE as i64;
     Ok(FundingUpdated {
         market: market_key,
-        mark: mark.0,
+        premium_ppm: premium,
         oracle: oracle_price.0,
         rate_ppm: rate,
         funding_index: market.funding_index,
@@ -105,36 +105,35 @@ mod tests {
 
     const HOUR: i64 = 3_600;
 
-    #[test]
-    fn a_book_mid_above_the_oracle_makes_longs_pay_capped_at_the_rate_limit() {
-        let key = Pubkey::new_unique();
-        let mut market = testing::market();
-        let mut book = testing::order_book(key);
-        // Mid 61 over an oracle of 60: a 1.67% premium, capped at the market's 0.1%.
+    fn bid(book: &mut OrderBook, price: u64, lots: u64) {
         book.book
             .rest(
                 OrderSide::Bid,
                 [1; 32],
-                Price(60 * USDC),
-                BaseLots(1),
+                Price(price),
+                BaseLots(lots),
                 1,
                 false,
             )
             .unwrap();
-        book.book
-            .rest(
-                OrderSide::Ask,
-                [2; 32],
-                Price(62 * USDC),
-                BaseLots(1),
-                2,
-                false,
-            )
+    }
+
+    #[test]
+    fn impact_liquidity_resting_through_the_interval_makes_longs_pay_capped_at_the_rate_limit() {
+        let key = Pubkey::new_unique();
+        let mut market = testing::market();
+        let mut book = testing::order_book(key);
+        // 400 lots bid at 60.12 (24,048 USDC, over the 20,000 USDC impact notional) for the
+        // whole hour: 2,000 ppm over the oracle of 60, capped at the market's 0.1%.
+        bid(&mut book, 60_120_000, 400);
+        market
+            .sample_funding_premium(&book.book, Price(60 * USDC), 0)
             .unwrap();
+        assert_eq!(market.funding_premium_ppm, 2_000);
         market.funding_residue = 2 * funding::FUNDING_INDEX_SCALE as i64 + 7;
         let event =
             crank_funding_action(&mut market, key, &book, HOUR, |_| Ok(Price(60 * USDC))).unwrap();
-        assert_eq!((event.mark, event.rate_ppm), (61 * USDC, 1_000));
+        assert_eq!((event.premium_ppm, event.rate_ppm), (2_000, 1_000));
         // 0.1% of 60 USDC a lot, in millionths of an atom: 60,000 atoms · 10^6.
         assert_eq!(
             event.funding_index,
@@ -145,6 +144,38 @@ mod tests {
             (market.funding_residue, market.last_funding_time),
             (7, HOUR)
         );
+        assert_eq!(
+            (market.funding_premium_sum, market.funding_sample_time),
+            (0, HOUR)
+        );
+    }
+
+    #[test]
+    fn quotes_placed_and_cancelled_around_the_crank_weigh_nothing() {
+        let key = Pubkey::new_unique();
+        let mut market = testing::market();
+        let mut book = testing::order_book(key);
+        let oracle = |_: &Market| Ok(Price(60 * USDC));
+        // An empty book all hour; in the crank's own second, 400 lots bid at 62.90 (48,333 ppm
+        // over the oracle) go on the book and come off again: they held for no time.
+        bid(&mut book, 62_900_000, 400);
+        market
+            .sample_funding_premium(&book.book, Price(60 * USDC), HOUR)
+            .unwrap();
+        let event = crank_funding_action(&mut market, key, &book, HOUR, oracle).unwrap();
+        assert_eq!((event.premium_ppm, event.rate_ppm), (0, 0));
+        book.book.cancel_all(&[1; 32]);
+        market.resample_funding_premium(&book.book, HOUR).unwrap();
+        let event = crank_funding_action(&mut market, key, &book, 2 * HOUR, oracle).unwrap();
+        assert_eq!((event.premium_ppm, event.rate_ppm), (0, 0));
+        // Left on the book for the last 36 seconds of the next hour, the same bid weighs 1%
+        // of its premium: 483 ppm (and is exposed to every seller for those 36 seconds).
+        bid(&mut book, 62_900_000, 400);
+        market
+            .sample_funding_premium(&book.book, Price(60 * USDC), 3 * HOUR - 36)
+            .unwrap();
+        let event = crank_funding_action(&mut market, key, &book, 3 * HOUR, oracle).unwrap();
+        assert_eq!((event.premium_ppm, event.rate_ppm), (483, 483));
     }
 
     #[test]

@@ -66,6 +66,7 @@ pub fn handler(ctx: Context<CreateMarket>, symbol: [u8; 16], params: MarketParam
     oracle::load_reading(&params, accounts.oracle.key, &market_key, &accounts.oracle)?;
 
     let index = accounts.exchange.market_count;
+    let now = Clock::get()?.unix_timestamp;
     let mut market = accounts.market.load_init()?;
     *market = Market {
         exchange: accounts.exchange.key(),
@@ -78,7 +79,7 @@ pub fn handler(ctx: Context<CreateMarket>, symbol: [u8; 16], params: MarketParam
         open_interest_short: 0,
         settlement_price: 0,
         funding_index: 0,
-        last_funding_time: Clock::get()?.unix_timestamp,
+        last_funding_time: now,
         last_funding_rate_ppm: 0,
         funding_residue: 0,
         oracle_ema: 0,
@@ -86,10 +87,15 @@ pub fn handler(ctx: Context<CreateMarket>, symbol: [u8; 16], params: MarketParam
         breaker_reference_price: 0,
         breaker_window_start: 0,
         breaker_until: 0,
+        breaker_previous_reference: 0,
         adl_position: Pubkey::default(),
         adl_lots: 0,
         adl_bankruptcy_price: 0,
         adl_subsidy: 0,
+        funding_premium_ppm: 0,
+        funding_sample_time: now,
+        funding_premium_sum: 0,
+        funding_sample_oracle: 0,
         symbol,
         index,
         status: MarketStatus::Active as u8,

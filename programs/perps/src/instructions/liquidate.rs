@@ -67,6 +67,7 @@ pub fn handler(ctx: Context<Liquidate>) -> Result<()> {
             liquidator_key: accounts.liquidator_position.key(),
         },
         accounts.insurance_vault.amount,
+        Clock::get()?.unix_timestamp,
         |market| {
             oracle::observe_price(
                 market,
@@ -139,10 +140,12 @@ pub struct LiquidationOutcome {
 /// Liquidates `target` into `liquidator`: the engine plans the transfer at the observed price,
 /// the target's orders are cancelled, and the engine's waterfall decides between a take-over
 /// (the vault paying any deficit) and the ADL queue. `insurance_balance` is the insurance
-/// vault's balance; `observe_price` reads the oracle (and may move the market's EMA and breaker).
+/// vault's balance; `observe_price` reads the oracle (and may move the market's EMA and breaker);
+/// the book's funding premium is sampled at `now` once the target's orders are off it.
 pub fn liquidate_action(
     accounts: LiquidateAccounts,
     insurance_balance: u64,
+    now: i64,
     observe_price: impl FnOnce(&mut Market) -> Result<Price>,
 ) -> Result<LiquidationOutcome> {
     let LiquidateAccounts {
@@ -195,11 +198,15 @@ pub fn liquidate_action(
         // Not taken over: it waits for ADL at the bankruptcy price its collateral and the vault's
         // contribution give it.
         target.add_collateral(paid_by_insurance)?;
-        let bankruptcy_price = target.state().bankruptcy_price().map_engine_err()?;
+        // A short that lost more than its collateral and all it sold for has a negative one:
+        // ADL still closes it there (DESIGN.md §7).
+        let bankruptcy_price =
+            i64::try_from(target.state().signed_bankruptcy_price().map_engine_err()?.0)
+                .map_err(|_| PerpsError::MathOverflow)?;
         market.adl_pending = 1;
         market.adl_position = target_key;
         market.adl_lots = target.base_lots.unsigned_abs();
-        market.adl_bankruptcy_price = bankruptcy_price.0;
+        market.adl_bankruptcy_price = bankruptcy_price;
         market.adl_subsidy = paid_by_insurance;
         events.bankruptcy_queued = Some(Bankruptcy {
             market: market_key,
@@ -207,14 +214,14 @@ pub fn liquidate_action(
             deficit,
             paid_by_insurance,
             left_for_adl: deficit - paid_by_insurance,
-            bankruptcy_price: bankruptcy_price.0,
+            bankruptcy_price,
             lots: market.adl_lots,
         });
         events.adl_started = Some(AdlStarted {
             market: market_key,
             bankrupt: target_key,
             lots: market.adl_lots,
-            bankruptcy_price: bankruptcy_price.0,
+            bankruptcy_price,
         });
     } else {
         let side_sign = target.base_lots.signum();
@@ -267,6 +274,7 @@ pub fn liquidate_action(
             });
         }
     }
+    market.sample_funding_premium(&book.book, oracle_price, now)?;
     Ok(LiquidationOutcome {
         paid_by_insurance,
         insurance_fee,
@@ -316,6 +324,7 @@ mod tests {
                     liquidator_key: Pubkey::new_unique(),
                 },
                 insurance,
+                0,
                 |_| Ok(Price(oracle)),
             )
         }
@@ -397,6 +406,29 @@ mod tests {
             other.liquidate(59_000_000, 0).err().unwrap(),
             PerpsError::AdlPending.into()
         );
+    }
+
+    #[test]
+    fn a_short_with_negative_equity_at_every_price_waits_for_adl_at_a_negative_bankruptcy_price() {
+        // 100 lots short from 60 that paid 7,200 USDC of funding on 100.60: C = −7,099.40, below
+        // −|Q| = −6,000, so its equity is negative at every price. At 61 it lacks 7,199.40; the
+        // vault holds 1.20 and pays it. Its bankruptcy price is (−6,000 + 7,098.20) / −100 =
+        // −10.982: ADL closes it there (it used to fail with NoBankruptcyPrice).
+        let mut f = fixture(0);
+        f.target = testing::position(Pubkey::new_unique(), -7_099_400_000, -100, 60 * USDC as i64);
+        let outcome = f.liquidate(61 * USDC, 1_200_000).unwrap();
+        assert_eq!(outcome.paid_by_insurance, 1_200_000);
+        assert!(f.market.is_adl_pending());
+        assert_eq!(
+            (f.market.adl_lots, f.market.adl_bankruptcy_price),
+            (100, -10_982_000)
+        );
+        let queued = outcome.events.bankruptcy_queued.unwrap();
+        assert_eq!(
+            (queued.deficit, queued.left_for_adl, queued.bankruptcy_price),
+            (7_199_400_000, 7_198_200_000, -10_982_000)
+        );
+        assert_eq!(f.target.collateral, -7_098_200_000);
     }
 
     #[test]

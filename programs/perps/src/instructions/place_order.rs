@@ -75,6 +75,7 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
         },
         &mut RemainingPositions(ctx.remaining_accounts),
         &args,
+        Clock::get()?.unix_timestamp,
         |market| oracle::observe_price(market, &market_key, &accounts.oracle, OracleUse::Trading),
     )?;
     for event in outcome.events {
@@ -130,11 +131,13 @@ pub struct OrderOutcome {
 
 /// Validates `args`, observes the oracle, matches the order against the book (settling each
 /// maker reached and the taker), rests what is left unless immediate-or-cancel, and checks the
-/// taker's margin, the ADL and open-interest rules afterwards.
+/// taker's margin, the ADL and open-interest rules afterwards; the book's funding premium is
+/// sampled at `now` as the order leaves it (DESIGN.md §10).
 pub fn place_order_action(
     accounts: PlaceOrderAccounts,
     makers: &mut impl PositionAccounts,
     args: &PlaceOrderArgs,
+    now: i64,
     observe_price: impl FnOnce(&mut Market) -> Result<Price>,
 ) -> Result<OrderOutcome> {
     let PlaceOrderAccounts {
@@ -279,9 +282,21 @@ pub fn place_order_action(
             taker.open_order_count < MAX_OPEN_ORDERS_PER_POSITION,
             PerpsError::TooManyOrders
         );
-        rested_id = book
+        // A full side makes room for a better price: its worst order goes, and its maker's
+        // open-order totals with it (DESIGN.md §9).
+        if let Some(evicted) = book.book.evictee(side, price) {
+            release_evicted(&evicted, side, taker, &taker_key, makers, &market_key)?;
+            events.push(OrderEvent::Cancelled(OrderCancelled {
+                market: market_key,
+                position: Pubkey::new_from_array(evicted.maker),
+                order_id: evicted.order_id,
+                lots: evicted.lots,
+                reason: CancelReason::Evicted,
+            }));
+        }
+        (rested_id, _) = book
             .book
-            .rest(
+            .rest_evicting(
                 side,
                 taker_key.to_bytes(),
                 price,
@@ -320,6 +335,8 @@ pub fn place_order_action(
         PerpsError::OpenInterestCapExceeded
     );
 
+    market.sample_funding_premium(&book.book, oracle_price, now)?;
+
     let split =
         fees::split_fees(fees_collected, params.fee_insurance_share_bps).map_engine_err()?;
     let to_u64 = |fee: SignedQuote| u64::try_from(fee.0).map_err(|_| PerpsError::MathOverflow);
@@ -339,6 +356,28 @@ pub fn place_order_action(
         fees_to_insurance: to_u64(split.insurance)?,
         fees_to_treasury: to_u64(split.treasury)?,
     })
+}
+
+/// Forgets an evicted order in its maker's open-order totals: the taker's own, or a position
+/// supplied among the remaining accounts (`MissingEvictedAccount` otherwise).
+fn release_evicted(
+    order: &RestingOrder,
+    side: perps_engine::OrderSide,
+    taker: &mut Position,
+    taker_key: &Pubkey,
+    makers: &mut impl PositionAccounts,
+    market_key: &Pubkey,
+) -> Result<()> {
+    let maker_key = Pubkey::new_from_array(order.maker);
+    if maker_key == *taker_key {
+        return taker.remove_open_orders(side, order.lots, 1);
+    }
+    makers
+        .with_position(&maker_key, |maker| {
+            require_keys_eq!(maker.market, *market_key, PerpsError::WrongMarket);
+            maker.remove_open_orders(side, order.lots, 1)
+        })?
+        .ok_or_else(|| error!(PerpsError::MissingEvictedAccount))
 }
 
 /// What every fill of one taker order is judged against.
@@ -517,6 +556,7 @@ mod tests {
                 },
                 &mut self.makers,
                 &args,
+                0,
                 |_| Ok(Price(oracle)),
             )
         }
@@ -730,6 +770,55 @@ mod tests {
                 .err()
                 .unwrap(),
             PerpsError::OpenInterestCapExceeded.into()
+        );
+    }
+
+    #[test]
+    fn a_full_side_accepts_a_better_order_by_evicting_its_worst_and_releasing_its_makers_totals() {
+        use perps_engine::OrderSide::Bid;
+        let mut f = fixture();
+        // Issue 13: 16 makers × 32 one-lot bids at 57.00, the lower edge of the 5% band around 60.
+        f.makers = Positions(
+            (0..16)
+                .map(|_| {
+                    let position = testing::position(f.market_key, 25 * USDC as i64, 0, 0);
+                    (Pubkey::new_unique(), position)
+                })
+                .collect(),
+        );
+        for i in 0..16 {
+            for _ in 0..32 {
+                f.rest(i, Bid, 57_000_000, 1);
+            }
+        }
+        let bid = |price| order(OrderSide::Bid, price, 2, OrderType::Limit);
+        // At 57.00 the resting bids came first: the side stays full for that price.
+        assert_eq!(
+            f.place(bid(57_000_000), ORACLE).err().unwrap(),
+            PerpsError::BookFull.into()
+        );
+        // At 57.01 the latest bid at 57.00 (maker 15's 32nd) goes, and its maker's totals with it.
+        let evicted_maker = f.makers.0[15].0;
+        let outcome = f.place(bid(57_010_000), ORACLE).unwrap();
+        assert_eq!(outcome.placed.rested, 2);
+        assert!(matches!(
+            &outcome.events[..],
+            [OrderEvent::Cancelled(c)]
+                if c.reason == CancelReason::Evicted && c.position == evicted_maker && c.lots == 1
+        ));
+        assert_eq!(
+            (f.maker(15).open_order_count, f.maker(15).open_bid_lots),
+            (31, 31)
+        );
+        assert_eq!((f.taker.open_order_count, f.taker.open_bid_lots), (1, 2));
+        let bids = f.book.book.side(Bid);
+        assert_eq!(bids.orders().len(), perps_engine::BOOK_SIDE_CAPACITY);
+        assert_eq!(bids.best().unwrap().maker, f.taker_key.to_bytes());
+        // Its maker's account is needed: without it the order is refused (the transaction fails).
+        f.makers.0.truncate(15);
+        assert_eq!(
+            f.place(bid(57_020_000), ORACLE).err().unwrap(),
+            PerpsError::MissingEvictedAccount.into()
         );
     }
 

@@ -1,8 +1,10 @@
 use anchor_lang::prelude::*;
 use bytemuck::{Pod, Zeroable};
 use perps_engine::{
-    liquidation::LiquidationParams, MarginTier, MarginTiers, OracleLimits, RatePpm,
-    MAX_MARGIN_TIERS, PPM,
+    funding::{self, PremiumClock},
+    liquidation::LiquidationParams,
+    volatility::BreakerWindow,
+    Book, MarginTier, MarginTiers, OracleLimits, Price, RatePpm, MAX_MARGIN_TIERS, PPM,
 };
 
 use crate::{
@@ -321,21 +323,32 @@ pub struct Market {
     /// Exponential moving average of the oracle price (quote atoms per lot) and when it moved.
     pub oracle_ema: u64,
     pub last_oracle_time: i64,
-    /// The circuit breaker's window: its reference price and start; and, while tripped, the
-    /// time the market returns to Active by itself (0 when not tripped).
+    /// The circuit breaker's window: its reference price and start, and the reference of the
+    /// window just before it while adjacent (0 otherwise); and, while tripped, the time the
+    /// market returns to Active by itself (0 when not tripped).
     pub breaker_reference_price: u64,
     pub breaker_window_start: i64,
     pub breaker_until: i64,
+    pub breaker_previous_reference: u64,
     /// The bankrupt position waiting for ADL, while `adl_pending` is 1.
     pub adl_position: Pubkey,
-    /// Its lots still to close (positive) and its bankruptcy price per lot.
+    /// Its lots still to close (positive) and its bankruptcy price per lot: negative for a short
+    /// that lost more than its collateral and all it sold for (DESIGN.md §7).
     pub adl_lots: u64,
-    pub adl_bankruptcy_price: u64,
+    pub adl_bankruptcy_price: i64,
     /// What others put into it while queued: the insurance vault's payments and the haircuts
     /// ADL candidates took closing against it at its bankruptcy price rather than the oracle. If
     /// it leaves the queue solvent, this much (up to its equity) goes to the insurance vault
     /// (DESIGN.md §7): the owner keeps none of it.
     pub adl_subsidy: u64,
+    /// The funding premium clock (DESIGN.md §10): the book's impact premium over the oracle as
+    /// the book stands since its last change (signed ppm), the time of that change, the premium
+    /// integrated over time since the last funding crank (ppm·seconds), and the oracle price the
+    /// premium was taken at (a cancel, which reads no oracle, takes it again at that price).
+    pub funding_premium_ppm: i64,
+    pub funding_sample_time: i64,
+    pub funding_premium_sum: i64,
+    pub funding_sample_oracle: u64,
     pub symbol: [u8; 16],
     pub index: u16,
     /// A `MarketStatus` discriminant.
@@ -385,6 +398,75 @@ impl Market {
             dust_to_insurance,
             insurance_returned,
         }
+    }
+
+    fn premium_clock(&self) -> PremiumClock {
+        PremiumClock {
+            premium_ppm: self.funding_premium_ppm,
+            sampled_at: self.funding_sample_time,
+            sum: self.funding_premium_sum,
+        }
+    }
+
+    fn store_premium_clock(&mut self, clock: PremiumClock) {
+        self.funding_premium_ppm = clock.premium_ppm;
+        self.funding_sample_time = clock.sampled_at;
+        self.funding_premium_sum = clock.sum;
+    }
+
+    /// Samples the funding premium at `now` (DESIGN.md §10), after an instruction changed `book`
+    /// or at a funding crank: the period since the last sample is closed at the premium that held
+    /// through it, and the book's impact premium at `oracle` holds from now on.
+    pub fn sample_funding_premium(&mut self, book: &Book, oracle: Price, now: i64) -> Result<()> {
+        let notional = funding::impact_notional(self.quote_decimals, &self.params.margin_tiers()?)
+            .map_engine_err()?;
+        let premium =
+            funding::impact_premium(book, oracle, RatePpm(self.params.price_band_ppm), notional)
+                .map_engine_err()?;
+        let mut clock = self.premium_clock();
+        clock.sample(now, premium).map_engine_err()?;
+        self.store_premium_clock(clock);
+        self.funding_sample_oracle = oracle.0;
+        Ok(())
+    }
+
+    /// `sample_funding_premium` after a cancel, which reads no oracle: at the oracle price of the
+    /// last sample. A cancel only takes liquidity away, so it can only bring the premium toward
+    /// zero, whatever the oracle did since.
+    pub fn resample_funding_premium(&mut self, book: &Book, now: i64) -> Result<()> {
+        match self.funding_sample_oracle {
+            0 => {
+                let mut clock = self.premium_clock();
+                clock.sample(now, 0).map_engine_err()?;
+                self.store_premium_clock(clock);
+                Ok(())
+            }
+            oracle => self.sample_funding_premium(book, Price(oracle), now),
+        }
+    }
+
+    /// The time-weighted premium over the `elapsed` seconds since the last crank (sampled at this
+    /// crank first); the integral starts again from zero.
+    pub fn take_average_premium(&mut self, elapsed: i64) -> Result<i64> {
+        let mut clock = self.premium_clock();
+        let average = clock.take_average(elapsed).map_engine_err()?;
+        self.store_premium_clock(clock);
+        Ok(average)
+    }
+
+    /// The circuit breaker's window as the engine reads it.
+    pub fn breaker_window(&self) -> BreakerWindow {
+        BreakerWindow {
+            reference: Price(self.breaker_reference_price),
+            previous_reference: Price(self.breaker_previous_reference),
+            start: self.breaker_window_start,
+        }
+    }
+
+    pub fn store_breaker_window(&mut self, window: BreakerWindow) {
+        self.breaker_reference_price = window.reference.0;
+        self.breaker_previous_reference = window.previous_reference.0;
+        self.breaker_window_start = window.start;
     }
 
     /// The factor initial margin rates are scaled by at `price` (DESIGN.md §6).

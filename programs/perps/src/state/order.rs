@@ -73,4 +73,6 @@ pub enum CancelReason {
     Stale = 4,
     /// A deleveraged position whose margin no longer covers its resting orders.
     ByAdl = 5,
+    /// The worst order of a full book side, pushed off by a better-priced one (DESIGN.md §9).
+    Evicted = 6,
 }

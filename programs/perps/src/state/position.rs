@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 use perps_engine::{
-    funding, open_interest_change, BaseLots, OrderSide, PositionState, Price, SignedLots,
+    funding, open_interest_change, BaseLots, OrderSide, PositionState, SignedLots, SignedPrice,
     SignedQuote,
 };
 
@@ -128,12 +128,13 @@ impl Position {
     }
 
     /// Applies a fill of `delta` lots at `price` (funding must be settled first), realizing PnL
-    /// into collateral and moving the market's open interest.
+    /// into collateral and moving the market's open interest. The price is a `Price`, or for ADL
+    /// a `SignedPrice` that may be negative.
     pub fn apply_fill(
         &mut self,
         market: &mut Market,
         delta: SignedLots,
-        price: Price,
+        price: impl Into<SignedPrice>,
     ) -> Result<()> {
         let mut state = self.state();
         state.apply_fill(delta, price).map_engine_err()?;

@@ -1,0 +1,78 @@
+//! ADL runs in Active and ReduceOnly markets only (DESIGN.md §8, issue 13 item 7a): while Paused
+//! or once Settled it is refused by name and changes nothing.
+
+use perps::error::PerpsError;
+use perps::state::MarketStatus;
+use perps_client::{instructions as ix, pda, OrderSide};
+use perps_testkit::*;
+
+const P: u64 = 60 * USDC;
+
+/// Alice long 100 lots from 60 on 100 USDC (100.60 with her maker rebate), Bob short them with
+/// 1,000 USDC, Carol a liquidator. At 58 Alice's equity is −99.40 USDC; the insurance vault holds
+/// only 1.20 USDC of fees: it pays that and Alice waits for ADL.
+async fn queued() -> (TestContext, MarketFixture, Wallet, Wallet) {
+    let mut ctx = TestContext::with_exchange().await;
+    let m = ctx.create_market().await;
+    let alice = ctx.funded_position(&m, 100 * USDC, 0).await;
+    let bob = ctx.funded_position(&m, 1_000 * USDC, 0).await;
+    let carol = ctx.funded_position(&m, 5_000 * USDC, 0).await;
+    ctx.cross(&m, &alice, &bob, OrderSide::Ask, P, 100).await;
+    ctx.set_price(&m.oracle, btc(58_000), 0).await.unwrap();
+    let target = pda::position(&m.market, &alice.pubkey());
+    ctx.send(
+        &[ix::liquidate(&carol.pubkey(), &m.keys(), &target)],
+        &[&carol.keypair],
+    )
+    .await
+    .unwrap();
+    let market = ctx.market(&m.market).await;
+    assert_eq!((market.adl_pending, market.adl_lots), (1, 100));
+    assert_eq!(market.adl_subsidy, 1_200_000);
+    (ctx, m, alice, bob)
+}
+
+fn adl(
+    m: &MarketFixture,
+    bankrupt: &Wallet,
+    candidate: &Wallet,
+) -> solana_instruction::Instruction {
+    ix::adl(
+        &m.keys(),
+        &pda::position(&m.market, &bankrupt.pubkey()),
+        &[pda::position(&m.market, &candidate.pubkey())],
+    )
+}
+
+#[tokio::test]
+async fn adl_is_refused_while_paused_and_after_settlement_and_runs_in_reduce_only() {
+    let (mut ctx, m, alice, bob) = queued().await;
+    ctx.set_status(&m, MarketStatus::Paused).await.unwrap();
+    assert_perps_error(
+        ctx.send(&[adl(&m, &alice, &bob)], &[]).await,
+        PerpsError::MarketPaused,
+    );
+    ctx.set_status(&m, MarketStatus::Settled).await.unwrap();
+    assert_perps_error(
+        ctx.send(&[adl(&m, &alice, &bob)], &[]).await,
+        PerpsError::MarketSettled,
+    );
+    // Nothing moved: Alice still queued with her 100 lots, Bob still short 100.
+    let market = ctx.market(&m.market).await;
+    assert_eq!((market.adl_pending, market.adl_lots), (1, 100));
+    assert_eq!(
+        ctx.position(&m.market, &alice.pubkey()).await.base_lots,
+        100
+    );
+    assert_eq!(ctx.position(&m.market, &bob.pubkey()).await.base_lots, -100);
+    ctx.assert_vault_matches_positions(&m).await;
+
+    // In a ReduceOnly market it runs: Bob buys Alice's 100 lots back at her bankruptcy price.
+    let (mut ctx, m, alice, bob) = queued().await;
+    ctx.set_status(&m, MarketStatus::ReduceOnly).await.unwrap();
+    ctx.send(&[adl(&m, &alice, &bob)], &[]).await.unwrap();
+    let market = ctx.market(&m.market).await;
+    assert_eq!((market.adl_pending, market.adl_lots), (0, 0));
+    assert_eq!(ctx.position(&m.market, &bob.pubkey()).await.base_lots, 0);
+    ctx.assert_vault_matches_positions(&m).await;
+}
