@@ -56,7 +56,8 @@ pub struct RecordingChain {
     /// Transactions sent, landed or not.
     pub transactions: u64,
     /// Invariants broken by a transaction, judged from the accounts just before and after it
-    /// (DESIGN.md §12.6: what the insurance vault paid in a liquidation).
+    /// (DESIGN.md §12.6: what the insurance vault paid in a liquidation, what came back to it
+    /// when a queued position left the queue unclosed).
     pub breaches: Vec<Breach>,
 }
 
@@ -170,6 +171,18 @@ impl RecordingChain {
                     equity_before: equity_before.max(0) as u64,
                     equity_after,
                 });
+            }
+            let state = |snapshot: &'_ Snapshot| invariants::MarketState {
+                market: &snapshot.market,
+                positions: &snapshot.positions,
+                price: self.price,
+            };
+            if let Err(breach) = invariants::queue_exit_returns_the_vaults_contribution(
+                state(before),
+                state(after),
+                (before.insurance, after.insurance),
+            ) {
+                self.breaches.push(breach);
             }
             if before.market.adl_pending != 0 && after.market.adl_pending == 0 {
                 let filled = lots_of(before, &bankrupt) != lots_of(after, &bankrupt);

@@ -250,6 +250,56 @@ pub fn adl_queue_holds_a_real_loss(
     Ok(())
 }
 
+/// §12.6, the vault's side of a queue exit (DESIGN.md §7 as built): when a transaction takes
+/// the queued position out of the ADL queue without closing any of it (a price move, funding or
+/// a deposit made it solvent), what the vault put in comes back, up to the position's equity:
+/// the insurance vault gains exactly `min(adl_insurance_paid, E)` (`E` at the oracle, funding
+/// settled, as the position stood before). `insurance` is the vault's balance before and after.
+pub fn queue_exit_returns_the_vaults_contribution(
+    before: MarketState,
+    after: MarketState,
+    insurance: (u64, u64),
+) -> Result<(), Breach> {
+    const NAME: &str = "12.6 a queue exit gives the vault its contribution back";
+    if before.market.adl_pending == 0 || after.market.adl_pending != 0 {
+        return Ok(());
+    }
+    let key = before.market.adl_position;
+    let lots = |positions: &[(Pubkey, Position)]| {
+        positions
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, p)| p.base_lots)
+    };
+    let Some(held) = lots(before.positions) else {
+        return breach(NAME, format!("the queued position {key} did not exist"));
+    };
+    if lots(after.positions) != Some(held) {
+        // Closed by ADL: its dust goes to insurance, nothing to give back.
+        return Ok(());
+    }
+    let (_, queued) = before
+        .positions
+        .iter()
+        .find(|(k, _)| *k == key)
+        .expect("found above");
+    let Some(equity) = equity_at(before.market, queued, after.price) else {
+        return breach(NAME, format!("queued position {key}: equity overflows"));
+    };
+    let owed = (before.market.adl_insurance_paid as i128).min(equity.max(0));
+    let returned = insurance.1 as i128 - insurance.0 as i128;
+    if returned != owed {
+        return breach(
+            NAME,
+            format!(
+                "position {key} left the queue with equity {equity} atoms; the vault had put in {}, so {owed} should have come back, and {returned} did",
+                before.market.adl_insurance_paid
+            ),
+        );
+    }
+    Ok(())
+}
+
 /// §12.7: each position's open-order totals (`open_bid_lots`, `open_ask_lots`,
 /// `open_order_count`) are what `book` holds for it, and every resting order belongs to one of
 /// `positions` (the market's) and holds at least one lot.
@@ -529,6 +579,65 @@ mod tests {
         // Nothing queued, nothing to judge.
         assert_eq!(
             adl_queue_holds_a_real_loss(&tiered(10, 10), &positions, Price(120)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_queued_position_that_leaves_unclosed_gives_back_the_vaults_contribution_up_to_its_equity()
+    {
+        // Long 10 from 100 with 50 atoms, 20 of them from the vault: at 100 its equity is 50.
+        let (key, long) = of_market(position(10, 1_000, 50));
+        let queued = queued_market(key, 10, 20);
+        let mut cleared = queued;
+        cleared.adl_pending = 0;
+        cleared.adl_insurance_paid = 0;
+        let positions = [(key, long)];
+        let state = |market, positions, price| MarketState {
+            market,
+            positions,
+            price: Price(price),
+        };
+        let exit = |price, insurance| {
+            queue_exit_returns_the_vaults_contribution(
+                state(&queued, &positions, price),
+                state(&cleared, &positions, price),
+                insurance,
+            )
+        };
+        assert_eq!(exit(100, (500, 520)), Ok(()));
+        let breach = exit(100, (500, 500)).unwrap_err();
+        assert!(
+            breach
+                .detail
+                .contains("20 should have come back, and 0 did"),
+            "{breach}"
+        );
+        // At 96 its equity is 10: only 10 of the 20 come back.
+        assert_eq!(exit(96, (500, 510)), Ok(()));
+        assert!(exit(96, (500, 520)).is_err());
+        // Still queued, or closed by ADL: nothing to judge.
+        assert_eq!(
+            queue_exit_returns_the_vaults_contribution(
+                state(&queued, &positions, 100),
+                state(&queued, &positions, 100),
+                (500, 500)
+            ),
+            Ok(())
+        );
+        let closed = [(
+            key,
+            Position {
+                base_lots: 0,
+                ..long
+            },
+        )];
+        assert_eq!(
+            queue_exit_returns_the_vaults_contribution(
+                state(&queued, &positions, 100),
+                state(&cleared, &closed, 100),
+                (500, 501)
+            ),
             Ok(())
         );
     }

@@ -4,6 +4,7 @@
 #![allow(deprecated)]
 
 mod adl;
+mod attack;
 mod capacity;
 mod collateral;
 mod exchange;
