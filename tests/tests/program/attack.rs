@@ -273,8 +273,8 @@ fn params() -> perps::state::MarketParams {
     // A maker rebate is honest income the attacker could earn from honest takers; without it
     // every trading fee only takes from the attacker.
     params.maker_fee_bps = 0;
-    // Funding that matters within a few cranks (1% an interval, the spec allows 10%).
-    params.max_funding_rate_ppm = 10_000;
+    // Funding that matters within a few cranks (up to 5% an interval, the spec allows 10%).
+    params.max_funding_rate_ppm = 50_000;
     params.max_open_interest_lots = 100_000_000;
     params
 }
@@ -768,6 +768,20 @@ impl Run {
         Ok(())
     }
 
+    fn most_profitable_attacker(&self) -> usize {
+        let price = self.price();
+        *self
+            .attacker
+            .iter()
+            .max_by_key(|&&i| {
+                self.last
+                    .position(&self.actors[i].position)
+                    .and_then(|p| p.state().unrealized_pnl(price).ok())
+                    .map_or(i128::MIN, |u| u.0)
+            })
+            .expect("an attacker account")
+    }
+
     /// `who`'s equity at the oracle (funding settled), 0 without a position.
     fn equity_of(&self, who: usize) -> i128 {
         self.last
@@ -1059,16 +1073,7 @@ impl Run {
         if self.attacker.len() < 3 {
             return Ok(());
         }
-        let candidates: Vec<usize> = self
-            .attacker
-            .iter()
-            .copied()
-            .filter(|&i| self.lots_of(i) != 0)
-            .collect();
-        if candidates.is_empty() {
-            return Ok(());
-        }
-        let victim = candidates[self.rng.random_range(0..candidates.len())];
+        let victim = self.pick_attacker();
         // The two best-funded siblings bid and liquidate (each must meet initial margin).
         let mut others: Vec<(i128, usize)> = self
             .attacker
@@ -1083,25 +1088,82 @@ impl Run {
         } else {
             (others[1].1, others[0].1)
         };
+        // The victim first levers up as far as initial margin lets it, trading at the oracle
+        // with a sibling: with the 5% band, only a position levered beyond 20 can be sold into
+        // a bid at the edge down to under its maintenance margin.
+        if self.rng.random_bool(0.7) {
+            let held = self.lots_of(victim);
+            let side = match held.signum() {
+                1 => OrderSide::Bid,
+                -1 => OrderSide::Ask,
+                _ => {
+                    if self.rng.random_bool(0.5) {
+                        OrderSide::Bid
+                    } else {
+                        OrderSide::Ask
+                    }
+                }
+            };
+            let more = self
+                .affordable(victim, 1_000_000)
+                .saturating_sub(held.unsigned_abs());
+            if more > 0 {
+                let partner = liquidator;
+                self.log.push(format!(
+                    "    attacker {victim} levers up by {more} with {partner}"
+                ));
+                let price = self.price().0;
+                let rest = self.order(opposite(side), price, more, OrderType::PostOnly, false);
+                if self
+                    .place(
+                        &format!("attacker {partner} rests {more} at the oracle"),
+                        partner,
+                        rest,
+                    )
+                    .await?
+                {
+                    let take = self.order(side, price, more, OrderType::ImmediateOrCancel, false);
+                    self.place(
+                        &format!("attacker {victim} takes {more} at the oracle"),
+                        victim,
+                        take,
+                    )
+                    .await?;
+                    self.cancel_all(partner).await?;
+                }
+            }
+        }
+        if self.lots_of(victim) == 0 {
+            return Ok(());
+        }
         let held = self.lots_of(victim);
         let sell = closing_side(held);
-        // The sibling's order at the edge worst for the victim: sized to take the victim's
-        // equity to about zero there, or at random.
+        // The sibling's order at the edge worst for the victim, as large as the victim's
+        // position; the sale is sized to walk down the book (honest bids first) until the
+        // victim's equity is about zero, or at random.
         let price = self.edge(opposite(sell), false);
-        let loss_per_lot = self.price().0.abs_diff(price).max(1) as i128;
-        let to_zero = (self.equity_of(victim) / loss_per_lot).max(1) as u64;
-        let lots = if self.rng.random_bool(0.7) {
-            (to_zero + self.rng.random_range(0..3)).min(held.unsigned_abs())
-        } else {
-            self.rng.random_range(1..=held.unsigned_abs())
-        };
-        let rest = self.order(opposite(sell), price, lots, OrderType::Limit, false);
+        let rest = self.order(
+            opposite(sell),
+            price,
+            held.unsigned_abs(),
+            OrderType::Limit,
+            false,
+        );
         self.place(
-            &format!("attacker {bidder} rests {lots} at {price} for its sibling"),
+            &format!(
+                "attacker {bidder} rests {} at {price} for its sibling",
+                held.unsigned_abs()
+            ),
             bidder,
             rest,
         )
         .await?;
+        let lots = if self.rng.random_bool(0.8) {
+            (self.sale_to_zero(victim, sell, price) + self.rng.random_range(0..3))
+                .clamp(1, held.unsigned_abs())
+        } else {
+            self.rng.random_range(1..=held.unsigned_abs())
+        };
         let args = self.order(sell, price, lots, OrderType::ImmediateOrCancel, true);
         let sale = self.place_ix(victim, args);
         let liquidation = ix::liquidate(
@@ -1135,6 +1197,44 @@ impl Run {
             .await?;
         }
         self.cancel_all(bidder).await
+    }
+
+    /// The lots a sale by `victim` on `side` down to `limit` takes, walking the book best
+    /// first, before the loss against the oracle uses up its equity.
+    fn sale_to_zero(&self, victim: usize, side: OrderSide, limit: u64) -> u64 {
+        let key = self.actors[victim].position.to_bytes();
+        let side: perps_engine::OrderSide = side.into();
+        let oracle = self.price().0 as i128;
+        let mut equity = self.equity_of(victim);
+        let mut lots = 0;
+        for order in self
+            .last
+            .book
+            .book
+            .side(side.opposite())
+            .orders()
+            .iter()
+            .rev()
+        {
+            if order.maker == key {
+                continue;
+            }
+            if !side.crosses(Price(limit), Price(order.price)) {
+                break;
+            }
+            let loss = ((oracle - order.price as i128) * side.opposite().sign() as i128).max(0);
+            let take = if loss == 0 {
+                order.lots
+            } else {
+                (equity / loss).clamp(0, order.lots as i128) as u64
+            };
+            lots += take;
+            equity -= take as i128 * loss;
+            if take < order.lots {
+                break;
+            }
+        }
+        lots
     }
 
     /// Before the keeper sees a price move, each liquidatable attacker account is liquidated by
@@ -1225,7 +1325,9 @@ impl Run {
     /// Funding cranked an interval later, at the same price. With item 5's attack on, the
     /// attacker sets the book's mid with one-lot quotes just before (or in the same
     /// transaction); otherwise it pulls its own orders first, so the mark is the honest book's.
-    async fn crank(&mut self, quotes: bool) -> Result<(), Failure> {
+    /// `skew`: the honest mark's offset from the oracle (ppm) when the world is set to be unkind
+    /// to one position; otherwise drawn at random.
+    async fn crank(&mut self, quotes: bool, skew: Option<i64>) -> Result<(), Failure> {
         let interval = params().funding_interval_secs as i64;
         self.push_price(self.ticks, interval).await?;
         let keys = self.m.keys();
@@ -1233,10 +1335,47 @@ impl Run {
             for k in 0..self.attacker.len() {
                 self.cancel_all(self.attacker[k]).await?;
             }
-            return self
-                .send("crank funding", vec![ix::crank_funding(&keys)], &[])
-                .await
-                .map(|_| ());
+            // Often the honest book's mid stands off the oracle at the crank (up to 3% away):
+            // funding at the rate honest liquidity sets, real income and real cost. The skewed
+            // quotes live only for the crank, so nobody trades with them.
+            let skewed = skew.is_some() || self.rng.random_bool(0.6);
+            if skewed {
+                self.makers_pull().await?;
+                let offset = skew.unwrap_or_else(|| self.rng.random_range(-30_000i64..=30_000));
+                let mid = (self.ticks as i64 * (1_000_000 + offset) / 1_000_000) as u64;
+                let maker = self.makers[0];
+                let bid = self.order(
+                    OrderSide::Bid,
+                    (mid - 1) * TICK,
+                    1,
+                    OrderType::PostOnly,
+                    false,
+                );
+                let ask = self.order(
+                    OrderSide::Ask,
+                    (mid + 1) * TICK,
+                    1,
+                    OrderType::PostOnly,
+                    false,
+                );
+                let owner = self.actors[maker].wallet.pubkey();
+                self.send(
+                    &format!("maker {maker} quotes around {mid} ticks for the crank"),
+                    vec![
+                        ix::place_order(&owner, &keys, bid, &[]),
+                        ix::place_order(&owner, &keys, ask, &[]),
+                    ],
+                    &[maker],
+                )
+                .await?;
+            }
+            self.send("crank funding", vec![ix::crank_funding(&keys)], &[])
+                .await?;
+            if skewed {
+                self.makers_pull().await?;
+                self.makers_quote().await?;
+            }
+            return Ok(());
         }
         // Quote the side that pays the attacker: a net short wants the mark high (longs pay).
         let net: i64 = self.attacker.iter().map(|&i| self.lots_of(i)).sum();
@@ -1282,6 +1421,29 @@ impl Run {
         Ok(())
     }
 
+    /// The honest mark offset (ppm, within the band) at which one crank makes `who` pay the
+    /// funding that leaves its equity at about 80% of its maintenance margin, or as near as
+    /// the offset goes; `None` once it is under maintenance (or flat).
+    fn unkind_skew(&mut self, who: usize) -> Option<i64> {
+        let market = &self.last.market;
+        let position = self.last.position(&self.actors[who].position)?;
+        let price = self.price();
+        let tiers = market.params.margin_tiers().expect("tiers");
+        let health = position
+            .state_at(market.funding_index)
+            .ok()?
+            .health(price, &tiers, RatePpm::ONE)
+            .ok()?;
+        if position.base_lots == 0 || health.is_liquidatable() {
+            return None;
+        }
+        let owe = health.equity.0 - health.maintenance.0 * 8 / 10;
+        let notional = price.0 as i128 * position.base_lots.unsigned_abs() as i128;
+        let rate = (owe * 1_000_000 / notional.max(1)) as i64 + self.rng.random_range(0..200);
+        // Longs pay when the mark is above the oracle.
+        Some(rate.min(45_000) * position.base_lots.signum())
+    }
+
     // ---- one action ----
 
     async fn act(&mut self) -> Result<(), Failure> {
@@ -1310,7 +1472,7 @@ impl Run {
                 let quotes = self.unbuilt.funding_quotes && self.rng.random_bool(0.7);
                 self.log
                     .push(format!("  funding crank (attacker quotes: {quotes})"));
-                self.crank(quotes).await?;
+                self.crank(quotes, None).await?;
             }
             // Honest traders open or add at the oracle against a maker or each other.
             22..=33 => {
@@ -1408,7 +1570,13 @@ impl Run {
             // Withdraw everything the margin allows, then pay taker fees out of collateral that
             // is now zero (negative collateral backed by profit).
             57..=63 => {
-                let a = self.pick_attacker();
+                // Mostly the account with the most unrealized profit: it can take out all its
+                // collateral and stand on profit alone.
+                let a = if self.rng.random_bool(0.7) {
+                    self.most_profitable_attacker()
+                } else {
+                    self.pick_attacker()
+                };
                 let amount = self.max_withdrawal(a);
                 self.log.push(format!(
                     "  attacker {a} withdraws all it may ({amount}), then adds"
@@ -1417,6 +1585,22 @@ impl Run {
                     self.withdraw(a, amount).await?;
                 }
                 let held = self.lots_of(a);
+                if held != 0 && self.rng.random_bool(0.6) {
+                    // Funding it pays comes out of collateral that is now about zero: honest
+                    // quotes happen to set the mark so that it pays about what takes it just
+                    // under maintenance, over up to three cranks (issue 13's finding 1 needs
+                    // this: collateral negative, equity backed by profit, a partial
+                    // liquidation).
+                    for _ in 0..3 {
+                        let Some(offset) = self.unkind_skew(a) else {
+                            break;
+                        };
+                        self.log.push(format!(
+                            "  funding that attacker {a} pays (mark {offset:+} ppm)"
+                        ));
+                        self.crank(false, Some(offset)).await?;
+                    }
+                }
                 if held != 0 && self.rng.random_bool(0.7) {
                     let side = if held > 0 {
                         OrderSide::Bid
