@@ -67,6 +67,16 @@ struct Snapshot {
     positions: Vec<(Pubkey, Position)>,
 }
 
+impl Snapshot {
+    fn state(&self, price: Price) -> invariants::MarketState<'_> {
+        invariants::MarketState {
+            market: &self.market,
+            positions: &self.positions,
+            price,
+        }
+    }
+}
+
 impl RecordingChain {
     pub fn new(inner: BankChain, market: Pubkey) -> Self {
         Self {
@@ -172,14 +182,9 @@ impl RecordingChain {
                     equity_after,
                 });
             }
-            let state = |snapshot: &'_ Snapshot| invariants::MarketState {
-                market: &snapshot.market,
-                positions: &snapshot.positions,
-                price: self.price,
-            };
             if let Err(breach) = invariants::queue_exit_returns_the_vaults_contribution(
-                state(before),
-                state(after),
+                before.state(self.price),
+                after.state(self.price),
                 (before.insurance, after.insurance),
             ) {
                 self.breaches.push(breach);
