@@ -10,6 +10,7 @@ use perps_client::{accounts as decode, pda};
 use perps_engine::Price;
 use perps_keeper::bank::BankChain;
 use perps_keeper::chain::{Chain, Fetched, SendError};
+use perps_testkit::invariants::{self, Breach};
 use solana_instruction::Instruction;
 
 /// What one landed keeper transaction did.
@@ -57,12 +58,26 @@ pub struct RecordingChain {
     pub insurance_low: Option<u64>,
     /// Transactions sent, landed or not.
     pub transactions: u64,
+    /// Invariants broken by a transaction, judged from the accounts just before and after it
+    /// (DESIGN.md §12.6: what the insurance vault paid in a liquidation, what came back to it
+    /// when a queued position left the queue unclosed).
+    pub breaches: Vec<Breach>,
 }
 
 struct Snapshot {
     market: Market,
     insurance: u64,
     positions: Vec<(Pubkey, Position)>,
+}
+
+impl Snapshot {
+    fn state(&self, price: Price) -> invariants::MarketState<'_> {
+        invariants::MarketState {
+            market: &self.market,
+            positions: &self.positions,
+            price,
+        }
+    }
 }
 
 impl RecordingChain {
@@ -75,6 +90,7 @@ impl RecordingChain {
             effects: Vec::new(),
             insurance_low: None,
             transactions: 0,
+            breaches: Vec::new(),
         }
     }
 
@@ -125,16 +141,26 @@ impl RecordingChain {
         };
         if data.starts_with(perps::instruction::Liquidate::DISCRIMINATOR) {
             let own = pda::position(&self.market, &self.inner.payer());
-            let Some((target, _)) = before.positions.iter().find(|(k, _)| *k != own) else {
+            let Some((target, position)) = before.positions.iter().find(|(k, _)| *k != own) else {
                 return;
             };
             // A bankrupt position pays no insurance fee (it is capped at what keeps it
             // solvent), so the vault's change is either the fee or minus what it paid.
             let change = after.insurance as i128 - before.insurance as i128;
+            let paid = (-change).max(0) as u64;
+            if let Err(breach) = invariants::insurance_pays_only_real_losses(
+                &before.market,
+                target,
+                position,
+                self.price,
+                paid,
+            ) {
+                self.breaches.push(breach);
+            }
             self.effects.push(KeeperEffect::Liquidation {
                 position: *target,
                 lots: lots_of(before, target).abs_diff(lots_of(after, target)),
-                insurance_paid: (-change).max(0) as u64,
+                insurance_paid: paid,
                 insurance_fee: change.max(0) as u64,
                 queued_for_adl: before.market.adl_pending == 0 && after.market.adl_pending != 0,
             });
@@ -163,6 +189,13 @@ impl RecordingChain {
                     equity_before: equity_before.max(0) as u64,
                     equity_after,
                 });
+            }
+            if let Err(breach) = invariants::queue_exit_returns_the_vaults_contribution(
+                before.state(self.price),
+                after.state(self.price),
+                (before.insurance, after.insurance),
+            ) {
+                self.breaches.push(breach);
             }
             if before.market.adl_pending != 0 && after.market.adl_pending == 0 {
                 let filled = lots_of(before, &bankrupt) != lots_of(after, &bankrupt);

@@ -281,7 +281,7 @@ impl fmt::Display for Summary {
             ),
             (
                 "invariants",
-                "vault = Σ equity, OI balanced, value conserved, no unbacked loss outside ADL, ADL candidates ≥ 0"
+                "vault = Σ equity, OI balanced, value conserved, no unbacked loss outside ADL, ADL candidates ≥ 0, insurance pays only real losses (and is repaid by a queue exit), ADL queue insolvent, open orders = book"
                     .to_string(),
             ),
         ];

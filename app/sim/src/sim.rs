@@ -519,11 +519,32 @@ impl Simulation {
                 })
             }
         };
+        let book = self
+            .bank
+            .account(&self.market.order_book)
+            .await
+            .map(|account| perps_client::accounts::order_book(&account.data));
+        let book_matches = || match &book {
+            Some(Ok(book)) => invariants::open_orders_match_book(&positions, &book.book),
+            _ => Err(Breach {
+                invariant: "12.7 open-order totals = the book",
+                detail: "the order book cannot be read".into(),
+            }),
+        };
+        // What each keeper transaction broke, judged from the accounts around it (§12.6).
+        let keeper_breach = self
+            .keepers
+            .iter_mut()
+            .flat_map(|k| std::mem::take(&mut k.chain.breaches))
+            .next();
         let breach = invariants::vault_matches_positions(&market, &positions, vault)
             .and_then(|()| invariants::open_interest_balanced(&market, &positions))
             .and_then(|()| conserved())
             .and_then(|()| invariants::no_unbacked_loss(&market, &positions, price, insurance))
             .and_then(|()| self.summary.adl_candidates_solvent())
+            .and_then(|()| keeper_breach.map_or(Ok(()), Err))
+            .and_then(|()| invariants::adl_queue_holds_a_real_loss(&market, &positions, price))
+            .and_then(|()| book_matches())
             .err();
         if breach.is_none() {
             self.summary.steps_held += 1;

@@ -101,12 +101,30 @@ pub fn impact_premium(
     band: RatePpm,
     notional: u64,
 ) -> EngineResult<i64> {
+    impact_premium_of(
+        book.bids.orders(),
+        book.asks.orders(),
+        oracle,
+        band,
+        notional,
+    )
+}
+
+/// `impact_premium` of a book given as its two sides' orders, each worst to best as a book side
+/// keeps them (a reader can leave some orders out, e.g. to see what the rest of the book sets).
+pub fn impact_premium_of(
+    bids: &[RestingOrder],
+    asks: &[RestingOrder],
+    oracle: Price,
+    band: RatePpm,
+    notional: u64,
+) -> EngineResult<i64> {
     if oracle.0 == 0 {
         return Err(EngineError::InvalidOraclePrice);
     }
     let p = oracle.0 as i128;
-    let bid = impact_price(OrderSide::Bid, book.bids.orders(), oracle, band, notional)?;
-    let ask = impact_price(OrderSide::Ask, book.asks.orders(), oracle, band, notional)?;
+    let bid = impact_price(OrderSide::Bid, bids, oracle, band, notional)?;
+    let ask = impact_price(OrderSide::Ask, asks, oracle, band, notional)?;
     let above = bid.map_or(0, |b| (b.0 as i128 - p).max(0));
     let below = ask.map_or(0, |a| (p - a.0 as i128).max(0));
     let premium = math::div_trunc(math::mul(above - below, PPM as i128)?, p)?;

@@ -5,6 +5,7 @@
 
 mod adl;
 mod adl_status;
+mod attack;
 mod book_full;
 mod capacity;
 mod collateral;
