@@ -181,3 +181,62 @@ async fn a_queued_position_cannot_withdraw_the_vaults_money_on_a_price_wick() {
     assert_eq!(a.collateral, 60 * USDC as i64);
     ctx.assert_vault_matches_positions(&m).await;
 }
+
+#[tokio::test]
+async fn a_partial_liquidation_of_negative_collateral_backed_by_profit_pays_nothing_from_the_vault()
+{
+    // Issue 13, finding 1, end to end. Alice long 100 lots from 60 with 197 USDC; at 66 she
+    // takes all 197 out (her 600 of profit backs the position). Her sibling Eve bids 300 lots at
+    // 68.80 (20,640 USDC, the impact size) for two hours: longs pay 4.24% an hour, and Alice's
+    // collateral goes to about −560 while her equity stays positive. At 65.90 she is under
+    // maintenance and Carol liquidates her: a partial liquidation, which before paid the negative
+    // collateral out of the vault. Now the vault only receives the insurance fee.
+    let (mut ctx, m, alice, _bob, carol) = alice_long(197 * USDC).await;
+    let mut params = default_params();
+    params.max_funding_rate_ppm = 50_000;
+    ctx.update_params(&m, params).await.unwrap();
+    ctx.fund_insurance(&m, 1_000 * USDC).await;
+    ctx.set_price(&m.oracle, btc(66_000), 0).await.unwrap();
+    ctx.withdraw(&m, &alice, 197 * USDC).await.unwrap();
+    let eve = ctx.funded_position(&m, 5_000 * USDC, 0).await;
+    ctx.place(
+        &m,
+        &eve,
+        order(OrderSide::Bid, 68_800_000, 300, OrderType::PostOnly),
+    )
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        ctx.advance_clock(3_600).await;
+        ctx.set_price(&m.oracle, btc(66_000), 0).await.unwrap();
+        ctx.send(&[ix::crank_funding(&m.keys())], &[])
+            .await
+            .unwrap();
+    }
+    // (68.80 − 66) / 66 = 42,424 ppm of 66 USDC a lot, twice: 2.799984 USDC a lot an hour.
+    assert_eq!(ctx.market(&m.market).await.last_funding_rate_ppm, 42_424);
+    ctx.settle_all_funding(&m).await;
+    let a = ctx.position(&m.market, &alice.pubkey()).await;
+    assert_eq!(a.collateral, -559_996_800);
+    ctx.set_price(&m.oracle, btc(65_900), 0).await.unwrap();
+    let insurance = ctx.token_balance(&m.insurance_vault).await;
+    liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
+    let a = ctx.position(&m.market, &alice.pubkey()).await;
+    assert!(
+        a.base_lots > 0 && a.base_lots < 100,
+        "partial: {} lots left",
+        a.base_lots
+    );
+    assert!(
+        a.collateral < 0,
+        "still negative collateral, backed by profit"
+    );
+    let equity = a.collateral as i128 + a.base_lots as i128 * 65_900_000 - a.cost_basis as i128;
+    assert!(equity > 0);
+    assert!(
+        ctx.token_balance(&m.insurance_vault).await > insurance,
+        "the vault received the insurance fee and paid nothing"
+    );
+    assert_eq!(ctx.market(&m.market).await.adl_pending, 0);
+    ctx.assert_vault_matches_positions(&m).await;
+}
