@@ -206,6 +206,28 @@ impl PositionState {
                 && after.size.abs() <= self.size.abs())
     }
 
+    /// Whether a risk-reducing trade that leaves this position as `after`, below initial margin,
+    /// is acceptable at `price` (initial rates scaled by `initial_factor`): it keeps maintenance
+    /// (`trade_keeps_maintenance`) and its shortfall under initial margin (`IM − E`, resting
+    /// orders at their worst case) did not grow. A reduction at the oracle frees more margin than
+    /// its fee costs; one sold far below the oracle (into a sibling's bid) gives margin away.
+    pub fn reduction_keeps_margin(
+        &self,
+        after: &PositionState,
+        price: Price,
+        tiers: &MarginTiers,
+        initial_factor: RatePpm,
+    ) -> EngineResult<bool> {
+        if !self.trade_keeps_maintenance(after, price, tiers)? {
+            return Ok(false);
+        }
+        let shortfall = |state: &PositionState| -> EngineResult<SignedQuote> {
+            let health = state.health(price, tiers, initial_factor)?;
+            health.initial.checked_sub(health.equity)
+        };
+        Ok(shortfall(after)? <= shortfall(self)?)
+    }
+
     /// DESIGN.md §12.4 for a trade of this position that leaves it as `after`, judged at
     /// `price`: it ends above maintenance margin; or it only reduced the exposure of a position
     /// that was already below, and its shortfall below maintenance (`MM − E`) did not grow. So no
@@ -736,5 +758,34 @@ pub(crate) mod tests {
         let mut bought = under;
         bought.apply_fill(SignedLots(1), p60).unwrap();
         assert!(!under.trade_keeps_maintenance(&bought, p60, &t).unwrap());
+    }
+
+    #[test]
+    fn worked_reductions_that_keep_or_give_away_margin() {
+        let t = sample_tiers();
+        let p60 = Price(60_000_000);
+        // 100 lots long from 60 with 60 USDC: exactly initial margin (1% of 6,000).
+        let long = PositionState {
+            collateral: SignedQuote(60_000_000),
+            size: SignedLots(100),
+            cost_basis: SignedQuote(6_000_000_000),
+            ..Default::default()
+        };
+        let sold = |lots: i64, price: u64| {
+            let mut after = long;
+            after.apply_fill(SignedLots(-lots), Price(price)).unwrap();
+            after
+        };
+        let keeps = |after: &PositionState| {
+            long.reduction_keeps_margin(after, p60, &t, RatePpm::ONE)
+                .unwrap()
+        };
+        // Selling 10 at the oracle frees 6 of initial margin and costs nothing.
+        assert!(keeps(&sold(10, 60_000_000)));
+        // Selling 10 at 59.40 costs exactly the 6 it frees: the shortfall stays at 0.
+        assert!(keeps(&sold(10, 59_400_000)));
+        // Selling 10 at 57 (a sibling's bid at the band edge) gives 30 away for 6 freed: equity
+        // 30, above maintenance 27, but 24 under initial margin. Refused.
+        assert!(!keeps(&sold(10, 57_000_000)));
     }
 }

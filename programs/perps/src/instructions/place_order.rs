@@ -309,23 +309,21 @@ pub fn place_order_action(
     }
 
     let after = taker.state();
+    let factor = market.initial_margin_factor(oracle_price)?;
     let health = after
-        .health(
-            oracle_price,
-            &tiers,
-            market.initial_margin_factor(oracle_price)?,
-        )
+        .health(oracle_price, &tiers, factor)
         .map_engine_err()?;
     let reduced = before.is_risk_reduced_by(&after).map_engine_err()?;
     require!(!market.is_adl_pending() || reduced, PerpsError::AdlPending);
-    // An order that only reduced risk may end below initial margin, but never below
-    // maintenance unless it was already there, and then no deeper (DESIGN.md §12.4).
+    // An order that only reduced risk may end below initial margin, but not by giving margin
+    // away (its shortfall under initial margin may not grow), and never below maintenance
+    // unless it was already there, and then no deeper (DESIGN.md §12.4).
     require!(
         health.meets_initial()
             || (reduced
                 && health.equity >= SignedQuote::ZERO
                 && before
-                    .trade_keeps_maintenance(&after, oracle_price, &tiers)
+                    .reduction_keeps_margin(&after, oracle_price, &tiers, factor)
                     .map_engine_err()?),
         PerpsError::InsufficientMargin
     );
