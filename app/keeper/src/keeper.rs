@@ -331,7 +331,9 @@ impl<C: Chain> Keeper<C> {
                 break;
             }
             let positions = self.chain.positions(market_key).await?;
-            let instructions = adl_plan::adl_instructions(keys, &market, &positions, price);
+            let insurance = self.insurance(market_key).await?;
+            let instructions =
+                adl_plan::adl_instructions(keys, &market, &positions, price, insurance);
             if instructions.is_empty() {
                 warn!(
                     market = index,

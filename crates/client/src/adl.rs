@@ -8,7 +8,7 @@ use perps_engine::{
         adl_capacity, adl_eligibility, adl_indicator, adl_order, adl_score, AdlEligibility,
         AdlScore,
     },
-    BaseLots, PositionSide, Price, SignedPrice,
+    BaseLots, PositionSide, Price, SignedPrice, SignedQuote,
 };
 
 use crate::instructions::{self, MarketKeys};
@@ -79,8 +79,9 @@ pub fn rank_positions(
     ranked
 }
 
-/// The `adl` instructions a keeper sends for the market's pending bankrupt position: one with
-/// no candidate when it is solvent again at `oracle` (it leaves the queue); otherwise the
+/// The `adl` instructions a keeper sends for the market's pending bankrupt position, given the
+/// insurance vault's balance `insurance`: one with no candidate when it is solvent again at
+/// `oracle` or the vault covers what it lacks (it leaves the queue); otherwise the
 /// eligible positions of the other side in rank order, only as many as the engine's plan needs
 /// (each can close up to what keeps its equity non-negative), `ADL_CANDIDATES_PER_TRANSACTION`
 /// to an instruction.
@@ -89,6 +90,7 @@ pub fn adl_instructions(
     market: &Market,
     positions: &[(Pubkey, Position)],
     oracle: Price,
+    insurance: u64,
 ) -> Vec<anchor_lang::solana_program::instruction::Instruction> {
     if market.adl_pending == 0 {
         return Vec::new();
@@ -96,15 +98,19 @@ pub fn adl_instructions(
     let Some(bankrupt) = positions.iter().find(|(k, _)| *k == market.adl_position) else {
         return Vec::new();
     };
-    let Ok(bankrupt_state) = bankrupt.1.state_at(market.funding_index) else {
+    let Ok(mut bankrupt_state) = bankrupt.1.state_at(market.funding_index) else {
         return Vec::new();
     };
-    // Solvent again at the oracle: one `adl` with no candidate takes it out of the queue and
-    // gives the vault its contribution back.
-    if bankrupt_state
-        .equity(oracle)
-        .is_ok_and(|equity| equity.0 >= 0)
-    {
+    let Ok(equity) = bankrupt_state.equity(oracle) else {
+        return Vec::new();
+    };
+    // The program pays in what the vault holds above its floor before it haircuts anyone.
+    let available = insurance.saturating_sub(market.params.insurance_floor) as i128;
+    let top_up = available.min((-equity.0).max(0));
+    bankrupt_state.collateral = SignedQuote(bankrupt_state.collateral.0 + top_up);
+    // Solvent again at the oracle, or covered by the vault: one `adl` with no candidate takes it
+    // out of the queue (giving the vault its subsidy back, or drawing on it).
+    if equity.0 + top_up >= 0 {
         return vec![instructions::adl(keys, &market.adl_position, &[])];
     }
     let Some(bankrupt_side) = bankrupt_state.side() else {

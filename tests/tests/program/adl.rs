@@ -100,7 +100,14 @@ async fn a_crash_is_deleveraged_against_the_most_profitable_most_leveraged_short
         shorts.iter().map(|r| r.indicator).collect::<Vec<_>>(),
         [4, 3, 1]
     );
-    let instructions = keeper::adl_instructions(&c.m.keys(), &market, &positions, Price(57 * USDC));
+    let insurance = c.ctx.token_balance(&c.m.insurance_vault).await;
+    let instructions = keeper::adl_instructions(
+        &c.m.keys(),
+        &market,
+        &positions,
+        Price(57 * USDC),
+        insurance,
+    );
     assert_eq!(instructions.len(), 1);
     let before = c.ctx.collaterals(&c.m, &[&c.bob, &c.dave, &c.carol]).await;
     let insurance_before = c.ctx.token_balance(&c.m.insurance_vault).await;

@@ -985,6 +985,7 @@ impl Run {
                     &self.last.market,
                     &self.last.positions,
                     self.price(),
+                    self.last.insurance,
                 );
                 for instruction in instructions {
                     if self.send("keeper adl", vec![instruction], &[]).await? {

@@ -240,3 +240,41 @@ async fn a_partial_liquidation_of_negative_collateral_backed_by_profit_pays_noth
     assert_eq!(ctx.market(&m.market).await.adl_pending, 0);
     ctx.assert_vault_matches_positions(&m).await;
 }
+
+#[tokio::test]
+async fn a_vault_refilled_while_a_position_waits_pays_before_any_candidate_and_frees_the_queue() {
+    // Alice waits at 58 with equity −90 USDC after the vault's 10. Someone funds the vault with
+    // 200: the keeper's plan is one `adl` with no candidate, which draws 90 from the vault, leaves
+    // her at zero equity out of the queue, and Carol then takes her over with no deficit.
+    let (mut ctx, m, alice, _bob, carol) = queued_with_ten_from_the_vault().await;
+    ctx.fund_insurance(&m, 200 * USDC).await;
+    let insurance = ctx.token_balance(&m.insurance_vault).await;
+    let market = ctx.market(&m.market).await;
+    let positions = ctx.positions_of(&m).await;
+    let plan = perps_client::adl::adl_instructions(
+        &m.keys(),
+        &market,
+        &positions,
+        perps_engine::Price(58 * USDC),
+        insurance,
+    );
+    assert_eq!(plan.len(), 1);
+    assert_eq!(plan[0].accounts.len(), 7, "no candidate");
+    ctx.send(&plan, &[]).await.unwrap();
+    assert_eq!(ctx.market(&m.market).await.adl_pending, 0);
+    assert_eq!(
+        ctx.token_balance(&m.insurance_vault).await,
+        insurance - 90 * USDC
+    );
+    let a = ctx.position(&m.market, &alice.pubkey()).await;
+    let equity = a.collateral as i128 + 100 * 58 * USDC as i128 - a.cost_basis as i128;
+    assert_eq!((a.base_lots, equity), (100, 0));
+    liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
+    let a = ctx.position(&m.market, &alice.pubkey()).await;
+    assert_eq!((a.base_lots, a.collateral), (0, 0));
+    assert_eq!(
+        ctx.token_balance(&m.insurance_vault).await,
+        insurance - 90 * USDC
+    );
+    ctx.assert_vault_matches_positions(&m).await;
+}
