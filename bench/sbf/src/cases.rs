@@ -9,7 +9,7 @@ use perps_engine::{
     adl::{adl_order, adl_score, plan_adl, AdlFill, AdlScore},
     book::{MakerResponse, OrderRef, TakerOrder},
     fees::fee,
-    funding::{funding_index_delta, funding_owed, funding_rate, mark_price},
+    funding::{funding_index_delta, funding_owed, impact_premium, rate_from_premium, PremiumClock},
     liquidation::{plan_liquidation, LiquidationParams},
     BaseLots, Book, EngineError, OrderSide, PositionState, Price, RatePpm, SignedLots, SignedQuote,
     BOOK_SIDE_CAPACITY,
@@ -47,7 +47,8 @@ pub enum Path {
     CancelBest,
     /// Cancel all 32 orders of one maker from a full book.
     CancelAll,
-    /// The crank's mark, rate and index move, and one position's settlement.
+    /// A funding premium sample walking both sides of a full book, the crank's average, rate
+    /// and index move, and one position's settlement.
     Funding,
 }
 
@@ -389,10 +390,14 @@ fn funding(stage: u8, book: &mut Book) -> Result<(), Failure> {
     if stage == 0 {
         return Ok(());
     }
-    let (best_bid, best_ask) = book.top();
-    let mark = mark_price(best_bid, best_ask, FUNDING_ORACLE);
-    let rate = funding_rate(mark, FUNDING_ORACLE, RatePpm(1_000))?;
+    // The most a premium sample costs (DESIGN.md §10): an impact notional larger than either
+    // side of a full book, so both sides are walked to the end (and count as the oracle).
+    let premium = impact_premium(book, FUNDING_ORACLE, RatePpm(500_000), u64::MAX / 2)?;
+    let mut clock = PremiumClock::default();
+    clock.sample(1_800, 250)?;
+    clock.sample(3_600, premium)?;
+    let rate = rate_from_premium(clock.take_average(3_600)?, RatePpm(1_000));
     let delta = funding_index_delta(rate, FUNDING_ORACLE, 3_600, 3_600)?;
     let (owed, _) = funding_owed(SignedLots(50), delta)?;
-    check(mark == ORACLE && rate == 500 && owed.0 > 0)
+    check(premium == 0 && rate == 125 && owed.0 > 0)
 }

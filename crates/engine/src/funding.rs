@@ -20,15 +20,6 @@ use crate::{
 /// Index units per quote atom per lot.
 pub const FUNDING_INDEX_SCALE: i128 = PPM as i128;
 
-/// The book's mid, or the oracle when a side is empty: a display figure (and the SBF benchmark's);
-/// funding uses the time-weighted impact premium, which a quote cannot move for free.
-pub fn mark_price(best_bid: Option<Price>, best_ask: Option<Price>, oracle: Price) -> Price {
-    match (best_bid, best_ask) {
-        (Some(b), Some(a)) => Price(((b.0 as u128 + a.0 as u128) / 2) as u64),
-        _ => oracle,
-    }
-}
-
 /// The margin, in whole quote units, whose notional at the market's highest leverage is the
 /// impact notional: 200, as Binance's impact margin.
 pub const IMPACT_MARGIN_UNITS: u64 = 200;
@@ -173,20 +164,6 @@ pub fn rate_from_premium(premium_ppm: i64, max_rate: RatePpm) -> i64 {
     premium_ppm.clamp(-max, max)
 }
 
-/// The premium of `mark` over `oracle` per interval, in signed ppm, rounded toward zero and
-/// clamped to `±max_rate`.
-pub fn funding_rate(mark: Price, oracle: Price, max_rate: RatePpm) -> EngineResult<i64> {
-    if oracle.0 == 0 {
-        return Err(EngineError::InvalidOraclePrice);
-    }
-    let premium = math::div_trunc(
-        math::mul(mark.0 as i128 - oracle.0 as i128, PPM as i128)?,
-        oracle.0 as i128,
-    )?;
-    let max = max_rate.0 as i128;
-    Ok(premium.clamp(-max, max) as i64)
-}
-
 /// How far the index moves for `rate_ppm` over `elapsed` seconds of an `interval`-second period:
 /// `rate · P · elapsed / interval` in index units (ppm of an atom is exactly one index unit),
 /// rounded toward zero.
@@ -224,24 +201,11 @@ mod tests {
 
     #[test]
     fn worked_funding_for_a_book_above_the_oracle() {
-        // Book 60.06 / 60.10 USDC per lot around an oracle of 60.00: mid 60.08, premium 0.1333…%
-        // = 1,333 ppm, clamped to a 1,000 ppm (0.1%) maximum per interval.
-        let mark = mark_price(
-            Some(Price(60_060_000)),
-            Some(Price(60_100_000)),
-            Price(60_000_000),
-        );
-        assert_eq!(mark, Price(60_080_000));
-        assert_eq!(
-            funding_rate(mark, Price(60_000_000), RatePpm(10_000)),
-            Ok(1_333)
-        );
-        assert_eq!(
-            funding_rate(mark, Price(60_000_000), RatePpm(1_000)),
-            Ok(1_000)
-        );
-        // One-sided book: the mark is the oracle and the rate is zero.
-        assert_eq!(mark_price(None, Some(Price(70)), Price(60)), Price(60));
+        // An average premium of 1,333 ppm is clamped to a 1,000 ppm (0.1%) maximum per interval,
+        // and kept when the cap is higher.
+        assert_eq!(rate_from_premium(1_333, RatePpm(10_000)), 1_333);
+        assert_eq!(rate_from_premium(1_333, RatePpm(1_000)), 1_000);
+        assert_eq!(rate_from_premium(-1_333, RatePpm(1_000)), -1_000);
         // A full hour at 0.1% of 60 USDC per lot: 0.06 USDC = 60,000 atoms per lot = 6e10 units.
         let delta = funding_index_delta(1_000, Price(60_000_000), 3_600, 3_600).unwrap();
         assert_eq!(delta, 60_000_000_000);
