@@ -671,6 +671,21 @@ impl TestContext {
         self.send_by_admin(instruction).await
     }
 
+    /// `liquidator` liquidates `target`'s position in `m`, taking its lots into its own.
+    pub async fn liquidate(
+        &mut self,
+        m: &MarketFixture,
+        liquidator: &Wallet,
+        target: &Wallet,
+    ) -> std::result::Result<(), TxError> {
+        let position = pda::position(&m.market, &target.pubkey());
+        self.send(
+            &[ix::liquidate(&liquidator.pubkey(), &m.keys(), &position)],
+            &[&liquidator.keypair],
+        )
+        .await
+    }
+
     /// A donor wallet adds `amount` to `m`'s insurance vault.
     pub async fn fund_insurance(&mut self, m: &MarketFixture, amount: u64) {
         let donor = self.wallet(amount).await;
@@ -683,6 +698,29 @@ impl TestContext {
     pub async fn status(&mut self, market: &Pubkey) -> MarketStatus {
         MarketStatus::try_from(self.market(market).await.status).expect("status")
     }
+}
+
+/// A default market where Alice is long `lots` at 60 USDC a lot with exactly `collateral` (she
+/// is the maker: her deposit is the collateral less the 1 bp rebate), Bob short against her and
+/// Carol a liquidator, both with 20,000 USDC.
+pub async fn leveraged_long(
+    lots: u64,
+    collateral: u64,
+) -> (TestContext, MarketFixture, Wallet, Wallet, Wallet) {
+    const P: u64 = 60 * USDC;
+    let mut ctx = TestContext::with_exchange().await;
+    let m = ctx.create_market().await;
+    let rebate = lots * P / 10_000;
+    let alice = ctx.funded_position(&m, collateral - rebate, 0).await;
+    let bob = ctx.funded_position(&m, 20_000 * USDC, 0).await;
+    let carol = ctx.funded_position(&m, 20_000 * USDC, 0).await;
+    ctx.cross(&m, &alice, &bob, perps_client::OrderSide::Ask, P, lots)
+        .await;
+    assert_eq!(
+        ctx.position(&m.market, &alice.pubkey()).await.collateral,
+        collateral as i64
+    );
+    (ctx, m, alice, bob, carol)
 }
 
 /// A plain order: not reduce-only, client order id 0.

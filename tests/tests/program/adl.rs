@@ -59,9 +59,7 @@ async fn crash() -> Crash {
 }
 
 async fn liquidate_alice(c: &mut Crash) {
-    let target = pda::position(&c.m.market, &c.alice.pubkey());
-    let liquidate = ix::liquidate(&c.erin.pubkey(), &c.m.keys(), &target);
-    c.ctx.send(&[liquidate], &[&c.erin.keypair]).await.unwrap();
+    c.ctx.liquidate(&c.m, &c.erin, &c.alice).await.unwrap();
     let market = c.ctx.market(&c.m.market).await;
     assert_eq!(
         market.adl_pending, 1,

@@ -19,13 +19,7 @@ async fn queued() -> (TestContext, MarketFixture, Wallet, Wallet) {
     let carol = ctx.funded_position(&m, 5_000 * USDC, 0).await;
     ctx.cross(&m, &alice, &bob, OrderSide::Ask, P, 100).await;
     ctx.set_price(&m.oracle, btc(58_000), 0).await.unwrap();
-    let target = pda::position(&m.market, &alice.pubkey());
-    ctx.send(
-        &[ix::liquidate(&carol.pubkey(), &m.keys(), &target)],
-        &[&carol.keypair],
-    )
-    .await
-    .unwrap();
+    ctx.liquidate(&m, &carol, &alice).await.unwrap();
     let market = ctx.market(&m.market).await;
     assert_eq!((market.adl_pending, market.adl_lots), (1, 100));
     assert_eq!(market.adl_subsidy, 1_200_000);

@@ -14,47 +14,13 @@ fn ioc(side: OrderSide, price: u64, lots: u64) -> PlaceOrderArgs {
     order(side, price, lots, OrderType::ImmediateOrCancel)
 }
 
-/// Alice long `lots` at 60 with exactly `collateral` (she is the maker: her deposit is the
-/// collateral less the 1 bp rebate), Bob short against her, Carol a liquidator with 20,000 USDC.
-async fn leveraged_long(
-    lots: u64,
-    collateral: u64,
-) -> (TestContext, MarketFixture, Wallet, Wallet, Wallet) {
-    let mut ctx = TestContext::with_exchange().await;
-    let m = ctx.create_market().await;
-    let rebate = lots * P / 10_000;
-    let alice = ctx.funded_position(&m, collateral - rebate, 0).await;
-    let bob = ctx.funded_position(&m, 20_000 * USDC, 0).await;
-    let carol = ctx.funded_position(&m, 20_000 * USDC, 0).await;
-    ctx.cross(&m, &alice, &bob, OrderSide::Ask, P, lots).await;
-    assert_eq!(
-        ctx.position(&m.market, &alice.pubkey()).await.collateral,
-        collateral as i64
-    );
-    (ctx, m, alice, bob, carol)
-}
-
-async fn liquidate(
-    ctx: &mut TestContext,
-    m: &MarketFixture,
-    liquidator: &Wallet,
-    target: &Wallet,
-) -> Result<(), TxError> {
-    let position = pda::position(&m.market, &target.pubkey());
-    ctx.send(
-        &[ix::liquidate(&liquidator.pubkey(), &m.keys(), &position)],
-        &[&liquidator.keypair],
-    )
-    .await
-}
-
 #[tokio::test]
 async fn a_partial_liquidation_transfers_the_fewest_lots_that_restore_margin() {
     // 1 BTC long from 60,000 with 6,000 USDC; at 54,500 equity is 500 < MM 545.
     let (mut ctx, m, alice, _bob, carol) = leveraged_long(1_000, 6_000 * USDC).await;
     ctx.set_price(&m.oracle, btc(54_500), 0).await.unwrap();
     let insurance_before = ctx.token_balance(&m.insurance_vault).await;
-    liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
+    ctx.liquidate(&m, &carol, &alice).await.unwrap();
     // The engine's worked example: 229 lots at 54.391 USDC, 12.4805 USDC to insurance.
     let a = ctx.position(&m.market, &alice.pubkey()).await;
     let c = ctx.position(&m.market, &carol.pubkey()).await;
@@ -68,7 +34,7 @@ async fn a_partial_liquidation_transfers_the_fewest_lots_that_restore_margin() {
     let equity = a.collateral as i128 + 771 * 54_500_000 - a.cost_basis as i128;
     assert_eq!(equity, 462_558_500);
     assert_perps_error(
-        liquidate(&mut ctx, &m, &carol, &alice).await,
+        ctx.liquidate(&m, &carol, &alice).await,
         PerpsError::NotLiquidatable,
     );
     ctx.assert_vault_matches_positions(&m).await;
@@ -81,7 +47,7 @@ async fn a_bankrupt_position_is_closed_and_the_insurance_vault_pays_its_deficit(
     ctx.fund_insurance(&m, 1_000 * USDC).await;
     ctx.set_price(&m.oracle, btc(58_000), 0).await.unwrap();
     let insurance_before = ctx.token_balance(&m.insurance_vault).await;
-    liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
+    ctx.liquidate(&m, &carol, &alice).await.unwrap();
     // Bankrupt at the oracle, it is taken over at 58 (not at the discounted 57.884): the vault
     // pays its negative equity, 100 USDC, and never the liquidator's discount (DESIGN.md §7).
     let a = ctx.position(&m.market, &alice.pubkey()).await;
@@ -114,7 +80,7 @@ async fn a_short_vault_pays_what_it_holds_above_its_floor_and_the_position_waits
     };
     ctx.place(&m, &bob, offer).await.unwrap();
     ctx.set_price(&m.oracle, btc(58_000), 0).await.unwrap();
-    liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
+    ctx.liquidate(&m, &carol, &alice).await.unwrap();
 
     assert_eq!(
         ctx.token_balance(&m.insurance_vault).await,
@@ -158,7 +124,7 @@ async fn a_short_vault_pays_what_it_holds_above_its_floor_and_the_position_waits
     let take = ix::withdraw_insurance(&ctx.admin.pubkey(), &m.market, &ctx.treasury, USDC);
     assert_perps_error(ctx.send_by_admin(take).await, PerpsError::AdlPending);
     assert_perps_error(
-        liquidate(&mut ctx, &m, &carol, &alice).await,
+        ctx.liquidate(&m, &carol, &alice).await,
         PerpsError::AdlPending,
     );
     // Nor can it take other positions' lots over as a liquidator.
@@ -197,7 +163,7 @@ async fn liquidation_refuses_healthy_positions_itself_weak_liquidators_and_bad_o
     let stranger = ctx.funded_position(&other, 1_000 * USDC, 0).await;
     let poor = ctx.funded_position(&m, 10 * USDC, 0).await;
     assert_perps_error(
-        liquidate(&mut ctx, &m, &carol, &alice).await,
+        ctx.liquidate(&m, &carol, &alice).await,
         PerpsError::NotLiquidatable,
     );
     ctx.set_price(&m.oracle, btc(54_500), 0).await.unwrap();
@@ -207,16 +173,16 @@ async fn liquidation_refuses_healthy_positions_itself_weak_liquidators_and_bad_o
         ctx.position(&m.market, &alice.pubkey()).await.base_lots,
     );
     assert_perps_error(
-        liquidate(&mut ctx, &m, &alice, &alice).await,
+        ctx.liquidate(&m, &alice, &alice).await,
         PerpsError::SelfLiquidation,
     );
     assert_perps_error(
-        liquidate(&mut ctx, &m, &poor, &alice).await,
+        ctx.liquidate(&m, &poor, &alice).await,
         PerpsError::LiquidatorBelowInitialMargin,
     );
     // A liquidator with no position in this market, or presenting its position in another.
     assert_anchor_error(
-        liquidate(&mut ctx, &m, &stranger, &alice).await,
+        ctx.liquidate(&m, &stranger, &alice).await,
         anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram,
     );
     let foreign = ix::with_account(
@@ -234,13 +200,13 @@ async fn liquidation_refuses_healthy_positions_itself_weak_liquidators_and_bad_o
     );
     ctx.advance_clock(61).await;
     assert_perps_error(
-        liquidate(&mut ctx, &m, &carol, &alice).await,
+        ctx.liquidate(&m, &carol, &alice).await,
         PerpsError::StaleOracle,
     );
     // Pausing does not read the price.
     ctx.set_status(&m, MarketStatus::Paused).await.unwrap();
     assert_perps_error(
-        liquidate(&mut ctx, &m, &carol, &alice).await,
+        ctx.liquidate(&m, &carol, &alice).await,
         PerpsError::MarketPaused,
     );
     let after = (
@@ -254,7 +220,7 @@ async fn liquidation_refuses_healthy_positions_itself_weak_liquidators_and_bad_o
         .await
         .unwrap();
     ctx.set_status(&m, MarketStatus::ReduceOnly).await.unwrap();
-    liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
+    ctx.liquidate(&m, &carol, &alice).await.unwrap();
     assert_eq!(
         ctx.position(&m.market, &alice.pubkey()).await.base_lots,
         771

@@ -50,13 +50,7 @@ async fn a_short_drained_below_its_sale_proceeds_is_liquidated_and_deleveraged_a
     // the rest waits for ADL at (−6,000 + 7,098.20) / −100 = −10.982 a lot. (The liquidation
     // used to fail here computing the bankruptcy price, so she could never be liquidated.)
     ctx.set_price(&m.oracle, btc(61_000), 0).await.unwrap();
-    let target = pda::position(&m.market, &alice.pubkey());
-    ctx.send(
-        &[ix::liquidate(&carol.pubkey(), &m.keys(), &target)],
-        &[&carol.keypair],
-    )
-    .await
-    .unwrap();
+    ctx.liquidate(&m, &carol, &alice).await.unwrap();
     let market = ctx.market(&m.market).await;
     assert_eq!(
         (
@@ -73,6 +67,7 @@ async fn a_short_drained_below_its_sale_proceeds_is_liquidated_and_deleveraged_a
     // at 61. He gives his lots up at −10.982: 7,098.20 of realized loss, 7,198.20 of haircut
     // against the oracle, exactly Alice's deficit less the vault's 1.20.
     let bob_key = pda::position(&m.market, &bob.pubkey());
+    let target = pda::position(&m.market, &alice.pubkey());
     ctx.send(&[ix::adl(&m.keys(), &target, &[bob_key])], &[])
         .await
         .unwrap();

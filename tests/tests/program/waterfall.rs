@@ -9,43 +9,16 @@ use perps_testkit::*;
 
 const P: u64 = 60 * USDC;
 
-/// Alice long 100 lots at 60 with exactly `collateral` (she is the maker: her deposit is the
-/// collateral less the 1 bp rebate), Bob short against her, Carol a liquidator.
-async fn alice_long(collateral: u64) -> (TestContext, MarketFixture, Wallet, Wallet, Wallet) {
-    let mut ctx = TestContext::with_exchange().await;
-    let m = ctx.create_market().await;
-    let rebate = 100 * P / 10_000;
-    let alice = ctx.funded_position(&m, collateral - rebate, 0).await;
-    let bob = ctx.funded_position(&m, 20_000 * USDC, 0).await;
-    let carol = ctx.funded_position(&m, 20_000 * USDC, 0).await;
-    ctx.cross(&m, &alice, &bob, OrderSide::Ask, P, 100).await;
-    (ctx, m, alice, bob, carol)
-}
-
-async fn liquidate(
-    ctx: &mut TestContext,
-    m: &MarketFixture,
-    liquidator: &Wallet,
-    target: &Wallet,
-) -> Result<(), TxError> {
-    let position = pda::position(&m.market, &target.pubkey());
-    ctx.send(
-        &[ix::liquidate(&liquidator.pubkey(), &m.keys(), &position)],
-        &[&liquidator.keypair],
-    )
-    .await
-}
-
 #[tokio::test]
 async fn a_position_solvent_at_the_oracle_is_taken_over_at_zero_equity_and_never_queued() {
     // Bankruptcy price (6,000 − 100) / 100 = 59. At 59.05 Alice's equity is 5 USDC, under the
     // 11.81 USDC of a full discount (59.05 · 0.2% a lot), and the vault is empty. Before, she
     // was queued for ADL with nothing paid and the next `adl` cleared her: a livelock. Now the
     // discount shrinks to what her equity pays: Carol takes the 100 lots at 59.
-    let (mut ctx, m, alice, _bob, carol) = alice_long(100 * USDC).await;
+    let (mut ctx, m, alice, _bob, carol) = leveraged_long(100, 100 * USDC).await;
     let insurance = ctx.token_balance(&m.insurance_vault).await;
     ctx.set_price(&m.oracle, btc(59_050), 0).await.unwrap();
-    liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
+    ctx.liquidate(&m, &carol, &alice).await.unwrap();
     let a = ctx.position(&m.market, &alice.pubkey()).await;
     assert_eq!((a.base_lots, a.collateral), (0, 0));
     let c = ctx.position(&m.market, &carol.pubkey()).await;
@@ -58,13 +31,13 @@ async fn a_position_solvent_at_the_oracle_is_taken_over_at_zero_equity_and_never
 /// Alice queued for ADL at 58 (equity −100 USDC) with the 10 USDC the vault held above its
 /// floor (the floor keeps the trading fees the vault already had).
 async fn queued_with_ten_from_the_vault() -> (TestContext, MarketFixture, Wallet, Wallet, Wallet) {
-    let (mut ctx, m, alice, bob, carol) = alice_long(100 * USDC).await;
+    let (mut ctx, m, alice, bob, carol) = leveraged_long(100, 100 * USDC).await;
     let mut params = default_params();
     params.insurance_floor = ctx.token_balance(&m.insurance_vault).await;
     ctx.update_params(&m, params).await.unwrap();
     ctx.fund_insurance(&m, 10 * USDC).await;
     ctx.set_price(&m.oracle, btc(58_000), 0).await.unwrap();
-    liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
+    ctx.liquidate(&m, &carol, &alice).await.unwrap();
     let market = ctx.market(&m.market).await;
     assert_eq!((market.adl_pending, market.adl_subsidy), (1, 10 * USDC));
     assert_eq!(
@@ -126,7 +99,7 @@ async fn selling_into_a_siblings_bid_down_to_a_liquidation_is_refused() {
     // Her sibling Bob bids 20 lots at 57.30, inside the 5% band. Selling into it would leave
     // her equity at 8 under a maintenance of 24, for a third sibling to liquidate with the
     // vault paying the discount. The sale is refused; nothing moves.
-    let (mut ctx, m, alice, bob, carol) = alice_long(62 * USDC).await;
+    let (mut ctx, m, alice, bob, carol) = leveraged_long(100, 62 * USDC).await;
     ctx.fund_insurance(&m, 1_000 * USDC).await;
     let insurance = ctx.token_balance(&m.insurance_vault).await;
     ctx.place(
@@ -147,7 +120,7 @@ async fn selling_into_a_siblings_bid_down_to_a_liquidation_is_refused() {
         100
     );
     assert_perps_error(
-        liquidate(&mut ctx, &m, &carol, &alice).await,
+        ctx.liquidate(&m, &carol, &alice).await,
         PerpsError::NotLiquidatable,
     );
     assert_eq!(ctx.token_balance(&m.insurance_vault).await, insurance);
@@ -191,7 +164,7 @@ async fn a_partial_liquidation_of_negative_collateral_backed_by_profit_pays_noth
     // collateral goes to about −560 while her equity stays positive. At 65.90 she is under
     // maintenance and Carol liquidates her: a partial liquidation, which before paid the negative
     // collateral out of the vault. Now the vault only receives the insurance fee.
-    let (mut ctx, m, alice, _bob, carol) = alice_long(197 * USDC).await;
+    let (mut ctx, m, alice, _bob, carol) = leveraged_long(100, 197 * USDC).await;
     let mut params = default_params();
     params.max_funding_rate_ppm = 50_000;
     ctx.update_params(&m, params).await.unwrap();
@@ -220,7 +193,7 @@ async fn a_partial_liquidation_of_negative_collateral_backed_by_profit_pays_noth
     assert_eq!(a.collateral, -559_996_800);
     ctx.set_price(&m.oracle, btc(65_900), 0).await.unwrap();
     let insurance = ctx.token_balance(&m.insurance_vault).await;
-    liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
+    ctx.liquidate(&m, &carol, &alice).await.unwrap();
     let a = ctx.position(&m.market, &alice.pubkey()).await;
     assert!(
         a.base_lots > 0 && a.base_lots < 100,
@@ -269,7 +242,7 @@ async fn a_vault_refilled_while_a_position_waits_pays_before_any_candidate_and_f
     let a = ctx.position(&m.market, &alice.pubkey()).await;
     let equity = a.collateral as i128 + 100 * 58 * USDC as i128 - a.cost_basis as i128;
     assert_eq!((a.base_lots, equity), (100, 0));
-    liquidate(&mut ctx, &m, &carol, &alice).await.unwrap();
+    ctx.liquidate(&m, &carol, &alice).await.unwrap();
     let a = ctx.position(&m.market, &alice.pubkey()).await;
     assert_eq!((a.base_lots, a.collateral), (0, 0));
     assert_eq!(
