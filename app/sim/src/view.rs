@@ -136,8 +136,8 @@ impl BankView {
         .await
     }
 
-    /// `TestContext::place`, through the cache: the order with the maker accounts it reaches,
-    /// read off the book as a client would.
+    /// `TestContext::place`, through the cache: the order with the accounts it may need (the
+    /// makers it reaches, an evicted maker), read off the book as a client would.
     pub async fn place(
         &mut self,
         m: &MarketFixture,
@@ -146,14 +146,8 @@ impl BankView {
     ) -> Result<(), TxError> {
         let book = self.order_book(&m.order_book).await;
         let taker = self.position_key(&m.market, &trader.pubkey());
-        let makers = perps_client::book::makers_in_reach(
-            &book,
-            &taker,
-            args.side.into(),
-            perps_engine::Price(args.price),
-            args.lots,
-        );
-        let instruction = self.place_order(&trader.pubkey(), &m.keys(), args, &makers);
+        let accounts = perps_client::book::order_accounts(&book, &taker, &args);
+        let instruction = self.place_order(&trader.pubkey(), &m.keys(), args, &accounts);
         self.send(&[instruction], &[&trader.keypair]).await
     }
 }

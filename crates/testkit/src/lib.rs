@@ -449,6 +449,8 @@ impl TestContext {
     ) -> std::result::Result<(), TxError> {
         let book = self.order_book(&m.order_book).await;
         let taker = pda::position(&m.market, &trader.pubkey());
+        // Only the makers in reach, not an evicted maker (`book::order_accounts` adds it): the
+        // tests of a full book side see `MissingEvictedAccount` through this.
         let makers = perps_client::book::makers_in_reach(
             &book,
             &taker,

@@ -782,17 +782,12 @@ impl Run {
         }
     }
 
-    /// `place_order` for actor `who` with the makers it reaches on the current book.
+    /// `place_order` for actor `who` with the accounts it may need on the current book.
     fn place_ix(&self, who: usize, args: PlaceOrderArgs) -> Instruction {
         let owner = self.actors[who].wallet.pubkey();
-        let makers = perps_client::book::makers_in_reach(
-            &self.last.book,
-            &self.actors[who].position,
-            args.side.into(),
-            Price(args.price),
-            args.lots,
-        );
-        ix::place_order(&owner, &self.m.keys(), args, &makers)
+        let accounts =
+            perps_client::book::order_accounts(&self.last.book, &self.actors[who].position, &args);
+        ix::place_order(&owner, &self.m.keys(), args, &accounts)
     }
 
     async fn place(
