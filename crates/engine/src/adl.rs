@@ -1,5 +1,5 @@
 //! Auto-deleveraging (DESIGN.md §8): the published BitMEX ranking, an exact order on it, the
-//! queue indicator, and the plan that closes a bankrupt position against ranked candidates.
+//! queue indicator, the top-K ranking a sweep keeps, and what each ranked candidate gives up.
 //!
 //! With mark value `M = |q|·P`, `pnl% = U / |Q|` and effective leverage `L = M / E`:
 //! `score = pnl% · L = (U·M) / (|Q|·E)` when `U > 0`, else `pnl% / L = (U·E) / (|Q|·M)`.
@@ -145,13 +145,6 @@ pub fn adl_indicator(lots_ranked_through: u64, total_lots: u64) -> u8 {
     (6 - quintile) as u8
 }
 
-/// One step of an ADL plan: close `lots` of the candidate at `index` (in the ranked list).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct AdlFill {
-    pub index: usize,
-    pub lots: BaseLots,
-}
-
 /// How many lots a candidate of `state` can close at `bankruptcy_price` (a `Price`, or a negative
 /// `SignedPrice` for a short that lost more than it sold for) when the oracle is at `oracle`: a
 /// fill at a worse price than the oracle costs it `|Pb − P|` a lot (a haircut on its profit). It may close everything if its equity covers that; otherwise only as many lots as
@@ -218,38 +211,69 @@ pub fn adl_capacity(
     Ok(BaseLots(if remainder_healthy(low)? { low } else { 0 }))
 }
 
-/// Plans the closing of `lots` of a bankrupt position at `bankruptcy_price` against candidates
-/// already in deleveraging order: strictly in that order, each taking what it can (its size,
-/// and no more than `adl_capacity` allows). Writes the fills into `out`
-/// and returns how many there are and the lots left unplanned (when candidates or `out` ran out).
-pub fn plan_adl(
-    lots: BaseLots,
-    bankruptcy_price: impl Into<SignedPrice>,
+/// The price at which ADL closes a candidate against the market's ADL book on `book_side`: the
+/// book's bankruptcy price while that is worse for the candidate than the oracle (the candidate's
+/// haircut pays the book's deficit), else the oracle (a solvent book costs no one anything, and
+/// what it has left goes to the insurance vault). The same rule as a liquidation's full close:
+/// `max(Pb, P)` against a long book, `min(Pb, P)` against a short one (DESIGN.md §8).
+pub fn adl_fill_price(
+    book_side: PositionSide,
+    bankruptcy_price: SignedPrice,
+    oracle: Price,
+) -> SignedPrice {
+    let oracle = SignedPrice::from(oracle);
+    match book_side {
+        PositionSide::Long => bankruptcy_price.max(oracle),
+        PositionSide::Short => bankruptcy_price.min(oracle),
+    }
+}
+
+/// How many lots a ranked candidate (funding settled) gives up now: nothing if it is no longer on
+/// `candidate_side` or is liquidatable itself; else its size, capped by what is left of its
+/// snapshot lots (`ranked_lots`: resizing after the sweep cannot make it give more), by
+/// `adl_capacity` at `fill_price` (never below zero equity or into liquidation) and by the book's
+/// `book_lots`.
+pub fn adl_fill_lots(
+    state: &PositionState,
+    candidate_side: PositionSide,
+    fill_price: SignedPrice,
     oracle: Price,
     tiers: &MarginTiers,
-    ranked: &[PositionState],
-    out: &mut [AdlFill],
-) -> EngineResult<(usize, BaseLots)> {
-    let bankruptcy_price = bankruptcy_price.into();
-    let mut left = lots.0;
-    let mut count = 0;
-    for (index, candidate) in ranked.iter().enumerate() {
-        if left == 0 || count == out.len() {
-            break;
-        }
-        let take = adl_capacity(candidate, bankruptcy_price, oracle, tiers)?
-            .0
-            .min(left);
-        if take > 0 {
-            out[count] = AdlFill {
-                index,
-                lots: BaseLots(take),
-            };
-            count += 1;
-            left -= take;
+    ranked_lots: u64,
+    book_lots: u64,
+) -> EngineResult<BaseLots> {
+    if state.side() != Some(candidate_side)
+        || state.health(oracle, tiers, RatePpm::ONE)?.is_liquidatable()
+    {
+        return Ok(BaseLots(0));
+    }
+    let capacity = adl_capacity(state, fill_price, oracle, tiers)?;
+    Ok(BaseLots(capacity.0.min(ranked_lots).min(book_lots)))
+}
+
+/// Where a candidate of `score` at address `key` enters a ranking of `len` entries kept in
+/// `adl_order` (`entry(i)` reads the i-th), when only the best `capacity` are kept: `None` when
+/// it ranks below all of them. Binary search: the place depends only on the scores and addresses,
+/// never on the order in which candidates arrive, so a sweep in chunks landing in any order ends
+/// with the same ranking.
+pub fn ranking_place(
+    len: usize,
+    capacity: usize,
+    entry: impl Fn(usize) -> (AdlScore, [u8; 32]),
+    score: &AdlScore,
+    key: &[u8; 32],
+) -> Option<usize> {
+    let (mut low, mut high) = (0, len);
+    while low < high {
+        let mid = low + (high - low) / 2;
+        let (mid_score, mid_key) = entry(mid);
+        if adl_order((&mid_score, &mid_key), (score, key)) == Ordering::Less {
+            low = mid + 1;
+        } else {
+            high = mid;
         }
     }
-    Ok((count, BaseLots(left)))
+    (low < capacity).then_some(low)
 }
 
 #[cfg(test)]
@@ -307,30 +331,98 @@ mod tests {
                 ..Default::default()
             })
             .collect();
-        let mut out = [AdlFill::default(); 8];
-        let (n, left) = plan_adl(
-            BaseLots(20),
-            Price(650),
-            Price(650),
-            &sample_tiers(),
-            &longs,
-            &mut out,
-        )
-        .unwrap();
+        let (fills, left) = fill_down(&longs, 20, SignedPrice(650), Price(650));
+        assert_eq!(fills, [(0, 10), (1, 10)]);
+        assert_eq!(left, 0);
+    }
+
+    /// The program's `adl` loop: down the ranking, each candidate giving `adl_fill_lots` (its
+    /// snapshot lots being its size), until the book is closed. The long book's side is the other.
+    fn fill_down(
+        ranked: &[PositionState],
+        mut book_lots: u64,
+        fill_price: SignedPrice,
+        oracle: Price,
+    ) -> (Vec<(usize, u64)>, u64) {
+        let mut fills = Vec::new();
+        for (index, state) in ranked.iter().enumerate() {
+            let side = state.side().unwrap();
+            let lots = adl_fill_lots(
+                state,
+                side,
+                fill_price,
+                oracle,
+                &sample_tiers(),
+                state.size.abs().0,
+                book_lots,
+            )
+            .unwrap()
+            .0;
+            if lots > 0 {
+                fills.push((index, lots));
+                book_lots -= lots;
+            }
+        }
+        (fills, book_lots)
+    }
+
+    #[test]
+    fn the_fill_price_is_the_bankruptcy_price_while_the_book_is_insolvent_else_the_oracle() {
+        let oracle = Price(100);
+        // A long book bankrupt at 110 above an oracle of 100: the shorts buy back at 110.
         assert_eq!(
-            &out[..n],
-            &[
-                AdlFill {
-                    index: 0,
-                    lots: BaseLots(10)
-                },
-                AdlFill {
-                    index: 1,
-                    lots: BaseLots(10)
-                }
-            ]
+            adl_fill_price(PositionSide::Long, SignedPrice(110), oracle),
+            SignedPrice(110)
         );
-        assert_eq!(left, BaseLots(0));
+        // Solvent (bankrupt at 90 under an oracle of 100): at the oracle, no haircut.
+        assert_eq!(
+            adl_fill_price(PositionSide::Long, SignedPrice(90), oracle),
+            SignedPrice(100)
+        );
+        // A short book mirrors it, negative bankruptcy prices included.
+        assert_eq!(
+            adl_fill_price(PositionSide::Short, SignedPrice(-11), oracle),
+            SignedPrice(-11)
+        );
+        assert_eq!(
+            adl_fill_price(PositionSide::Short, SignedPrice(120), oracle),
+            SignedPrice(100)
+        );
+    }
+
+    #[test]
+    fn a_ranked_candidate_gives_no_more_than_its_snapshot_lots_and_nothing_once_it_flipped() {
+        let t = sample_tiers();
+        let short = PositionState {
+            collateral: SignedQuote(1_000),
+            size: SignedLots(-10),
+            cost_basis: SignedQuote(-1_000),
+            ..Default::default()
+        };
+        let fill = |state: &PositionState, ranked: u64, book: u64| {
+            adl_fill_lots(
+                state,
+                PositionSide::Short,
+                SignedPrice(95),
+                Price(90),
+                &t,
+                ranked,
+                book,
+            )
+            .unwrap()
+            .0
+        };
+        assert_eq!(fill(&short, 10, 100), 10);
+        // It grew to 10 after the sweep ranked it at 4: it gives 4.
+        assert_eq!(fill(&short, 4, 100), 4);
+        assert_eq!(fill(&short, 10, 3), 3);
+        let long = PositionState {
+            size: SignedLots(10),
+            cost_basis: SignedQuote(1_000),
+            ..short
+        };
+        assert_eq!(fill(&long, 10, 100), 0);
+        assert_eq!(fill(&PositionState::default(), 10, 100), 0);
     }
 
     #[test]
@@ -510,36 +602,72 @@ mod tests {
                 .collect();
             ranked.sort_by(|a, b| adl_order((&a.0, &a.1), (&b.0, &b.1)));
             let states: Vec<PositionState> = ranked.iter().map(|r| r.2).collect();
-            let mut out = [AdlFill::default(); 16];
             let t = sample_tiers();
-            let (n, left) = plan_adl(bankrupt.size.abs(), pb, Price(oracle), &t, &states, &mut out).unwrap();
-            let planned: u64 = out[..n].iter().map(|f| f.lots.0).sum();
-            prop_assert_eq!(planned + left.0, bankrupt_lots as u64);
+            let fill_price = adl_fill_price(PositionSide::Long, pb.into(), Price(oracle));
+            let (fills, left) = fill_down(&states, bankrupt_lots as u64, fill_price, Price(oracle));
+            let planned: u64 = fills.iter().map(|f| f.1).sum();
+            prop_assert_eq!(planned + left, bankrupt_lots as u64);
             // Strict order: fills go down the ranking, and no candidate gets lots while one
             // ranked above it still had capacity.
-            for w in out[..n].windows(2) { prop_assert!(w[0].index < w[1].index); }
-            for f in &out[..n] {
-                let cap = adl_capacity(&states[f.index], pb, Price(oracle), &t).unwrap();
-                prop_assert!(f.lots <= cap);
-                for earlier in 0..f.index {
-                    let used = out[..n].iter().find(|g| g.index == earlier).map_or(0, |g| g.lots.0);
-                    prop_assert_eq!(used, adl_capacity(&states[earlier], pb, Price(oracle), &t).unwrap().0);
+            for w in fills.windows(2) { prop_assert!(w[0].0 < w[1].0); }
+            for &(index, lots) in &fills {
+                let cap = adl_capacity(&states[index], fill_price, Price(oracle), &t).unwrap();
+                prop_assert!(lots <= cap.0);
+                for earlier in 0..index {
+                    let used = fills.iter().find(|g| g.0 == earlier).map_or(0, |g| g.1);
+                    let healthy = !states[earlier].health(Price(oracle), &t, RatePpm::ONE).unwrap().is_liquidatable();
+                    let expected = if healthy { adl_capacity(&states[earlier], fill_price, Price(oracle), &t).unwrap().0 } else { 0 };
+                    prop_assert_eq!(used, expected);
                 }
                 // No candidate ends below zero equity, nor liquidatable unless closed out.
-                let mut after = states[f.index];
-                after.apply_fill(SignedLots(f.lots.0 as i64), pb).unwrap();
+                let mut after = states[index];
+                after.apply_fill(SignedLots(lots as i64), fill_price).unwrap();
                 let health = after.health(Price(oracle), &t, RatePpm::ONE).unwrap();
                 prop_assert!(health.equity.0 >= 0);
-                prop_assert!(after.size.is_zero() || !health.is_liquidatable()
-                    || states[f.index].health(Price(oracle), &t, RatePpm::ONE).unwrap().is_liquidatable());
+                prop_assert!(after.size.is_zero() || !health.is_liquidatable());
             }
-            if left.0 == 0 {
-                // Closed at its bankruptcy price, the bankrupt position keeps zero or dust.
+            if left == 0 {
+                // Closed at its bankruptcy price, the bankrupt position keeps zero or dust; at the
+                // oracle (it was solvent there), its equity at the oracle.
                 let mut closed = bankrupt;
-                for f in &out[..n] { closed.apply_fill(SignedLots(-(f.lots.0 as i64)), pb).unwrap(); }
+                for &(_, lots) in &fills { closed.apply_fill(SignedLots(-(lots as i64)), fill_price).unwrap(); }
                 prop_assert_eq!(closed.size, SignedLots(0));
-                prop_assert!(closed.collateral.0 >= 0 && closed.collateral.0 < bankrupt_lots as i128);
+                let kept = if fill_price == SignedPrice::from(pb) { bankrupt_lots as i128 } else { bankrupt.equity(Price(oracle)).unwrap().0 + 1 };
+                prop_assert!(closed.collateral.0 >= 0 && closed.collateral.0 < kept);
             }
+        }
+
+        #[test]
+        fn a_top_k_ranking_built_in_any_order_is_the_top_k_of_the_full_sort(
+            scores in proptest::collection::vec((1u64..50, 1u64..50, any::<[u8; 2]>()), 1..60),
+            capacity in 1usize..16,
+            seed in any::<u64>(),
+        ) {
+            let candidates: Vec<(AdlScore, [u8; 32])> = scores
+                .iter()
+                .map(|&(num, den, k)| {
+                    let mut key = [0u8; 32];
+                    key[..2].copy_from_slice(&k);
+                    (AdlScore { negative: false, num: num as u128, den: den as u128 }, key)
+                })
+                .collect();
+            // Insert in an arbitrary order (a rotation of the list, reversed for odd seeds).
+            let n = candidates.len();
+            let mut ranking: Vec<(AdlScore, [u8; 32])> = Vec::new();
+            for i in 0..n {
+                let i = if seed % 2 == 1 { n - 1 - i } else { i };
+                let (score, key) = candidates[(seed as usize + i) % n];
+                if ranking.iter().any(|r| r.1 == key) { continue; }
+                if let Some(place) = ranking_place(ranking.len(), capacity, |j| ranking[j], &score, &key) {
+                    ranking.insert(place, (score, key));
+                    ranking.truncate(capacity);
+                }
+            }
+            let mut sorted = Vec::new();
+            for c in &candidates { if !sorted.iter().any(|s: &(AdlScore, [u8; 32])| s.1 == c.1) { sorted.push(*c); } }
+            sorted.sort_by(|a, b| adl_order((&a.0, &a.1), (&b.0, &b.1)));
+            sorted.truncate(capacity);
+            prop_assert_eq!(ranking, sorted);
         }
 
         #[test]

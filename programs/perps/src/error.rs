@@ -112,20 +112,32 @@ pub enum PerpsError {
     SelfLiquidation,
     #[msg("The liquidator would be below initial margin")]
     LiquidatorBelowInitialMargin,
-    #[msg("The market has a bankrupt position waiting for ADL")]
+    #[msg("The market is in ADL: only orders that reduce risk")]
     AdlPending,
-    #[msg("The market has no bankrupt position waiting for ADL")]
+    #[msg("The market is not in ADL")]
     NoAdlPending,
-    #[msg("The position is not the one the market is deleveraging")]
-    WrongAdlPosition,
-    #[msg("ADL needs 1 to 32 distinct candidate positions")]
-    InvalidAdlCandidates,
-    #[msg("An ADL candidate must be on the other side of the bankrupt position")]
-    AdlCandidateSameSide,
-    #[msg("An ADL candidate must be profitable at the oracle price")]
-    AdlCandidateNotProfitable,
-    #[msg("An ADL candidate must not itself be liquidatable")]
-    AdlCandidateLiquidatable,
+    #[msg("The ADL sweep has not ranked every registered position yet")]
+    RankingIncomplete,
+    #[msg("The ADL sweep has ranked every registered position already")]
+    RankingComplete,
+    #[msg("A ranking chunk must be a non-empty range of the sweep's slots")]
+    InvalidRankingChunk,
+    #[msg("A slot of this chunk was already ranked in this sweep")]
+    SlotAlreadyRanked,
+    #[msg("The accounts must be exactly the registry's positions in the chunk, in slot order")]
+    RankingChunkMismatch,
+    #[msg("ADL accounts must be the ranking's next positions, in ranking order")]
+    AdlOutOfRankingOrder,
+    #[msg("The position registry is full")]
+    RegistryFull,
+    #[msg("The position is not in this registry slot")]
+    WrongRegistrySlot,
+    #[msg("The account is not a valid position registry")]
+    InvalidRegistry,
+    #[msg("The market already has a position registry")]
+    RegistryAlreadySet,
+    #[msg("The account is not this market's position registry")]
+    WrongRegistry,
     #[msg("The order would raise open interest above the market's cap")]
     OpenInterestCapExceeded,
     #[msg("The insurance vault cannot go below its floor")]

@@ -165,8 +165,8 @@ pub struct Bankruptcy {
     pub paid_by_insurance: u64,
     /// What the insurance vault could not pay, left for ADL.
     pub left_for_adl: u64,
-    /// Set when the position waits for ADL; negative for a short that lost more than its
-    /// collateral and all it sold for.
+    /// Set when the position was taken into the ADL book: its bankruptcy price there (negative
+    /// for a short that lost more than its collateral and all it sold for), and its lots.
     pub bankruptcy_price: i64,
     pub lots: u64,
 }
@@ -178,38 +178,96 @@ pub struct InsuranceWithdrawn {
     pub vault_balance: u64,
 }
 
+/// The market entered ADL: a bankruptcy the vault could not cover was taken into its ADL book.
 #[event]
 pub struct AdlStarted {
     pub market: Pubkey,
-    pub bankrupt: Pubkey,
+    /// The book's lots and the price at which its equity is zero.
     pub lots: u64,
     pub bankruptcy_price: i64,
+}
+
+/// A bankrupt position the vault could not cover was taken over into the market's ADL book.
+#[event]
+pub struct AdlBookTakeover {
+    pub market: Pubkey,
+    pub position: Pubkey,
+    /// Signed lots taken over (positive long), and the book's lots and bankruptcy price after.
+    pub lots: i64,
+    pub book_lots: i64,
+    pub book_bankruptcy_price: i64,
+}
+
+/// A sweep of the registry started: every position will be ranked at `snapshot_price`.
+#[event]
+pub struct AdlRankingStarted {
+    pub market: Pubkey,
+    pub sweep: u32,
+    pub snapshot_price: u64,
+    /// The side ranked (0 long, 1 short): opposite the ADL book.
+    pub candidate_side: u8,
+}
+
+/// One chunk of registry slots was ranked.
+#[event]
+pub struct AdlChunkRanked {
+    pub market: Pubkey,
+    pub sweep: u32,
+    pub first_slot: u32,
+    pub slot_count: u32,
+    /// Positions in the chunk, and how many of them were eligible.
+    pub positions: u32,
+    pub eligible: u32,
+}
+
+/// Every slot of the sweep is ranked: ADL fills may start.
+#[event]
+pub struct AdlRankingCompleted {
+    pub market: Pubkey,
+    pub sweep: u32,
+    /// The complete ranking's size: every eligible position and their lots.
+    pub eligible_count: u32,
+    pub eligible_lots: u64,
+    /// How many of the best are kept on-chain, in order.
+    pub ranked: u32,
 }
 
 #[event]
 pub struct AdlFilled {
     pub market: Pubkey,
-    pub bankrupt: Pubkey,
     pub candidate: Pubkey,
     pub lots: u64,
-    /// The bankruptcy price: both sides close here, without fees (negative when the bankrupt
-    /// short lost more than its collateral and all it sold for: the candidate pays on top of
-    /// its lots).
+    /// Both sides close here, without fees: the book's bankruptcy price while it is insolvent
+    /// (negative when it is short beyond all it sold for: the candidate pays on top of its lots),
+    /// else the oracle.
     pub price: i64,
-    /// The candidate's score as the exact fraction `score_num / score_den`.
+    pub oracle_price: u64,
+    /// What the candidate gave up against closing at the oracle, `lots · |price − oracle|`.
+    pub haircut: u64,
+    /// The candidate's score at the snapshot price, as the exact fraction `score_num / score_den`.
     pub score_num: u128,
     pub score_den: u128,
-    /// 1-based rank among the candidates supplied to this instruction.
+    /// 1-based rank in the sweep's complete ranking of every eligible position.
     pub rank: u32,
+    pub sweep: u32,
 }
 
+/// A ranked position was passed over: closed, flipped, liquidatable, or without equity to give.
+#[event]
+pub struct AdlSkipped {
+    pub market: Pubkey,
+    pub candidate: Pubkey,
+    pub rank: u32,
+    pub sweep: u32,
+}
+
+/// The ADL book is closed: the market leaves ADL.
 #[event]
 pub struct AdlCompleted {
     pub market: Pubkey,
-    pub bankrupt: Pubkey,
-    pub dust_to_insurance: u64,
-    /// Set when the position left the queue solvent: the subsidy it gave to the vault.
-    pub insurance_returned: u64,
+    /// What the book had left (rounding dust, or its surplus when it closed solvent at the
+    /// oracle), paid to the insurance vault.
+    pub to_insurance: u64,
 }
 
 /// Emits each of the events given as `Option`s that is present, in order.

@@ -87,6 +87,10 @@ pub mod perps {
         initialize_order_book::handler(ctx)
     }
 
+    pub fn initialize_position_registry(ctx: Context<InitializePositionRegistry>) -> Result<()> {
+        initialize_position_registry::handler(ctx)
+    }
+
     pub fn place_order<'info>(
         ctx: Context<'info, PlaceOrder<'info>>,
         args: PlaceOrderArgs,
@@ -112,6 +116,14 @@ pub mod perps {
 
     pub fn liquidate(ctx: Context<Liquidate>) -> Result<()> {
         liquidate::handler(ctx)
+    }
+
+    pub fn rank_adl_candidates<'info>(
+        ctx: Context<'info, RankAdlCandidates<'info>>,
+        first_slot: u32,
+        slot_count: u32,
+    ) -> Result<()> {
+        rank_adl_candidates::handler(ctx, first_slot, slot_count)
     }
 
     pub fn adl<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {

@@ -109,4 +109,12 @@ impl PositionAccounts for Positions {
             None => Ok(None),
         }
     }
+
+    fn read_position<R>(
+        &mut self,
+        key: &Pubkey,
+        f: impl FnOnce(&Position) -> Result<R>,
+    ) -> Result<Option<R>> {
+        self.with_position(key, |position| f(position))
+    }
 }

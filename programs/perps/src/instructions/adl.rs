@@ -1,21 +1,20 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 use perps_engine::{
-    adl::{adl_eligibility, adl_order, adl_score, plan_adl, AdlEligibility, AdlFill, AdlScore},
-    BaseLots, OracleUse, PositionSide, PositionState, Price, SignedLots, SignedQuote,
+    adl::{adl_fill_lots, adl_fill_price},
+    OracleUse, PositionSide, Price, SignedLots,
 };
 
 use crate::{
-    emit_present,
     error::{EngineResultExt, PerpsError},
-    events::{AdlCompleted, AdlFilled, OrderCancelled},
+    events::{AdlCompleted, AdlFilled, AdlRankingStarted, AdlSkipped, OrderCancelled},
     oracle,
-    state::{CancelReason, Market, OrderBook, Position, PositionAccounts, RemainingPositions},
+    state::{
+        side_from_code, CancelReason, Market, OrderBook, PositionAccounts, PositionRegistry,
+        Registry, RemainingPositions,
+    },
     vault::{self, Payout},
 };
-
-/// Candidates one `adl` instruction ranks (a transaction carries fewer: see the client).
-pub const MAX_ADL_CANDIDATES: usize = 32;
 
 #[derive(Accounts)]
 pub struct Adl<'info> {
@@ -23,9 +22,8 @@ pub struct Adl<'info> {
     pub market: AccountLoader<'info, Market>,
     #[account(mut, address = market.load()?.order_book @ PerpsError::WrongOrderBook)]
     pub order_book: AccountLoader<'info, OrderBook>,
-    /// The bankrupt position the market is deleveraging (checked against the market's record).
-    #[account(mut)]
-    pub bankrupt: AccountLoader<'info, Position>,
+    #[account(mut, address = market.load()?.position_registry @ PerpsError::WrongRegistry)]
+    pub registry: AccountLoader<'info, PositionRegistry>,
     /// CHECK: read through `oracle::observe_price`, which checks it is the market's oracle.
     pub oracle: UncheckedAccount<'info>,
     #[account(mut, address = market.load()?.collateral_vault @ PerpsError::WrongVault)]
@@ -33,41 +31,37 @@ pub struct Adl<'info> {
     #[account(mut, address = market.load()?.insurance_vault @ PerpsError::WrongVault)]
     pub insurance_vault: Box<Account<'info, TokenAccount>>,
     pub token_program: Program<'info, Token>,
-    // remaining_accounts: candidate Positions (writable), in any order.
+    // remaining_accounts: the ranking's next positions (writable), in ranking order.
 }
 
-/// Permissionless (DESIGN.md §8): closes the pending bankrupt position's lots against the
-/// supplied candidates at its bankruptcy price, with no fee, strictly in the engine's ranking.
-/// Candidates must be of this market, on the other side, profitable at the oracle and not
-/// liquidatable. Progress may take several transactions; when the bankrupt position reaches zero
-/// lots its equity is exactly zero (the dust goes to insurance) and the market leaves ADL.
+/// Permissionless (DESIGN.md §8): one step of closing the market's ADL book. The insurance vault
+/// pays first what it holds above its floor; then the book is closed against the positions of
+/// the on-chain ranking, strictly in its order from the first unfilled one (the caller supplies
+/// them and nothing else), at the book's bankruptcy price while it is insolvent, else at the
+/// oracle, without fees. A ranked position that has closed, flipped or can give nothing is
+/// skipped, never failing the step. When the book is closed, what it has left goes to the
+/// insurance vault and the market leaves ADL; when the ranking is used up first, a new sweep
+/// starts at the oracle price.
 pub fn handler<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
     let accounts = &ctx.accounts;
     let market_key = accounts.market.key();
     let mut market = accounts.market.load_mut()?;
-    require!(market.is_adl_pending(), PerpsError::NoAdlPending);
-    require_keys_eq!(
-        accounts.bankrupt.key(),
-        market.adl_position,
-        PerpsError::WrongAdlPosition
-    );
-    let candidate_keys: Vec<Pubkey> = ctx.remaining_accounts.iter().map(|a| *a.key).collect();
-    let market_params_floor = market.params.insurance_floor;
-    let mut bankrupt = accounts.bankrupt.load_mut()?;
+    let supplied: Vec<Pubkey> = ctx.remaining_accounts.iter().map(|a| *a.key).collect();
+    let insurance_available = accounts
+        .insurance_vault
+        .amount
+        .saturating_sub(market.params.insurance_floor);
+    let mut registry = Registry::load_mut(accounts.registry.as_ref())?;
     let mut book = accounts.order_book.load_mut()?;
     let outcome = adl_action(
         AdlAccounts {
             market: &mut market,
             market_key,
             book: &mut book,
-            bankrupt: &mut bankrupt,
-            bankrupt_key: accounts.bankrupt.key(),
+            registry: &mut registry.header,
         },
-        accounts
-            .insurance_vault
-            .amount
-            .saturating_sub(market_params_floor),
-        &candidate_keys,
+        insurance_available,
+        &supplied,
         &mut RemainingPositions(ctx.remaining_accounts),
         Clock::get()?.unix_timestamp,
         |market| {
@@ -82,13 +76,14 @@ pub fn handler<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
     for event in outcome.events {
         match event {
             AdlEvent::Filled(filled) => emit!(filled),
+            AdlEvent::Skipped(skipped) => emit!(skipped),
             AdlEvent::Cancelled(cancelled) => emit!(cancelled),
         }
     }
-    emit_present!(outcome.completed);
+    crate::emit_present!(outcome.completed, outcome.ranking_started);
     vault::release_then_pay_out(
         market,
-        (bankrupt, book),
+        (registry, book),
         &accounts.token_program,
         accounts.market.to_account_info(),
         &[
@@ -111,48 +106,41 @@ pub struct AdlAccounts<'a> {
     pub market: &'a mut Market,
     pub market_key: Pubkey,
     pub book: &'a mut OrderBook,
-    pub bankrupt: &'a mut Position,
-    pub bankrupt_key: Pubkey,
+    pub registry: &'a mut PositionRegistry,
 }
 
 /// An event of an ADL step, in the order emitted.
 pub enum AdlEvent {
     Filled(AdlFilled),
+    Skipped(AdlSkipped),
     Cancelled(OrderCancelled),
 }
 
 /// What an ADL step did.
 pub struct AdlOutcome {
     pub events: Vec<AdlEvent>,
-    /// Set when the market left ADL.
+    /// Set when the book was closed and the market left ADL.
     pub completed: Option<AdlCompleted>,
-    /// From the insurance vault into the collateral vault: what the vault holds above its floor,
-    /// paid in before any candidate is haircut.
+    /// Set when the ranking was used up with lots left (or no longer faced the book): a new
+    /// sweep started.
+    pub ranking_started: Option<AdlRankingStarted>,
+    /// From the insurance vault into the collateral vault (into the book): what the vault holds
+    /// above its floor, up to the book's deficit at the oracle, paid before anyone is haircut.
     pub from_insurance: u64,
-    /// From the collateral vault to the insurance vault: the closed position's last atoms, or
-    /// the subsidy given back by a position that left the queue solvent.
+    /// From the collateral vault to the insurance vault: what the closed book had left.
     pub to_insurance: u64,
 }
 
-/// A supplied candidate, checked and scored.
-struct Candidate {
-    key: Pubkey,
-    score: AdlScore,
-    state: PositionState,
-}
-
 /// One ADL step, in an Active or ReduceOnly market only (a Paused or Settled one refuses it with
-/// `MarketPaused` or `MarketSettled`, DESIGN.md §8): the bankrupt position leaves the queue if it
-/// is solvent again at the observed price, or once the vault's `insurance_available` (its balance
-/// above the floor) covers it; otherwise every candidate named in `candidate_keys` (1 to
-/// `MAX_ADL_CANDIDATES`,
-/// distinct, loaded from `positions`) is checked with the engine's `adl_eligibility`, ranked with
-/// `adl_order`, and the engine's plan closes the bankrupt lots against them at the bankruptcy
-/// price; the book's funding premium is sampled at `now` (candidates may have lost their orders).
+/// `MarketPaused` or `MarketSettled`): refused with `RankingIncomplete` until the sweep has ranked
+/// every registry slot. The vault's `insurance_available` is paid into the book first; then each
+/// key of `supplied` must be the ranking's next unfilled position (`AdlOutOfRankingOrder`
+/// otherwise), loaded from `positions`, and gives what the engine's `adl_fill_lots` allows; the
+/// book's funding premium is sampled at `now` (candidates may have lost their orders).
 pub fn adl_action(
     accounts: AdlAccounts,
     insurance_available: u64,
-    candidate_keys: &[Pubkey],
+    supplied: &[Pubkey],
     positions: &mut impl PositionAccounts,
     now: i64,
     observe_price: impl FnOnce(&mut Market) -> Result<Price>,
@@ -161,132 +149,79 @@ pub fn adl_action(
         market,
         market_key,
         book,
-        bankrupt,
-        bankrupt_key,
+        registry,
     } = accounts;
     market.require_open()?;
+    require!(market.is_adl_pending(), PerpsError::NoAdlPending);
+    registry.sync_sweep(market);
+    require!(registry.is_ranked(), PerpsError::RankingIncomplete);
     let oracle_price = observe_price(market)?;
     let tiers = market.params.margin_tiers()?;
-    bankrupt.settle_funding(market)?;
     let mut outcome = AdlOutcome {
         events: Vec::new(),
         completed: None,
+        ranking_started: None,
         from_insurance: 0,
         to_insurance: 0,
     };
-    // A deposit or a price recovery may have made the position solvent again: it leaves the queue
-    // and ordinary liquidation takes over. What others put in goes to the vault, up to its
-    // equity: the vault pays only losses that are real (DESIGN.md §7).
-    let equity = bankrupt.state().equity(oracle_price).map_engine_err()?.0;
-    if equity >= 0 {
-        let returned = market
-            .adl_subsidy
-            .min(u64::try_from(equity).unwrap_or(u64::MAX));
-        bankrupt.charge_fee(SignedQuote(returned as i128))?;
-        outcome.to_insurance = returned;
-        outcome.completed = Some(market.leave_adl(market_key, bankrupt_key, 0, returned));
-        return Ok(outcome);
+    let mut adl_book = market.adl_book;
+    adl_book.settle_funding(market)?;
+    // The vault pays before candidates do (DESIGN.md §7).
+    let equity = adl_book.state().equity(oracle_price).map_engine_err()?.0;
+    if equity < 0 {
+        outcome.from_insurance =
+            insurance_available.min(u64::try_from(-equity).unwrap_or(u64::MAX));
+        adl_book.add_collateral(outcome.from_insurance)?;
     }
-    // The vault pays before candidates do: what reached it since the queueing (fees, funding
-    // residue) goes in first. If that covers the loss, the position leaves the queue at zero
-    // equity for ordinary liquidation.
-    let top_up = insurance_available.min(u64::try_from(-equity).unwrap_or(u64::MAX));
-    if top_up > 0 {
-        bankrupt.add_collateral(top_up)?;
-        market.adl_subsidy = market.adl_subsidy.saturating_add(top_up);
-        outcome.from_insurance = top_up;
-        if top_up as i128 == -equity {
-            outcome.completed = Some(market.leave_adl(market_key, bankrupt_key, 0, 0));
-            return Ok(outcome);
-        }
-    }
-    let bankrupt_side = bankrupt.state().side().ok_or(PerpsError::FlatPosition)?;
-    // The lots to close are the position's own: it can neither trade nor liquidate while queued.
-    market.adl_lots = bankrupt.base_lots.unsigned_abs();
-    // Funding since the bankruptcy moves the price at which the position's equity is zero
-    // (negative for a short that has lost more than its collateral and all it sold for).
-    let bankruptcy_price = bankrupt
-        .state()
-        .signed_bankruptcy_price()
-        .map_engine_err()?;
-    market.adl_bankruptcy_price =
-        i64::try_from(bankruptcy_price.0).map_err(|_| PerpsError::MathOverflow)?;
-
-    require!(
-        !candidate_keys.is_empty() && candidate_keys.len() <= MAX_ADL_CANDIDATES,
-        PerpsError::InvalidAdlCandidates
-    );
-    // Bounded by MAX_ADL_CANDIDATES: a few kilobytes of heap rather than of a 4 KB stack frame.
-    let mut ranked: Vec<Candidate> = Vec::with_capacity(candidate_keys.len());
-    for (i, key) in candidate_keys.iter().enumerate() {
-        require!(
-            !candidate_keys[..i].contains(key),
-            PerpsError::InvalidAdlCandidates
-        );
-        let state = positions
-            .with_position(key, |position| {
-                require_keys_eq!(position.market, market_key, PerpsError::WrongMarket);
+    let book_side = adl_book.state().side().ok_or(PerpsError::NoAdlPending)?;
+    let candidate_side = side_from_code(registry.candidate_side)?;
+    if candidate_side == book_side.opposite() {
+        // Negative for a short book that lost more than all it sold for.
+        let bankruptcy_price = adl_book
+            .state()
+            .signed_bankruptcy_price()
+            .map_engine_err()?;
+        let fill_price = adl_fill_price(book_side, bankruptcy_price, oracle_price);
+        let price = i64::try_from(fill_price.0).map_err(|_| PerpsError::MathOverflow)?;
+        let book_close: i64 = match book_side {
+            PositionSide::Long => -1,
+            PositionSide::Short => 1,
+        };
+        for key in supplied {
+            if adl_book.base_lots == 0 {
+                break;
+            }
+            let cursor = registry.fill_cursor as usize;
+            require!(
+                registry
+                    .unfilled()
+                    .first()
+                    .is_some_and(|next| next.position == *key),
+                PerpsError::AdlOutOfRankingOrder
+            );
+            let entry = registry.ranking[cursor];
+            let rank = cursor as u32 + 1;
+            let book_lots = adl_book.base_lots.unsigned_abs();
+            let filled = positions.with_position(key, |position| {
+                if position.market != market_key {
+                    return Ok((0, None));
+                }
                 position.settle_funding(market)?;
-                Ok(position.state())
-            })?
-            .ok_or(PerpsError::InvalidAdlCandidates)?;
-        match adl_eligibility(&state, bankrupt_side, oracle_price, &tiers).map_engine_err()? {
-            AdlEligibility::Eligible => {}
-            AdlEligibility::NotOtherSide => return err!(PerpsError::AdlCandidateSameSide),
-            AdlEligibility::NotProfitable => return err!(PerpsError::AdlCandidateNotProfitable),
-            AdlEligibility::Liquidatable => return err!(PerpsError::AdlCandidateLiquidatable),
-        }
-        ranked.push(Candidate {
-            key: *key,
-            score: adl_score(&state, oracle_price).map_engine_err()?,
-            state,
-        });
-    }
-    ranked.sort_unstable_by(|a, b| {
-        adl_order((&a.score, &a.key.to_bytes()), (&b.score, &b.key.to_bytes()))
-    });
-    let states: Vec<PositionState> = ranked.iter().map(|c| c.state).collect();
-    let mut fills = vec![AdlFill::default(); ranked.len()];
-    let (count, _) = plan_adl(
-        BaseLots(market.adl_lots),
-        bankruptcy_price,
-        oracle_price,
-        &tiers,
-        &states,
-        &mut fills,
-    )
-    .map_engine_err()?;
-
-    let close_sign: i64 = match bankrupt_side {
-        PositionSide::Long => -1,
-        PositionSide::Short => 1,
-    };
-    for fill in &fills[..count] {
-        let candidate = &ranked[fill.index];
-        let lots = fill.lots.0 as i64;
-        bankrupt.apply_fill(market, SignedLots(close_sign * lots), bankruptcy_price)?;
-        market.adl_lots -= fill.lots.0;
-        // The candidate gives up `|Pb − P|` a lot against closing at the oracle.
-        let haircut = bankruptcy_price
-            .0
-            .abs_diff(oracle_price.0 as i128)
-            .saturating_mul(fill.lots.0 as u128);
-        market.adl_subsidy = market
-            .adl_subsidy
-            .saturating_add(u64::try_from(haircut).unwrap_or(u64::MAX));
-        outcome.events.push(AdlEvent::Filled(AdlFilled {
-            market: market_key,
-            bankrupt: bankrupt_key,
-            candidate: candidate.key,
-            lots: fill.lots.0,
-            price: market.adl_bankruptcy_price,
-            score_num: candidate.score.num,
-            score_den: candidate.score.den,
-            rank: fill.index as u32 + 1,
-        }));
-        let cancelled = positions
-            .with_position(&candidate.key, |position| {
-                position.apply_fill(market, SignedLots(-close_sign * lots), bankruptcy_price)?;
+                let lots = adl_fill_lots(
+                    &position.state(),
+                    candidate_side,
+                    fill_price,
+                    oracle_price,
+                    &tiers,
+                    entry.lots,
+                    book_lots,
+                )
+                .map_engine_err()?
+                .0;
+                if lots == 0 {
+                    return Ok((0, None));
+                }
+                position.apply_fill(market, SignedLots(-book_close * lots as i64), fill_price)?;
                 // A deleveraged position whose margin no longer covers its resting orders loses
                 // them.
                 let health = position
@@ -298,19 +233,53 @@ pub fn adl_action(
                     )
                     .map_engine_err()?;
                 if position.has_open_orders() && !health.meets_initial() {
-                    return Ok(Some(book.cancel_all_of(&candidate.key, position)?));
+                    return Ok((lots, Some(book.cancel_all_of(key, position)?)));
                 }
-                Ok(None)
-            })?
-            .ok_or(PerpsError::InvalidAdlCandidates)?;
-        if let Some(cancelled) = cancelled {
-            outcome.events.push(AdlEvent::Cancelled(OrderCancelled {
+                Ok((lots, None))
+            })?;
+            let (lots, cancelled) = filled.unwrap_or((0, None));
+            if lots == 0 {
+                outcome.events.push(AdlEvent::Skipped(AdlSkipped {
+                    market: market_key,
+                    candidate: *key,
+                    rank,
+                    sweep: registry.sweep,
+                }));
+                registry.fill_cursor += 1;
+                continue;
+            }
+            adl_book.apply_fill(market, SignedLots(book_close * lots as i64), fill_price)?;
+            registry.ranking[cursor].lots -= lots;
+            // It stays next only if the book ran out before its ranked lots did.
+            if adl_book.base_lots != 0 || registry.ranking[cursor].lots == 0 {
+                registry.fill_cursor += 1;
+            }
+            let haircut = fill_price
+                .0
+                .abs_diff(oracle_price.0 as i128)
+                .saturating_mul(lots as u128);
+            let score = entry.score();
+            outcome.events.push(AdlEvent::Filled(AdlFilled {
                 market: market_key,
-                position: candidate.key,
-                order_id: 0,
-                lots: cancelled.bid_lots.0 + cancelled.ask_lots.0,
-                reason: CancelReason::ByAdl,
+                candidate: *key,
+                lots,
+                price,
+                oracle_price: oracle_price.0,
+                haircut: u64::try_from(haircut).map_err(|_| PerpsError::MathOverflow)?,
+                score_num: score.num,
+                score_den: score.den,
+                rank,
+                sweep: registry.sweep,
             }));
+            if let Some(cancelled) = cancelled {
+                outcome.events.push(AdlEvent::Cancelled(OrderCancelled {
+                    market: market_key,
+                    position: *key,
+                    order_id: 0,
+                    lots: cancelled.bid_lots.0 + cancelled.ask_lots.0,
+                    reason: CancelReason::ByAdl,
+                }));
+            }
         }
     }
     require_eq!(
@@ -319,14 +288,23 @@ pub fn adl_action(
         PerpsError::OpenInterestImbalance
     );
     market.sample_funding_premium(&book.book, oracle_price, now)?;
-    if market.adl_lots == 0 {
-        require_eq!(bankrupt.base_lots, 0, PerpsError::OpenInterestImbalance);
-        // Closed at its bankruptcy price, the position keeps less than one atom a lot: to insurance.
+    if adl_book.base_lots == 0 {
+        // Closed at no better than its bankruptcy price, the book keeps dust (or, closed at the
+        // oracle while solvent, its surplus): the insurance vault's.
         outcome.to_insurance =
-            u64::try_from(bankrupt.collateral).map_err(|_| PerpsError::MathOverflow)?;
-        bankrupt.collateral = 0;
-        outcome.completed =
-            Some(market.leave_adl(market_key, bankrupt_key, outcome.to_insurance, 0));
+            u64::try_from(adl_book.collateral).map_err(|_| PerpsError::MathOverflow)?;
+        adl_book.collateral = 0;
+        adl_book.cost_basis = 0;
+        market.adl_book = adl_book;
+        outcome.completed = Some(AdlCompleted {
+            market: market_key,
+            to_insurance: outcome.to_insurance,
+        });
+    } else {
+        market.adl_book = adl_book;
+        if registry.unfilled().is_empty() || candidate_side != book_side.opposite() {
+            outcome.ranking_started = Some(market.start_adl_sweep(market_key, oracle_price)?);
+        }
     }
     Ok(outcome)
 }
@@ -334,82 +312,149 @@ pub fn adl_action(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{self, Positions, USDC};
+    use crate::{
+        instructions::rank_adl_candidates::rank_action,
+        state::{position_registry::tests::registry, Position, RegistrySlot},
+        testing::{self, Positions, USDC},
+    };
 
-    /// A long of 100 lots from 60 queued for ADL with 70 USDC and one atom (bankruptcy price
-    /// 59.30 after rounding up), and two profitable shorts at an oracle of 59: A, 60 lots from
-    /// 61 with 100 USDC, and B, 40 lots from 60 with 50 USDC.
+    /// A market whose ADL book is long 100 lots from 60 with 70 USDC and one atom (bankruptcy
+    /// price 59.30 after rounding up), ranked at 59 against two profitable shorts: A, 60 lots
+    /// from 61 with 100 USDC (score 0.528, first), and B, 40 lots from 60 with 50 USDC (0.437).
     struct Fixture {
         market: Box<Market>,
+        market_key: Pubkey,
         book: Box<OrderBook>,
-        bankrupt: Position,
+        registry: Box<PositionRegistry>,
+        slots: Vec<RegistrySlot>,
         shorts: Positions,
+        a: Pubkey,
+        b: Pubkey,
     }
 
     fn fixture() -> Fixture {
-        let key = Pubkey::new_unique();
+        let market_key = Pubkey::new_unique();
         let mut market = testing::market();
         market.open_interest_long = 100;
         market.open_interest_short = 100;
-        market.adl_pending = 1;
-        market.adl_lots = 100;
-        let a = testing::position(key, 100 * USDC as i64, -60, 61 * USDC as i64);
-        let b = testing::position(key, 50 * USDC as i64, -40, 60 * USDC as i64);
+        market.adl_book =
+            testing::position(market_key, 70 * USDC as i64 + 1, 100, 60 * USDC as i64);
+        market
+            .start_adl_sweep(market_key, Price(59 * USDC))
+            .unwrap();
+        let (a, b) = (
+            Pubkey::new_from_array([0xA; 32]),
+            Pubkey::new_from_array([0xB; 32]),
+        );
+        let (mut registry, mut slots) = registry(4);
+        // B registered first: the ranking, not the slots, decides the order.
+        registry.add(&mut slots, b).unwrap();
+        registry.add(&mut slots, a).unwrap();
+        let mut shorts = Positions(vec![
+            (
+                b,
+                testing::position(market_key, 50 * USDC as i64, -40, 60 * USDC as i64),
+            ),
+            (
+                a,
+                testing::position(market_key, 100 * USDC as i64, -60, 61 * USDC as i64),
+            ),
+        ]);
+        rank_action(
+            &market,
+            market_key,
+            &mut registry,
+            &mut slots,
+            0..2,
+            &[b, a],
+            &mut shorts,
+        )
+        .unwrap();
         Fixture {
             market,
-            book: testing::order_book(key),
-            bankrupt: testing::position(key, 70 * USDC as i64 + 1, 100, 60 * USDC as i64),
-            // B first: the program ranks, whatever order the keeper supplies.
-            shorts: Positions(vec![(Pubkey::new_unique(), b), (Pubkey::new_unique(), a)]),
+            market_key,
+            book: testing::order_book(market_key),
+            registry,
+            slots,
+            shorts,
+            a,
+            b,
         }
     }
 
     impl Fixture {
-        fn adl(&mut self, oracle: u64) -> Result<AdlOutcome> {
-            self.adl_with_insurance(oracle, 0)
+        fn adl(&mut self, oracle: u64, supplied: &[Pubkey]) -> Result<AdlOutcome> {
+            self.adl_with_insurance(oracle, 0, supplied)
         }
 
-        fn adl_with_insurance(&mut self, oracle: u64, insurance: u64) -> Result<AdlOutcome> {
-            let market_key = self.bankrupt.market;
-            let keys: Vec<Pubkey> = self.shorts.0.iter().map(|(key, _)| *key).collect();
+        fn adl_with_insurance(
+            &mut self,
+            oracle: u64,
+            insurance: u64,
+            supplied: &[Pubkey],
+        ) -> Result<AdlOutcome> {
             adl_action(
                 AdlAccounts {
                     market: &mut self.market,
-                    market_key,
+                    market_key: self.market_key,
                     book: &mut self.book,
-                    bankrupt: &mut self.bankrupt,
-                    bankrupt_key: Pubkey::new_unique(),
+                    registry: &mut self.registry,
                 },
                 insurance,
-                &keys,
+                supplied,
                 &mut self.shorts,
                 0,
                 |_| Ok(Price(oracle)),
             )
         }
+
+        fn short(&self, key: Pubkey) -> Position {
+            self.shorts.0.iter().find(|(k, _)| *k == key).unwrap().1
+        }
+    }
+
+    fn fills(outcome: &AdlOutcome) -> Vec<(u64, i64, u32)> {
+        outcome
+            .events
+            .iter()
+            .filter_map(|event| match event {
+                AdlEvent::Filled(fill) => Some((fill.lots, fill.price, fill.rank)),
+                _ => None,
+            })
+            .collect()
     }
 
     #[test]
-    fn worked_adl_closes_the_bankrupt_long_against_the_shorts_in_rank_order() {
+    fn worked_adl_closes_the_book_down_the_ranking_at_its_bankruptcy_price() {
         let mut f = fixture();
-        let outcome = f.adl(59 * USDC).unwrap();
-        let fills: Vec<(u64, i64, u32)> = outcome
+        let (a, b) = (f.a, f.b);
+        let outcome = f.adl(59 * USDC, &[a, b]).unwrap();
+        assert_eq!(
+            fills(&outcome),
+            vec![(60, 59_300_000, 1), (40, 59_300_000, 2)]
+        );
+        // Closed at 59.30 instead of 59: A keeps 60 · 1.70 of its 120 of profit, B 40 · 0.70;
+        // their haircuts, 18 + 12 USDC, are the book's deficit at 59 (29.999999) and one atom.
+        assert_eq!(
+            (f.short(a).base_lots, f.short(a).collateral),
+            (0, 202 * USDC as i64)
+        );
+        assert_eq!(
+            (f.short(b).base_lots, f.short(b).collateral),
+            (0, 78 * USDC as i64)
+        );
+        let haircuts: u64 = outcome
             .events
             .iter()
-            .map(|event| match event {
-                AdlEvent::Filled(fill) => (fill.lots, fill.price, fill.rank),
-                AdlEvent::Cancelled(_) => panic!("no candidate had orders"),
+            .map(|e| match e {
+                AdlEvent::Filled(fill) => fill.haircut,
+                _ => 0,
             })
-            .collect();
-        // A scores (120 / 3,660) · (3,540 / 220) = 0.528, B (40 / 2,400) · (2,360 / 90) = 0.437.
-        assert_eq!(fills, vec![(60, 59_300_000, 1), (40, 59_300_000, 2)]);
-        let (b, a) = (&f.shorts.0[0].1, &f.shorts.0[1].1);
-        // Closed at 59.30 instead of 59: A keeps 60 · 1.70 of its 120 of profit, B 40 · 0.70.
-        assert_eq!((a.base_lots, a.collateral), (0, 202 * USDC as i64));
-        assert_eq!((b.base_lots, b.collateral), (0, 78 * USDC as i64));
+            .sum();
+        assert_eq!(haircuts, 30 * USDC);
         assert_eq!(outcome.to_insurance, 1);
-        assert_eq!((f.bankrupt.base_lots, f.bankrupt.collateral), (0, 0));
         assert!(!f.market.is_adl_pending() && outcome.completed.is_some());
+        assert_eq!(f.market.adl_book.collateral, 0);
         assert_eq!(
             (f.market.open_interest_long, f.market.open_interest_short),
             (0, 0)
@@ -417,48 +462,176 @@ mod tests {
     }
 
     #[test]
-    fn a_bankrupt_position_solvent_again_leaves_the_queue_and_returns_the_vaults_money() {
-        // The vault had put 30 USDC in; at 59.90 the position's equity is 60 USDC and an atom.
+    fn the_caller_cannot_skip_reorder_or_pick_candidates() {
+        let (a, b) = (fixture().a, fixture().b);
+        for supplied in [vec![b], vec![b, a], vec![a, a], vec![Pubkey::new_unique()]] {
+            let mut f = fixture();
+            let lots = |f: &Fixture| (f.short(a).base_lots, f.short(b).base_lots);
+            let before = lots(&f);
+            let error = f.adl(59 * USDC, &supplied).err().unwrap();
+            assert_eq!(
+                error,
+                PerpsError::AdlOutOfRankingOrder.into(),
+                "{supplied:?}"
+            );
+            // The rank-1 fill of [a, a] happened in memory only: on-chain the error reverts it.
+            if supplied[0] != a {
+                assert_eq!(lots(&f), before);
+            }
+        }
+        // A prefix is fine: A alone, then B.
         let mut f = fixture();
-        f.market.adl_subsidy = 30 * USDC;
-        let outcome = f.adl(59_900_000).unwrap();
-        assert!(outcome.events.is_empty());
-        assert_eq!(outcome.completed.unwrap().insurance_returned, 30 * USDC);
-        assert_eq!(outcome.to_insurance, 30 * USDC);
-        assert_eq!(f.bankrupt.collateral, 40 * USDC as i64 + 1);
-        assert!(!f.market.is_adl_pending() && f.market.adl_subsidy == 0);
-        assert_eq!(f.bankrupt.base_lots, 100);
-        // Only up to its equity: at 59.30 it has one atom, and that is all it gives back.
-        let mut f = fixture();
-        f.market.adl_subsidy = 30 * USDC;
-        let outcome = f.adl(59_300_000).unwrap();
         assert_eq!(
-            (outcome.to_insurance, f.bankrupt.collateral),
-            (1, 70 * USDC as i64)
+            fills(&f.adl(59 * USDC, &[a]).unwrap()),
+            vec![(60, 59_300_000, 1)]
+        );
+        assert_eq!(
+            fills(&f.adl(59 * USDC, &[b]).unwrap()),
+            vec![(40, 59_300_000, 2)]
+        );
+        assert!(!f.market.is_adl_pending());
+    }
+
+    #[test]
+    fn no_fill_before_every_slot_is_ranked() {
+        let mut f = fixture();
+        let c = Pubkey::new_unique();
+        f.registry.add(&mut f.slots, c).unwrap();
+        f.market
+            .start_adl_sweep(f.market_key, Price(59 * USDC))
+            .unwrap();
+        let a = f.a;
+        assert_eq!(
+            f.adl(59 * USDC, &[a]).err().unwrap(),
+            PerpsError::RankingIncomplete.into()
         );
     }
 
     #[test]
-    fn a_short_that_lost_more_than_it_sold_for_is_closed_at_a_negative_bankruptcy_price() {
-        // Queued: 100 lots short from 60 with C = −7,098.20 (bankruptcy price −10.982); a long
+    fn a_ranked_position_that_closed_is_skipped_and_one_that_shrank_gives_what_it_has() {
+        // A closed after the sweep: skipped at rank 1, B fills at rank 2, and with the ranking
+        // used up and 60 lots left a new sweep starts at the oracle.
+        let mut f = fixture();
+        let (a, b) = (f.a, f.b);
+        f.shorts.0.retain(|(k, _)| *k != a);
+        f.market.open_interest_long = 40;
+        f.market.open_interest_short = 40;
+        f.market.adl_book.base_lots = 40;
+        f.market.adl_book.cost_basis = 40 * 60 * USDC as i64;
+        f.market.adl_book.collateral = 28 * USDC as i64;
+        let outcome = f.adl(59 * USDC, &[a, b]).unwrap();
+        assert!(
+            matches!(&outcome.events[0], AdlEvent::Skipped(s) if s.rank == 1 && s.candidate == a)
+        );
+        assert_eq!(fills(&outcome), vec![(40, 59_300_000, 2)]);
+        assert!(outcome.completed.is_some());
+        // A shrank to 20 lots (sold 40 in the book): it gives 20, B its 40, and 40 wait for the
+        // next sweep, which starts at once.
+        let mut f = fixture();
+        let shrunk = f.shorts.0.iter_mut().find(|(k, _)| *k == a).unwrap();
+        shrunk.1.base_lots = -20;
+        shrunk.1.cost_basis = -20 * 61 * USDC as i64;
+        f.market.open_interest_short = 60;
+        f.market.open_interest_long = 60;
+        f.market.adl_book.base_lots = 60;
+        f.market.adl_book.cost_basis = 60 * 60 * USDC as i64;
+        f.market.adl_book.collateral = 42 * USDC as i64;
+        let outcome = f.adl(59 * USDC, &[a, b]).unwrap();
+        assert_eq!(
+            fills(&outcome),
+            vec![(20, 59_300_000, 1), (40, 59_300_000, 2)]
+        );
+        assert!(outcome.completed.is_some());
+        // Had it grown instead, it would give no more than its 60 ranked lots.
+        let mut f = fixture();
+        let grown = f.shorts.0.iter_mut().find(|(k, _)| *k == a).unwrap();
+        grown.1.base_lots = -90;
+        grown.1.cost_basis = -90 * 61 * USDC as i64;
+        grown.1.collateral = 1_000 * USDC as i64;
+        f.market.open_interest_short = 130;
+        f.market.open_interest_long = 130;
+        f.market.adl_book.base_lots = 130;
+        f.market.adl_book.cost_basis = 130 * 60 * USDC as i64;
+        f.market.adl_book.collateral = 91 * USDC as i64;
+        let outcome = f.adl(59 * USDC, &[a, b]).unwrap();
+        assert_eq!(
+            fills(&outcome),
+            vec![(60, 59_300_000, 1), (40, 59_300_000, 2)]
+        );
+        assert_eq!(f.market.adl_book.base_lots, 30);
+        let started = outcome.ranking_started.unwrap();
+        assert_eq!((started.sweep, started.snapshot_price), (2, 59 * USDC));
+        assert_eq!(f.short(a).base_lots, -30);
+    }
+
+    #[test]
+    fn the_vault_pays_what_it_holds_before_any_candidate_is_haircut() {
+        // At 59 the book lacks 29.999999 USDC; the vault has 10 above its floor: it pays them
+        // in, the bankruptcy price falls to 59.20, and the shorts give up 0.20 a lot.
+        let mut f = fixture();
+        let (a, b) = (f.a, f.b);
+        let outcome = f.adl_with_insurance(59 * USDC, 10 * USDC, &[a, b]).unwrap();
+        assert_eq!(outcome.from_insurance, 10 * USDC);
+        assert_eq!(
+            fills(&outcome),
+            vec![(60, 59_200_000, 1), (40, 59_200_000, 2)]
+        );
+        assert_eq!(f.short(a).collateral, 208 * USDC as i64);
+        assert_eq!(outcome.to_insurance, 1);
+    }
+
+    #[test]
+    fn a_solvent_book_closes_at_the_oracle_and_its_surplus_goes_to_the_vault() {
+        // At 60 the book has 70 USDC and an atom of equity: the shorts close at 60 with no
+        // haircut, and the 70 USDC and the atom go to the insurance vault.
+        let mut f = fixture();
+        let (a, b) = (f.a, f.b);
+        let outcome = f.adl(60 * USDC, &[a, b]).unwrap();
+        assert_eq!(
+            fills(&outcome),
+            vec![(60, 60 * USDC as i64, 1), (40, 60 * USDC as i64, 2)]
+        );
+        assert_eq!(outcome.to_insurance, 70 * USDC + 1);
+        assert_eq!(f.short(a).collateral, 160 * USDC as i64);
+    }
+
+    #[test]
+    fn a_short_book_that_lost_more_than_it_sold_for_closes_at_a_negative_price() {
+        // The book: 100 lots short from 60 with C = −7,098.20 (bankruptcy price −10.982). A long
         // of 100 from 60 with 27,197 USDC, profitable at 61, gives its lots up and pays 10.982 a
         // lot on top: 7,198.20 of haircut, the deficit at the oracle to the atom.
-        let key = Pubkey::new_unique();
         let mut f = fixture();
-        f.bankrupt = testing::position(key, -7_098_200_000, -100, 60 * USDC as i64);
-        let long = testing::position(key, 27_197 * USDC as i64, 100, 60 * USDC as i64);
-        f.shorts = Positions(vec![(Pubkey::new_unique(), long)]);
-        let outcome = f.adl(61 * USDC).unwrap();
-        assert!(matches!(
-            &outcome.events[..],
-            [AdlEvent::Filled(fill)] if fill.lots == 100 && fill.price == -10_982_000
-        ));
+        let market_key = f.market_key;
+        f.market.adl_book = testing::position(market_key, -7_098_200_000, -100, 60 * USDC as i64);
+        let long_key = Pubkey::new_unique();
+        let (mut registry, mut slots) = registry(2);
+        registry.add(&mut slots, long_key).unwrap();
+        f.shorts = Positions(vec![(
+            long_key,
+            testing::position(market_key, 27_197 * USDC as i64, 100, 60 * USDC as i64),
+        )]);
+        f.market
+            .start_adl_sweep(f.market_key, Price(61 * USDC))
+            .unwrap();
+        f.registry = registry;
+        f.slots = slots;
+        rank_action(
+            &f.market,
+            f.market_key,
+            &mut f.registry,
+            &mut f.slots,
+            0..1,
+            &[long_key],
+            &mut f.shorts,
+        )
+        .unwrap();
+        let outcome = f.adl(61 * USDC, &[long_key]).unwrap();
+        assert_eq!(fills(&outcome), vec![(100, -10_982_000, 1)]);
         assert_eq!(
-            (f.shorts.0[0].1.base_lots, f.shorts.0[0].1.collateral),
+            (f.short(long_key).base_lots, f.short(long_key).collateral),
             (0, 20_098_800_000)
         );
-        assert_eq!((f.bankrupt.base_lots, f.bankrupt.collateral), (0, 0));
-        assert!(!f.market.is_adl_pending() && outcome.completed.is_some());
+        assert!(outcome.completed.is_some() && outcome.to_insurance == 0);
         assert_eq!(
             (f.market.open_interest_long, f.market.open_interest_short),
             (0, 0)
@@ -473,82 +646,29 @@ mod tests {
             (MarketStatus::Settled, PerpsError::MarketSettled),
         ] {
             let mut f = fixture();
+            let (a, b) = (f.a, f.b);
             f.market.status = status as u8;
-            assert_eq!(f.adl(59 * USDC).err().unwrap(), error.into());
-            assert!(f.market.is_adl_pending());
-            assert_eq!((f.bankrupt.base_lots, f.market.adl_lots), (100, 100));
+            assert_eq!(f.adl(59 * USDC, &[a, b]).err().unwrap(), error.into());
+            assert_eq!(f.market.adl_book.base_lots, 100);
             assert!(f.shorts.0.iter().all(|(_, short)| short.base_lots != 0));
         }
         // ReduceOnly (a tripped breaker, or the admin) runs it, like Active.
         let mut f = fixture();
+        let (a, b) = (f.a, f.b);
         f.market.status = MarketStatus::ReduceOnly as u8;
-        assert!(f.adl(59 * USDC).unwrap().completed.is_some());
+        assert!(f.adl(59 * USDC, &[a, b]).unwrap().completed.is_some());
     }
 
     #[test]
-    fn refuses_a_candidate_on_the_same_side_unprofitable_liquidatable_or_of_another_market() {
-        let cases: [(fn(&mut Position), PerpsError); 4] = [
-            (|p| p.base_lots = 40, PerpsError::AdlCandidateSameSide),
-            (
-                |p| p.cost_basis = -40 * 59 * USDC as i64,
-                PerpsError::AdlCandidateNotProfitable,
-            ),
-            (
-                |p| p.collateral = -39 * USDC as i64,
-                PerpsError::AdlCandidateLiquidatable,
-            ),
-            (|p| p.market = Pubkey::new_unique(), PerpsError::WrongMarket),
-        ];
-        for (spoil, error) in cases {
-            let mut f = fixture();
-            spoil(&mut f.shorts.0[0].1);
-            assert_eq!(f.adl(59 * USDC).err().unwrap(), error.into());
-        }
-    }
-
-    #[test]
-    fn the_vault_pays_what_it_holds_before_any_candidate_is_haircut() {
-        // At 59 the queued long lacks 29.999999 USDC. The vault has received 10 since it was
-        // queued: it pays them in first, the bankruptcy price falls to 59.20, and the shorts
-        // give up 0.20 a lot instead of 0.30.
+    fn with_no_eligible_candidate_the_market_stays_in_adl_and_a_new_sweep_starts() {
+        // Both shorts were ranked, then both closed: the step skips them, keeps the book and
+        // starts sweep 2 at the oracle.
         let mut f = fixture();
-        let outcome = f.adl_with_insurance(59 * USDC, 10 * USDC).unwrap();
-        assert_eq!(outcome.from_insurance, 10 * USDC);
-        assert!(outcome.events.iter().all(|event| matches!(
-            event,
-            AdlEvent::Filled(fill) if fill.price == 59_200_000
-        )));
-        assert_eq!(f.shorts.0[1].1.collateral, 208 * USDC as i64);
-        assert_eq!((outcome.to_insurance, f.bankrupt.collateral), (1, 0));
-        // A vault that holds the whole loss covers it: no candidate is touched, and the position,
-        // now at zero equity, leaves the queue for ordinary liquidation.
-        let mut f = fixture();
-        let outcome = f.adl_with_insurance(59 * USDC, 100 * USDC).unwrap();
-        assert_eq!(outcome.from_insurance, 29_999_999);
-        assert!(outcome.events.is_empty() && outcome.completed.is_some());
-        assert_eq!(
-            (f.bankrupt.base_lots, f.shorts.0[0].1.base_lots),
-            (100, -40)
-        );
-        assert!(!f.market.is_adl_pending());
-    }
-
-    #[test]
-    fn a_partly_deleveraged_position_that_recovers_gives_the_haircuts_to_the_vault() {
-        // Only B is supplied: it closes 40 lots at 59.30, giving up 40 · 0.30 = 12 USDC against
-        // the oracle. The price then recovers to 60: the long, solvent again with 42 USDC and an
-        // atom of equity, leaves the queue and the 12 USDC go to the vault, not to its owner.
-        let mut f = fixture();
-        f.shorts.0.truncate(1);
-        f.adl(59 * USDC).unwrap();
-        assert_eq!(
-            (f.bankrupt.base_lots, f.market.adl_subsidy),
-            (60, 12 * USDC)
-        );
-        let outcome = f.adl(60 * USDC).unwrap();
-        assert_eq!(outcome.completed.unwrap().insurance_returned, 12 * USDC);
-        assert_eq!(outcome.to_insurance, 12 * USDC);
-        assert_eq!(f.bankrupt.collateral, 30 * USDC as i64 + 1);
-        assert!(!f.market.is_adl_pending() && f.market.adl_subsidy == 0);
+        let (a, b) = (f.a, f.b);
+        f.shorts.0.clear();
+        let outcome = f.adl(59 * USDC, &[a, b]).unwrap();
+        assert_eq!(outcome.events.len(), 2);
+        assert!(f.market.is_adl_pending());
+        assert_eq!(outcome.ranking_started.unwrap().sweep, 2);
     }
 }

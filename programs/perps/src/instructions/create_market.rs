@@ -1,13 +1,14 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
+use bytemuck::Zeroable;
 
 use crate::{
     error::PerpsError,
     events::MarketCreated,
     oracle,
     state::{
-        Exchange, Market, MarketParams, MarketStatus, COLLATERAL_VAULT_SEED, EXCHANGE_SEED,
-        INSURANCE_VAULT_SEED, MARKET_SEED,
+        Exchange, Market, MarketParams, MarketStatus, Position, COLLATERAL_VAULT_SEED,
+        EXCHANGE_SEED, INSURANCE_VAULT_SEED, MARKET_SEED,
     },
 };
 
@@ -88,14 +89,20 @@ pub fn handler(ctx: Context<CreateMarket>, symbol: [u8; 16], params: MarketParam
         breaker_window_start: 0,
         breaker_until: 0,
         breaker_previous_reference: 0,
-        adl_position: Pubkey::default(),
-        adl_lots: 0,
-        adl_bankruptcy_price: 0,
-        adl_subsidy: 0,
         funding_premium_ppm: 0,
         funding_sample_time: now,
         funding_premium_sum: 0,
         funding_sample_oracle: 0,
+        position_registry: Pubkey::default(),
+        adl_book: Position {
+            market: market_key,
+            owner: market_key,
+            ..Zeroable::zeroed()
+        },
+        adl_snapshot_price: 0,
+        adl_sweep: 0,
+        adl_candidate_side: 0,
+        _adl_padding: [0; 3],
         symbol,
         index,
         status: MarketStatus::Active as u8,
@@ -103,7 +110,7 @@ pub fn handler(ctx: Context<CreateMarket>, symbol: [u8; 16], params: MarketParam
         collateral_vault_bump: ctx.bumps.collateral_vault,
         insurance_vault_bump: ctx.bumps.insurance_vault,
         quote_decimals: accounts.collateral_mint.decimals,
-        adl_pending: 0,
+        _padding: 0,
     };
     accounts.exchange.market_count = index.checked_add(1).ok_or(PerpsError::MathOverflow)?;
     emit!(MarketCreated {

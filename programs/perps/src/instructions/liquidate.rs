@@ -8,7 +8,9 @@ use perps_engine::{
 use crate::{
     emit_present,
     error::{EngineResultExt, PerpsError},
-    events::{AdlStarted, Bankruptcy, Liquidation, OrderCancelled},
+    events::{
+        AdlBookTakeover, AdlRankingStarted, AdlStarted, Bankruptcy, Liquidation, OrderCancelled,
+    },
     oracle,
     state::{CancelReason, Market, OrderBook, Position},
     vault::{self, Payout},
@@ -44,7 +46,8 @@ pub struct Liquidate<'info> {
 /// smallest lot count that restores `MM · (1 + buffer)` (or all of it) at the oracle price less
 /// (long) or plus (short) the liquidation fee, and the insurance vault receives its fee. A
 /// position bankrupt on the full close has its deficit paid by the insurance vault; when the
-/// vault holds less, it pays what it holds above its floor and the position waits for ADL.
+/// vault holds less, it pays what it holds above its floor and the market's ADL book takes the
+/// position over whole (any number of bankruptcies wait together there), leaving it empty.
 pub fn handler(ctx: Context<Liquidate>) -> Result<()> {
     let accounts = &ctx.accounts;
     require_keys_neq!(
@@ -81,7 +84,9 @@ pub fn handler(ctx: Context<Liquidate>) -> Result<()> {
     emit_present!(
         events.cancelled,
         events.bankruptcy_queued,
+        events.takeover,
         events.adl_started,
+        events.ranking_started,
         events.liquidation,
         events.bankruptcy_paid,
     );
@@ -120,9 +125,12 @@ pub struct LiquidateAccounts<'a> {
 #[derive(Default)]
 pub struct LiquidationEvents {
     pub cancelled: Option<OrderCancelled>,
-    /// The position was queued for ADL (with `adl_started`).
+    /// The position was taken into the ADL book (the market entering ADL with `adl_started`,
+    /// a sweep starting with `ranking_started`).
     pub bankruptcy_queued: Option<Bankruptcy>,
+    pub takeover: Option<AdlBookTakeover>,
     pub adl_started: Option<AdlStarted>,
+    pub ranking_started: Option<AdlRankingStarted>,
     pub liquidation: Option<Liquidation>,
     /// The insurance vault covered the deficit of a position taken over.
     pub bankruptcy_paid: Option<Bankruptcy>,
@@ -158,12 +166,6 @@ pub fn liquidate_action(
         liquidator_key,
     } = accounts;
     market.require_open()?;
-    // The position waiting for ADL is neither liquidated again nor takes others' lots over.
-    require!(
-        !(market.is_adl_pending()
-            && (market.adl_position == target_key || market.adl_position == liquidator_key)),
-        PerpsError::AdlPending
-    );
     let oracle_price = observe_price(market)?;
     let params = market.params;
     let tiers = params.margin_tiers()?;
@@ -194,20 +196,22 @@ pub fn liquidate_action(
     let paid_by_insurance = decision.paid_by_insurance();
     let mut insurance_fee = 0;
     if let Waterfall::QueueForAdl { .. } = decision {
-        require!(!market.is_adl_pending(), PerpsError::AdlPending);
-        // Not taken over: it waits for ADL at the bankruptcy price its collateral and the vault's
-        // contribution give it.
+        // Not taken over by the liquidator: the market's ADL book takes it whole, with the vault's
+        // payment, at the bankruptcy price these give it (negative for a short that lost more
+        // than its collateral and all it sold for, DESIGN.md §7).
         target.add_collateral(paid_by_insurance)?;
-        // A short that lost more than its collateral and all it sold for has a negative one:
-        // ADL still closes it there (DESIGN.md §7).
         let bankruptcy_price =
             i64::try_from(target.state().signed_bankruptcy_price().map_engine_err()?.0)
                 .map_err(|_| PerpsError::MathOverflow)?;
-        market.adl_pending = 1;
-        market.adl_position = target_key;
-        market.adl_lots = target.base_lots.unsigned_abs();
-        market.adl_bankruptcy_price = bankruptcy_price;
-        market.adl_subsidy = paid_by_insurance;
+        let lots = target.base_lots;
+        let side_before = market.adl_book_side();
+        market.take_over_into_adl_book(target)?;
+        let book_state = market.adl_book.state();
+        let book_bankruptcy_price = match book_state.side() {
+            Some(_) => i64::try_from(book_state.signed_bankruptcy_price().map_engine_err()?.0)
+                .map_err(|_| PerpsError::MathOverflow)?,
+            None => 0,
+        };
         events.bankruptcy_queued = Some(Bankruptcy {
             market: market_key,
             position: target_key,
@@ -215,14 +219,27 @@ pub fn liquidate_action(
             paid_by_insurance,
             left_for_adl: deficit - paid_by_insurance,
             bankruptcy_price,
-            lots: market.adl_lots,
+            lots: lots.unsigned_abs(),
         });
-        events.adl_started = Some(AdlStarted {
+        events.takeover = Some(AdlBookTakeover {
             market: market_key,
-            bankrupt: target_key,
-            lots: market.adl_lots,
-            bankruptcy_price,
+            position: target_key,
+            lots,
+            book_lots: market.adl_book.base_lots,
+            book_bankruptcy_price,
         });
+        // Entering ADL, or a book that changed sides (opposite bankruptcies netted), needs a
+        // ranking of the other side: a sweep starts at the oracle price.
+        if market.is_adl_pending() && market.adl_book_side() != side_before {
+            if side_before.is_none() {
+                events.adl_started = Some(AdlStarted {
+                    market: market_key,
+                    lots: market.adl_book.base_lots.unsigned_abs(),
+                    bankruptcy_price: book_bankruptcy_price,
+                });
+            }
+            events.ranking_started = Some(market.start_adl_sweep(market_key, oracle_price)?);
+        }
     } else {
         let side_sign = target.base_lots.signum();
         let lots = plan.lots.0 as i64;
@@ -372,63 +389,94 @@ mod tests {
     }
 
     #[test]
-    fn a_bankruptcy_beyond_the_vault_waits_for_adl_and_a_second_one_is_refused() {
+    fn a_bankruptcy_beyond_the_vault_goes_into_the_adl_book_and_a_second_one_joins_it() {
         let mut f = fixture(60 * USDC as i64);
         let outcome = f.liquidate(59_000_000, 10 * USDC).unwrap();
-        // The vault pays what it holds (under the 40 the position lacks at the oracle).
+        // The vault pays what it holds (under the 40 the position lacks at the oracle), and the
+        // book takes the position whole: the owner's account is left empty, free to go on.
         assert_eq!(outcome.paid_by_insurance, 10 * USDC);
         assert_eq!(
-            (f.target.base_lots, f.target.collateral),
-            (100, 70 * USDC as i64)
+            (f.target.base_lots, f.target.collateral, f.target.cost_basis),
+            (0, 0, 0)
         );
         assert_eq!(f.liquidator.base_lots, 0);
         assert!(f.market.is_adl_pending());
-        assert_eq!(f.market.adl_position, f.target_key);
+        let book = f.market.adl_book;
+        assert_eq!((book.base_lots, book.collateral), (100, 70 * USDC as i64));
         // (6,000 − 70) / 100 lots.
-        assert_eq!(
-            (f.market.adl_lots, f.market.adl_bankruptcy_price),
-            (100, 59_300_000)
-        );
         let queued = outcome.events.bankruptcy_queued.unwrap();
         assert_eq!(
-            (queued.deficit, queued.left_for_adl),
-            (40 * USDC, 30 * USDC)
+            (queued.deficit, queued.left_for_adl, queued.bankruptcy_price),
+            (40 * USDC, 30 * USDC, 59_300_000)
         );
         assert!(outcome.events.adl_started.is_some() && outcome.events.liquidation.is_none());
-        // The queued position cannot be liquidated again, nor another that would need ADL.
+        let sweep = outcome.events.ranking_started.unwrap();
         assert_eq!(
-            f.liquidate(59_000_000, 0).err().unwrap(),
-            PerpsError::AdlPending.into()
+            (sweep.sweep, sweep.snapshot_price, sweep.candidate_side),
+            (1, 59_000_000, 1)
         );
-        let mut other = fixture(60 * USDC as i64);
+        assert_eq!(
+            (f.market.open_interest_long, f.market.open_interest_short),
+            (100, 100)
+        );
+        // A second bankrupt long the vault cannot cover joins the book; the sweep goes on.
+        let mut other = fixture(30 * USDC as i64);
         other.market = f.market.clone();
+        let outcome = other.liquidate(59_000_000, 0).unwrap();
+        assert!(outcome.events.adl_started.is_none() && outcome.events.ranking_started.is_none());
+        let takeover = outcome.events.takeover.unwrap();
+        // 200 lots from 60 with 100 USDC: (12,000 − 100) / 200 = 59.50.
         assert_eq!(
-            other.liquidate(59_000_000, 0).err().unwrap(),
-            PerpsError::AdlPending.into()
+            (takeover.book_lots, takeover.book_bankruptcy_price),
+            (200, 59_500_000)
         );
+        assert_eq!(other.market.adl_sweep, 1);
     }
 
     #[test]
-    fn a_short_with_negative_equity_at_every_price_waits_for_adl_at_a_negative_bankruptcy_price() {
+    fn a_short_with_negative_equity_at_every_price_goes_into_the_book_at_a_negative_bankruptcy_price(
+    ) {
         // 100 lots short from 60 that paid 7,200 USDC of funding on 100.60: C = −7,099.40, below
         // −|Q| = −6,000, so its equity is negative at every price. At 61 it lacks 7,199.40; the
         // vault holds 1.20 and pays it. Its bankruptcy price is (−6,000 + 7,098.20) / −100 =
-        // −10.982: ADL closes it there (it used to fail with NoBankruptcyPrice).
+        // −10.982: ADL closes the book there.
         let mut f = fixture(0);
         f.target = testing::position(Pubkey::new_unique(), -7_099_400_000, -100, 60 * USDC as i64);
         let outcome = f.liquidate(61 * USDC, 1_200_000).unwrap();
         assert_eq!(outcome.paid_by_insurance, 1_200_000);
         assert!(f.market.is_adl_pending());
-        assert_eq!(
-            (f.market.adl_lots, f.market.adl_bankruptcy_price),
-            (100, -10_982_000)
-        );
         let queued = outcome.events.bankruptcy_queued.unwrap();
         assert_eq!(
             (queued.deficit, queued.left_for_adl, queued.bankruptcy_price),
             (7_199_400_000, 7_198_200_000, -10_982_000)
         );
-        assert_eq!(f.target.collateral, -7_098_200_000);
+        assert_eq!(f.market.adl_book.collateral, -7_098_200_000);
+        assert_eq!(outcome.events.ranking_started.unwrap().candidate_side, 0);
+    }
+
+    #[test]
+    fn opposite_bankruptcies_net_in_the_book() {
+        // A long book of 100 from 60 with 70 USDC; a short of 100 from 58 with nothing left
+        // comes in at 59: the book is flat, and what is left (70 + 5,800 − 6,000 = −130) is the
+        // deficit both left together at any price.
+        let mut f = fixture(0);
+        f.market.adl_book = testing::position(
+            Pubkey::new_unique(),
+            70 * USDC as i64,
+            100,
+            60 * USDC as i64,
+        );
+        f.market
+            .start_adl_sweep(Pubkey::new_unique(), Price(59 * USDC))
+            .unwrap();
+        f.target = testing::position(Pubkey::new_unique(), 0, -100, 58 * USDC as i64);
+        f.liquidate(59 * USDC, 0).unwrap();
+        let book = f.market.adl_book;
+        assert_eq!(
+            (book.base_lots, book.cost_basis, book.collateral),
+            (0, 0, -130 * USDC as i64)
+        );
+        assert!(!f.market.is_adl_pending());
     }
 
     #[test]

@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use crate::{
     error::PerpsError,
     events::PositionOpened,
-    state::{Market, MarketStatus, Position, POSITION_SEED},
+    state::{Market, MarketStatus, Position, PositionRegistry, Registry, POSITION_SEED},
 };
 
 #[derive(Accounts)]
@@ -11,6 +11,9 @@ pub struct OpenPosition<'info> {
     #[account(mut)]
     pub owner: Signer<'info>,
     pub market: AccountLoader<'info, Market>,
+    /// The market's registry, which lists every position (DESIGN.md §8).
+    #[account(mut, address = market.load()?.position_registry @ PerpsError::WrongRegistry)]
+    pub registry: AccountLoader<'info, PositionRegistry>,
     #[account(
         init,
         payer = owner,
@@ -22,15 +25,21 @@ pub struct OpenPosition<'info> {
     pub system_program: Program<'info, System>,
 }
 
+/// Opens the owner's position in a market and registers it, so that every ADL sweep ranks it.
+/// Refused when the registry is full (`RegistryFull`) or the market settled.
 pub fn handler(ctx: Context<OpenPosition>) -> Result<()> {
     require!(
         ctx.accounts.market.load()?.status()? != MarketStatus::Settled,
         PerpsError::MarketSettled
     );
+    let mut registry = Registry::load_mut(ctx.accounts.registry.as_ref())?;
     let mut position = ctx.accounts.position.load_init()?;
     position.market = ctx.accounts.market.key();
     position.owner = ctx.accounts.owner.key();
     position.bump = ctx.bumps.position;
+    position.registry_slot = registry
+        .header
+        .add(&mut registry.slots, ctx.accounts.position.key())?;
     emit!(PositionOpened {
         market: position.market,
         owner: position.owner,

@@ -169,10 +169,6 @@ pub fn place_order_action(
     );
     let open_interest_before = market.open_interest_long;
     taker.settle_funding(market)?;
-    require!(
-        !(market.is_adl_pending() && market.adl_position == taker_key),
-        PerpsError::AdlPending
-    );
     let before = taker.state();
     let lots = if reduce_only {
         let lots = args.lots.min(before.reducible_lots(side).0);
@@ -753,7 +749,7 @@ mod tests {
             PerpsError::MarketPaused.into()
         );
         let mut f = fixture();
-        f.market.adl_pending = 1;
+        f.market.adl_book.base_lots = 5;
         assert_eq!(
             f.place(bid(59_000_000, 1, OrderType::Limit), ORACLE)
                 .err()

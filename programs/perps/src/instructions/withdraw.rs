@@ -37,8 +37,7 @@ pub fn handler(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
     let accounts = &ctx.accounts;
     let mut market = accounts.market.load_mut()?;
     let mut position = accounts.position.load_mut()?;
-    let key = accounts.position.key();
-    let collateral = withdraw_action(&mut market, &mut position, &key, amount, |market| {
+    let collateral = withdraw_action(&mut market, &mut position, amount, |market| {
         oracle::observe_price(
             market,
             &accounts.market.key(),
@@ -67,12 +66,10 @@ pub fn handler(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
 
 /// Debits `amount` from `position` (the account at `key`; funding settled first) if what stays
 /// meets initial margin; returns its collateral. `observe_price` reads the oracle, only for a
-/// position with risk. The position queued for ADL withdraws nothing: the vault's money in it is
-/// not its owner's (DESIGN.md §7).
+/// position with risk.
 pub fn withdraw_action(
     market: &mut Market,
     position: &mut Position,
-    key: &Pubkey,
     amount: u64,
     observe_price: impl FnOnce(&mut Market) -> Result<Price>,
 ) -> Result<i64> {
@@ -80,10 +77,6 @@ pub fn withdraw_action(
     require!(
         market.status()? != MarketStatus::Paused,
         PerpsError::MarketPaused
-    );
-    require!(
-        !(market.is_adl_pending() && market.adl_position == *key),
-        PerpsError::AdlPending
     );
     position.settle_funding(market)?;
     let state = position.state();
@@ -118,7 +111,6 @@ mod tests {
     use crate::testing::{self, USDC};
 
     const P: u64 = 60 * USDC;
-    const KEY: Pubkey = Pubkey::new_from_array([7; 32]);
 
     fn no_oracle(_: &mut Market) -> Result<Price> {
         panic!("an idle position needs no price")
@@ -129,7 +121,7 @@ mod tests {
         let mut market = testing::market();
         let mut position = testing::position(Pubkey::new_unique(), 100, 0, 0);
         assert_eq!(
-            withdraw_action(&mut market, &mut position, &KEY, 100, no_oracle).unwrap(),
+            withdraw_action(&mut market, &mut position, 100, no_oracle).unwrap(),
             0
         );
     }
@@ -143,18 +135,12 @@ mod tests {
             testing::position(Pubkey::new_unique(), (200 * USDC) as i64, 100, P as i64);
         let at_entry = |_: &mut Market| Ok(Price(P));
         assert_eq!(
-            withdraw_action(
-                &mut market,
-                &mut position.clone(),
-                &KEY,
-                140 * USDC + 1,
-                at_entry
-            )
-            .unwrap_err(),
+            withdraw_action(&mut market, &mut position.clone(), 140 * USDC + 1, at_entry)
+                .unwrap_err(),
             PerpsError::WithdrawalBelowInitialMargin.into()
         );
         assert_eq!(
-            withdraw_action(&mut market, &mut position, &KEY, 140 * USDC, at_entry).unwrap(),
+            withdraw_action(&mut market, &mut position, 140 * USDC, at_entry).unwrap(),
             (60 * USDC) as i64
         );
     }
@@ -167,17 +153,11 @@ mod tests {
         market.settlement_price = 66 * USDC;
         let mut position =
             testing::position(Pubkey::new_unique(), (200 * USDC) as i64, 100, P as i64);
-        let free = withdraw_action(
-            &mut market,
-            &mut position.clone(),
-            &KEY,
-            200 * USDC,
-            no_oracle,
-        );
+        let free = withdraw_action(&mut market, &mut position.clone(), 200 * USDC, no_oracle);
         assert_eq!(free.unwrap(), 0);
         market.status = MarketStatus::Paused as u8;
         assert_eq!(
-            withdraw_action(&mut market, &mut position, &KEY, 1, no_oracle).unwrap_err(),
+            withdraw_action(&mut market, &mut position, 1, no_oracle).unwrap_err(),
             PerpsError::MarketPaused.into()
         );
     }
@@ -187,34 +167,13 @@ mod tests {
         let mut market = testing::market();
         let mut position = testing::position(Pubkey::new_unique(), 100, 0, 0);
         assert_eq!(
-            withdraw_action(&mut market, &mut position, &KEY, 0, no_oracle).unwrap_err(),
+            withdraw_action(&mut market, &mut position, 0, no_oracle).unwrap_err(),
             PerpsError::ZeroAmount.into()
         );
         assert_eq!(
-            withdraw_action(&mut market, &mut position, &KEY, 101, no_oracle).unwrap_err(),
+            withdraw_action(&mut market, &mut position, 101, no_oracle).unwrap_err(),
             PerpsError::InsufficientCollateral.into()
         );
         assert_eq!(position.collateral, 100);
-    }
-
-    #[test]
-    fn the_position_queued_for_adl_withdraws_nothing() {
-        // The vault paid into it when it was queued; a price wick back makes it look rich, but
-        // that money is the vault's until the position leaves the queue.
-        let mut market = testing::market();
-        market.adl_pending = 1;
-        market.adl_position = KEY;
-        let mut position =
-            testing::position(Pubkey::new_unique(), (1_100 * USDC) as i64, 100, P as i64);
-        let at_entry = |_: &mut Market| Ok(Price(P));
-        assert_eq!(
-            withdraw_action(&mut market, &mut position, &KEY, 1_040 * USDC, at_entry).unwrap_err(),
-            PerpsError::AdlPending.into()
-        );
-        // Any other position withdraws as usual while ADL is pending.
-        let other = Pubkey::new_unique();
-        assert!(
-            withdraw_action(&mut market, &mut position, &other, 1_000 * USDC, at_entry).is_ok()
-        );
     }
 }

@@ -75,7 +75,7 @@ mod tests {
             check_insurance_withdrawal(&market, 100, 0).unwrap_err(),
             PerpsError::ZeroAmount.into()
         );
-        market.adl_pending = 1;
+        market.adl_book.base_lots = 5;
         assert_eq!(
             check_insurance_withdrawal(&market, 100, 1).unwrap_err(),
             PerpsError::AdlPending.into()

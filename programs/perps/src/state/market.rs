@@ -4,13 +4,14 @@ use perps_engine::{
     funding::{self, PremiumClock},
     liquidation::LiquidationParams,
     volatility::BreakerWindow,
-    Book, MarginTier, MarginTiers, OracleLimits, Price, RatePpm, MAX_MARGIN_TIERS, PPM,
+    Book, MarginTier, MarginTiers, OracleLimits, PositionSide, Price, RatePpm, MAX_MARGIN_TIERS,
+    PPM,
 };
 
 use crate::{
     error::{EngineResultExt, PerpsError},
-    events::AdlCompleted,
-    state::ExchangeBounds,
+    events::AdlRankingStarted,
+    state::{side_code, ExchangeBounds, Position},
 };
 
 pub const MARKET_SEED: &[u8] = b"market";
@@ -330,17 +331,6 @@ pub struct Market {
     pub breaker_window_start: i64,
     pub breaker_until: i64,
     pub breaker_previous_reference: u64,
-    /// The bankrupt position waiting for ADL, while `adl_pending` is 1.
-    pub adl_position: Pubkey,
-    /// Its lots still to close (positive) and its bankruptcy price per lot: negative for a short
-    /// that lost more than its collateral and all it sold for (DESIGN.md §7).
-    pub adl_lots: u64,
-    pub adl_bankruptcy_price: i64,
-    /// What others put into it while queued: the insurance vault's payments and the haircuts
-    /// ADL candidates took closing against it at its bankruptcy price rather than the oracle. If
-    /// it leaves the queue solvent, this much (up to its equity) goes to the insurance vault
-    /// (DESIGN.md §7): the owner keeps none of it.
-    pub adl_subsidy: u64,
     /// The funding premium clock (DESIGN.md §10): the book's impact premium over the oracle as
     /// the book stands since its last change (signed ppm), the time of that change, the premium
     /// integrated over time since the last funding crank (ppm·seconds), and the oracle price the
@@ -349,6 +339,19 @@ pub struct Market {
     pub funding_sample_time: i64,
     pub funding_premium_sum: i64,
     pub funding_sample_oracle: u64,
+    /// The market's `PositionRegistry`, once initialised.
+    pub position_registry: Pubkey,
+    /// The ADL book (DESIGN.md §7–8): every bankrupt position the insurance vault could not cover,
+    /// taken over whole (lots, cost basis, collateral and the vault's payment) and merged into
+    /// one position the market holds until ADL has closed it. Its owner is the market.
+    pub adl_book: Position,
+    /// The current ADL sweep (counted from 1) and the oracle price it ranks at, fixed when it
+    /// started: when the market entered ADL, or when a ranking was used up with lots left.
+    pub adl_snapshot_price: u64,
+    pub adl_sweep: u32,
+    /// The side the sweep ranks: opposite the book's (`PositionSide` as 0 long, 1 short).
+    pub adl_candidate_side: u8,
+    pub _adl_padding: [u8; 3],
     pub symbol: [u8; 16],
     pub index: u16,
     /// A `MarketStatus` discriminant.
@@ -358,8 +361,7 @@ pub struct Market {
     pub insurance_vault_bump: u8,
     /// Decimals of the collateral mint, for oracle price conversion.
     pub quote_decimals: u8,
-    /// 1 while a bankrupt position waits for ADL (DESIGN.md §8).
-    pub adl_pending: u8,
+    pub _padding: u8,
 }
 
 impl Market {
@@ -376,28 +378,63 @@ impl Market {
         }
     }
 
+    /// Whether the market is in ADL: its book holds lots (DESIGN.md §8).
     pub fn is_adl_pending(&self) -> bool {
-        self.adl_pending != 0
+        self.adl_book.base_lots != 0
     }
 
-    /// Clears the ADL queue (its bankrupt position was closed, is solvent again, or the vault
-    /// covered it) and says so.
-    pub fn leave_adl(
+    /// The ADL book's side, while the market is in ADL.
+    pub fn adl_book_side(&self) -> Option<PositionSide> {
+        self.adl_book.state().side()
+    }
+
+    /// Starts a sweep ranking the positions opposite the book at `snapshot_price`; the registry
+    /// resets its ranking when it sees the new sweep number.
+    pub fn start_adl_sweep(
         &mut self,
         market_key: Pubkey,
-        bankrupt: Pubkey,
-        dust_to_insurance: u64,
-        insurance_returned: u64,
-    ) -> AdlCompleted {
-        self.adl_pending = 0;
-        self.adl_position = Pubkey::default();
-        self.adl_subsidy = 0;
-        AdlCompleted {
+        snapshot_price: Price,
+    ) -> Result<AdlRankingStarted> {
+        let book_side = self.adl_book_side().ok_or(PerpsError::NoAdlPending)?;
+        self.adl_sweep = self
+            .adl_sweep
+            .checked_add(1)
+            .ok_or(PerpsError::MathOverflow)?;
+        self.adl_snapshot_price = snapshot_price.0;
+        self.adl_candidate_side = side_code(book_side.opposite());
+        Ok(AdlRankingStarted {
             market: market_key,
-            bankrupt,
-            dust_to_insurance,
-            insurance_returned,
+            sweep: self.adl_sweep,
+            snapshot_price: snapshot_price.0,
+            candidate_side: self.adl_candidate_side,
+        })
+    }
+
+    /// Takes a bankrupt `position` (funding settled, the vault's payment already in its
+    /// collateral) over into the ADL book: its lots, cost basis and collateral join the book's,
+    /// and the position is left empty. Open interest does not move: the book holds the lots now.
+    /// Equity is linear in all three, so the book's equity at any price is the sum of what it
+    /// took over.
+    pub fn take_over_into_adl_book(&mut self, position: &mut Position) -> Result<()> {
+        let mut book = self.adl_book;
+        book.settle_funding(self)?;
+        let sum = |a: i64, b: i64| a.checked_add(b).ok_or(PerpsError::MathOverflow);
+        book.collateral = sum(book.collateral, position.collateral)?;
+        book.base_lots = sum(book.base_lots, position.base_lots)?;
+        book.cost_basis = sum(book.cost_basis, position.cost_basis)?;
+        if book.base_lots == 0 {
+            // Opposite bankruptcies that net out: what is left is realized.
+            book.collateral = book
+                .collateral
+                .checked_sub(book.cost_basis)
+                .ok_or(PerpsError::MathOverflow)?;
+            book.cost_basis = 0;
         }
+        position.collateral = 0;
+        position.base_lots = 0;
+        position.cost_basis = 0;
+        self.adl_book = book;
+        Ok(())
     }
 
     fn premium_clock(&self) -> PremiumClock {

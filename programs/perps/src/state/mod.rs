@@ -5,6 +5,7 @@ pub mod market;
 pub mod order;
 pub mod order_book;
 pub mod position;
+pub mod position_registry;
 pub mod price_feed;
 
 pub use exchange::*;
@@ -12,4 +13,5 @@ pub use market::*;
 pub use order::*;
 pub use order_book::*;
 pub use position::*;
+pub use position_registry::*;
 pub use price_feed::*;

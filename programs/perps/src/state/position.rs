@@ -29,19 +29,28 @@ pub struct Position {
     pub open_bid_lots: u64,
     pub open_ask_lots: u64,
     pub open_order_count: u32,
+    /// Its slot in the market's `PositionRegistry`.
+    pub registry_slot: u32,
     pub bump: u8,
-    pub _padding: [u8; 3],
+    pub _padding: [u8; 7],
 }
 
 /// Position accounts an instruction reaches by address: the makers a taker order meets, the
-/// candidates of an ADL step.
+/// positions a ranking sweep scores, the candidates of an ADL step.
 pub trait PositionAccounts {
-    /// Runs `f` on the position at `key`, loaded for writing; `None` when that account was not
-    /// supplied.
+    /// Runs `f` on the position at `key`, loaded for writing; `None` when no live position is
+    /// there (the account was not supplied, or has been closed).
     fn with_position<R>(
         &mut self,
         key: &Pubkey,
         f: impl FnOnce(&mut Position) -> Result<R>,
+    ) -> Result<Option<R>>;
+
+    /// `with_position` for reading: the account need not be writable.
+    fn read_position<R>(
+        &mut self,
+        key: &Pubkey,
+        f: impl FnOnce(&Position) -> Result<R>,
     ) -> Result<Option<R>>;
 }
 
@@ -49,18 +58,43 @@ pub trait PositionAccounts {
 /// checked) only when it is reached.
 pub struct RemainingPositions<'info>(pub &'info [AccountInfo<'info>]);
 
+impl<'info> RemainingPositions<'info> {
+    /// The supplied account at `key`, unless it has been closed (its lamports and data gone,
+    /// owned by the system program again).
+    fn live(&self, key: &Pubkey) -> Result<Option<AccountLoader<'info, Position>>> {
+        let Some(info) = self.0.iter().find(|account| account.key == key) else {
+            return Ok(None);
+        };
+        if info.owner == &System::id() && info.data_is_empty() {
+            return Ok(None);
+        }
+        AccountLoader::<Position>::try_from(info).map(Some)
+    }
+}
+
 impl PositionAccounts for RemainingPositions<'_> {
     fn with_position<R>(
         &mut self,
         key: &Pubkey,
         f: impl FnOnce(&mut Position) -> Result<R>,
     ) -> Result<Option<R>> {
-        let Some(info) = self.0.iter().find(|account| account.key == key) else {
+        let Some(loader) = self.live(key)? else {
             return Ok(None);
         };
-        let loader = AccountLoader::<Position>::try_from(info)?;
         let mut position = loader.load_mut()?;
         f(&mut position).map(Some)
+    }
+
+    fn read_position<R>(
+        &mut self,
+        key: &Pubkey,
+        f: impl FnOnce(&Position) -> Result<R>,
+    ) -> Result<Option<R>> {
+        let Some(loader) = self.live(key)? else {
+            return Ok(None);
+        };
+        let position = loader.load()?;
+        f(&position).map(Some)
     }
 }
 
