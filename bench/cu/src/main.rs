@@ -55,7 +55,14 @@ async fn main() {
         });
         let last = *units.last().expect("stage 0 at least");
         if case.path == Path::Adl {
-            for (step, name) in ["scoring", "ordering", "fill plan"].iter().enumerate() {
+            for (step, name) in [
+                "sweep: eligibility and score",
+                "sweep: ranking insertion",
+                "fills down the ranking",
+            ]
+            .iter()
+            .enumerate()
+            {
                 let net = units[step + 1] - units[step];
                 println!("| ADL {name} | {} | {net} | |", input(case));
             }
@@ -66,7 +73,7 @@ async fn main() {
             last - units[0]
         };
         let name = match case.path {
-            Path::Adl => "ADL total (score, order, plan)",
+            Path::Adl => "ADL total (sweep and fills)",
             path => label(path),
         };
         println!("| {name} | {} | {net} | {last} |", input(case));

@@ -6,19 +6,22 @@ use core::hint::black_box;
 use core::mem::{align_of, size_of};
 
 use perps_engine::{
-    adl::{adl_order, adl_score, plan_adl, AdlFill, AdlScore},
+    adl::{
+        adl_eligibility, adl_fill_lots, adl_order, adl_score, ranking_place, AdlEligibility,
+        AdlScore,
+    },
     book::{MakerResponse, OrderRef, TakerOrder},
     fees::fee,
     funding::{funding_index_delta, funding_owed, impact_premium, rate_from_premium, PremiumClock},
     liquidation::{plan_liquidation, LiquidationParams},
-    BaseLots, Book, EngineError, OrderSide, PositionState, Price, RatePpm, SignedLots, SignedQuote,
-    BOOK_SIDE_CAPACITY,
+    BaseLots, Book, EngineError, OrderSide, PositionSide, PositionState, Price, RatePpm,
+    SignedLots, SignedQuote, BOOK_SIDE_CAPACITY,
 };
 
 use crate::fixtures::{self, ADL_BANKRUPTCY_PRICE, ORACLE, TAKER, TICK};
 
-/// The most ADL candidates one instruction takes here: their scores, ranking and plan must fit
-/// the 32 KB heap.
+/// The most positions one case sweeps here: their scores and the 10 KB ranking must fit the
+/// 32 KB heap.
 pub const MAX_ADL_CANDIDATES: u16 = 64;
 
 /// A hot path of the engine, as the instruction data's first byte.
@@ -32,7 +35,8 @@ pub enum Path {
     /// `plan_liquidation` of a large position: a bisection over its size.
     PartialLiquidation,
     BankruptcyPrice,
-    /// Stages: 1 scores `size` candidates, 2 ranks them, 3 plans the fills.
+    /// Stages: 1 judges and scores `size` positions as a sweep does, 2 keeps them in the top-128
+    /// ranking, 3 fills down it.
     Adl,
     /// A bid crossing the `size` best asks of a full book, each fill applied to a maker state
     /// with its fee.
@@ -264,51 +268,102 @@ fn bankruptcy_price(stage: u8) -> Result<(), Failure> {
     check(state.bankruptcy_price()? == Price(94_000_000))
 }
 
-/// One supplied candidate, as the program's `adl` instruction keeps it.
-struct Candidate {
+/// One place of the on-chain ranking, laid out as the program's `RankedPosition` (80 bytes).
+#[derive(Clone, Copy)]
+struct Ranked {
     key: [u8; 32],
-    state: PositionState,
-    score: AdlScore,
+    score_num: [u8; 16],
+    score_den: [u8; 16],
+    lots: u64,
+    slot: u32,
+    _padding: [u8; 4],
 }
+
+impl Ranked {
+    fn score(&self) -> AdlScore {
+        AdlScore {
+            negative: false,
+            num: u128::from_le_bytes(self.score_num),
+            den: u128::from_le_bytes(self.score_den),
+        }
+    }
+}
+
+/// Ranking capacity of the program's registry.
+const RANKING_CAPACITY: usize = 128;
 
 fn adl(stage: u8, n: usize) -> Result<(), Failure> {
     let tiers = black_box(fixtures::tiers());
-    let supplied = black_box(fixtures::adl_candidates(n));
+    let swept = black_box(fixtures::adl_candidates(n));
     if stage == 0 {
         return Ok(());
     }
-    let mut ranked: Vec<Candidate> = Vec::with_capacity(n);
-    for (key, state) in &supplied {
-        ranked.push(Candidate {
-            key: *key,
-            state: *state,
-            score: adl_score(state, ORACLE)?,
-        });
+    // The sweep's engine work per position: eligibility and score at the snapshot price.
+    let mut scored: Vec<([u8; 32], AdlScore, u64)> = Vec::with_capacity(n);
+    for (key, state) in &swept {
+        if adl_eligibility(state, PositionSide::Long, ORACLE, &tiers)? == AdlEligibility::Eligible {
+            scored.push((*key, adl_score(state, ORACLE)?, state.size.abs().0));
+        }
     }
+    check(scored.len() == n)?;
     if stage == 1 {
-        black_box(&ranked);
+        black_box(&scored);
         return Ok(());
     }
-    ranked.sort_unstable_by(|a, b| adl_order((&a.score, &a.key), (&b.score, &b.key)));
-    let (first, last) = (&ranked[0], &ranked[n - 1]);
-    check(adl_order((&first.score, &first.key), (&last.score, &last.key)) != Ordering::Greater)?;
+    // Each kept in the top-K ranking at the engine's place, shifting the entries below it.
+    let mut ranking = alloc::vec![Ranked { key: [0; 32], score_num: [0; 16], score_den: [0; 16], lots: 0, slot: 0, _padding: [0; 4] }; RANKING_CAPACITY];
+    let mut len = 0;
+    for (slot, (key, score, lots)) in scored.iter().enumerate() {
+        let ranked = &ranking;
+        if let Some(place) = ranking_place(
+            len,
+            RANKING_CAPACITY,
+            |i| (ranked[i].score(), ranked[i].key),
+            score,
+            key,
+        ) {
+            len = (len + 1).min(RANKING_CAPACITY);
+            ranking.copy_within(place..len - 1, place + 1);
+            ranking[place] = Ranked {
+                key: *key,
+                score_num: score.num.to_le_bytes(),
+                score_den: score.den.to_le_bytes(),
+                lots: *lots,
+                slot: slot as u32,
+                _padding: [0; 4],
+            };
+        }
+    }
+    check(
+        adl_order(
+            (&ranking[0].score(), &ranking[0].key),
+            (&ranking[len - 1].score(), &ranking[len - 1].key),
+        ) != Ordering::Greater,
+    )?;
     if stage == 2 {
         return Ok(());
     }
-    // More lots than all candidates hold: the plan walks every one of them.
-    let lots: u64 = supplied.iter().map(|(_, s)| s.size.abs().0).sum::<u64>() + 1;
-    let states: Vec<PositionState> = ranked.iter().map(|c| c.state).collect();
-    let mut fills = alloc::vec![AdlFill::default(); n];
-    let (count, left) = plan_adl(
-        BaseLots(lots),
-        ADL_BANKRUPTCY_PRICE,
-        ORACLE,
-        &tiers,
-        &states,
-        &mut fills,
-    )?;
-    let planned: u64 = fills[..count].iter().map(|f| f.lots.0).sum();
-    check(count > 0 && left.0 > 0 && planned + left.0 == lots)
+    // Fills down the ranking: more lots than all candidates hold, so every one of them gives.
+    let mut book_lots: u64 = swept.iter().map(|(_, s)| s.size.abs().0).sum::<u64>() + 1;
+    let total = book_lots;
+    for entry in &ranking[..len] {
+        let state = &swept
+            .iter()
+            .find(|(k, _)| *k == entry.key)
+            .expect("ranked")
+            .1;
+        let lots = adl_fill_lots(
+            state,
+            PositionSide::Short,
+            ADL_BANKRUPTCY_PRICE.into(),
+            ORACLE,
+            &tiers,
+            entry.lots,
+            book_lots,
+        )?;
+        book_lots -= lots.0;
+    }
+    check(book_lots > 0 && book_lots < total)
 }
 
 fn match_order(stage: u8, book: &mut Book, k: usize) -> Result<(), Failure> {

@@ -1,7 +1,10 @@
 //! Decoding of the program's accounts from raw account data.
 
-use anchor_lang::{AccountDeserialize, Discriminator};
-use perps::state::{Exchange, Market, OrderBook, Position, PriceFeed};
+use anchor_lang::{prelude::Pubkey, AccountDeserialize, Discriminator};
+use perps::state::{
+    Exchange, Market, OrderBook, Position, PositionRegistry, PriceFeed, RegistrySlot,
+    REGISTRY_HEADER_SIZE,
+};
 
 /// Why account data did not decode.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +57,39 @@ pub fn position(data: &[u8]) -> Result<Position, DecodeError> {
 /// The order book, boxed: it is about 74 KB.
 pub fn order_book(data: &[u8]) -> Result<Box<OrderBook>, DecodeError> {
     decode_zero_copy(data).map(Box::new)
+}
+
+/// A market's position registry: its header and its slots.
+#[derive(Clone, Debug)]
+pub struct Registry {
+    pub header: Box<PositionRegistry>,
+    pub slots: Vec<RegistrySlot>,
+}
+
+impl Registry {
+    /// The registered positions with their slots, in slot order.
+    pub fn positions(&self) -> impl Iterator<Item = (u32, Pubkey)> + '_ {
+        self.slots[..self.header.high_water as usize]
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.position != Pubkey::default())
+            .map(|(i, slot)| (i as u32, slot.position))
+    }
+}
+
+pub fn registry(data: &[u8]) -> Result<Registry, DecodeError> {
+    let header: PositionRegistry = decode_zero_copy(data)?;
+    let slot_size = std::mem::size_of::<RegistrySlot>();
+    let tail = data
+        .get(REGISTRY_HEADER_SIZE..REGISTRY_HEADER_SIZE + header.capacity as usize * slot_size)
+        .ok_or(DecodeError::TooShort)?;
+    Ok(Registry {
+        header: Box::new(header),
+        slots: tail
+            .chunks_exact(slot_size)
+            .map(bytemuck::pod_read_unaligned)
+            .collect(),
+    })
 }
 
 pub fn exchange(data: &[u8]) -> Result<Exchange, DecodeError> {

@@ -136,11 +136,13 @@ pub fn set_market_status(
     )
 }
 
-pub fn open_position(owner: &Pubkey, market: &Pubkey) -> Instruction {
+/// Opens the owner's position in `market`, registering it in the market's `registry`.
+pub fn open_position(owner: &Pubkey, market: &Pubkey, registry: &Pubkey) -> Instruction {
     build(
         acc::OpenPosition {
             owner: *owner,
             market: *market,
+            registry: *registry,
             position: pda::position(market, owner),
             system_program: system_program::ID,
         },
@@ -183,11 +185,12 @@ pub fn withdraw(
     )
 }
 
-pub fn close_position(owner: &Pubkey, market: &Pubkey) -> Instruction {
+pub fn close_position(owner: &Pubkey, market: &Pubkey, registry: &Pubkey) -> Instruction {
     build(
         acc::ClosePosition {
             owner: *owner,
             position: pda::position(market, owner),
+            registry: *registry,
         },
         ix::ClosePosition {},
     )
@@ -214,29 +217,49 @@ pub fn fund_insurance(
 /// The size of an order book account.
 pub const ORDER_BOOK_SPACE: usize = 8 + std::mem::size_of::<OrderBook>();
 
-/// Creates the order book account (owned by the program, zeroed) with `lamports` of rent; the
-/// new account's keypair must sign.
-pub fn create_order_book_account(
+/// Creates an account of `space` bytes owned by the program, zeroed, with `lamports` of rent:
+/// the order book (`ORDER_BOOK_SPACE`) or a position registry (`registry_account_size`), too
+/// large for the program to create. The new account's keypair must sign.
+pub fn create_program_account(
     payer: &Pubkey,
-    order_book: &Pubkey,
+    account: &Pubkey,
+    space: usize,
     lamports: u64,
 ) -> Instruction {
     anchor_lang::solana_program::instruction::Instruction {
         program_id: system_program::ID,
         accounts: vec![
             AccountMeta::new(*payer, true),
-            AccountMeta::new(*order_book, true),
+            AccountMeta::new(*account, true),
         ],
         data: {
             // SystemInstruction::CreateAccount { lamports, space, owner }
             let mut data = Vec::with_capacity(52);
             data.extend_from_slice(&0u32.to_le_bytes());
             data.extend_from_slice(&lamports.to_le_bytes());
-            data.extend_from_slice(&(ORDER_BOOK_SPACE as u64).to_le_bytes());
+            data.extend_from_slice(&(space as u64).to_le_bytes());
             data.extend_from_slice(perps::ID.as_ref());
             data
         },
     }
+}
+
+/// Adopts a created account of `registry_account_size(capacity)` bytes as the market's
+/// position registry.
+pub fn initialize_position_registry(
+    admin: &Pubkey,
+    market: &Pubkey,
+    registry: &Pubkey,
+) -> Instruction {
+    build(
+        acc::InitializePositionRegistry {
+            admin: *admin,
+            exchange: pda::exchange(),
+            market: *market,
+            registry: *registry,
+        },
+        ix::InitializePositionRegistry {},
+    )
 }
 
 pub fn initialize_order_book(admin: &Pubkey, market: &Pubkey, order_book: &Pubkey) -> Instruction {
@@ -256,6 +279,7 @@ pub fn initialize_order_book(admin: &Pubkey, market: &Pubkey, order_book: &Pubke
 pub struct MarketKeys {
     pub market: Pubkey,
     pub order_book: Pubkey,
+    pub registry: Pubkey,
     pub oracle: Pubkey,
     pub treasury: Pubkey,
 }
@@ -374,14 +398,40 @@ pub fn withdraw_insurance(
     )
 }
 
-/// Runs ADL for the market's pending bankrupt position against `candidates` (in any order: the
-/// program ranks them).
-pub fn adl(keys: &MarketKeys, bankrupt: &Pubkey, candidates: &[Pubkey]) -> Instruction {
+/// Ranks registry slots `first_slot .. first_slot + slot_count` for the market's ADL sweep;
+/// `positions` must be exactly the positions registered there, in slot order (read-only).
+pub fn rank_adl_candidates(
+    keys: &MarketKeys,
+    first_slot: u32,
+    slot_count: u32,
+    positions: &[Pubkey],
+) -> Instruction {
+    let mut instruction = build(
+        acc::RankAdlCandidates {
+            market: keys.market,
+            registry: keys.registry,
+        },
+        ix::RankAdlCandidates {
+            first_slot,
+            slot_count,
+        },
+    );
+    instruction.accounts.extend(
+        positions
+            .iter()
+            .map(|p| AccountMeta::new_readonly(*p, false)),
+    );
+    instruction
+}
+
+/// One ADL step: closes the market's ADL book against `ranked`, which must be the on-chain
+/// ranking's next unfilled positions, in its order.
+pub fn adl(keys: &MarketKeys, ranked: &[Pubkey]) -> Instruction {
     let mut instruction = build(
         acc::Adl {
             market: keys.market,
             order_book: keys.order_book,
-            bankrupt: *bankrupt,
+            registry: keys.registry,
             oracle: keys.oracle,
             collateral_vault: pda::collateral_vault(&keys.market),
             insurance_vault: pda::insurance_vault(&keys.market),
@@ -391,6 +441,6 @@ pub fn adl(keys: &MarketKeys, bankrupt: &Pubkey, candidates: &[Pubkey]) -> Instr
     );
     instruction
         .accounts
-        .extend(candidates.iter().map(|c| AccountMeta::new(*c, false)));
+        .extend(ranked.iter().map(|c| AccountMeta::new(*c, false)));
     instruction
 }

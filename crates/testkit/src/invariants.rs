@@ -8,18 +8,32 @@
 //! since long lots equal short lots), plus the funding rounding not yet swept to insurance.
 //!
 //! Which hold after every transaction, and which once the keeper has run at the current price:
-//! §12.1, §12.2, the open-order totals (§12.7), the ADL fields' agreement with the queued
-//! position (`adl_queue_matches_market`) and the two per-transaction checks (§12.4
-//! `no_position_pushed_below_maintenance`, §12.6 `insurance_pays_only_real_losses`) hold after
-//! every transaction; `no_unbacked_loss` and `adl_queue_holds_a_real_loss` need the keeper to
-//! have liquidated and cleared what a price move, a deposit or funding left behind.
+//! §12.1, §12.2 (both counting the market's ADL book as a position), the open-order totals
+//! (§12.7), the registry listing every position (`registry_lists_every_position`), the book's
+//! agreement with the market (`adl_book_matches_market`) and the two per-transaction checks
+//! (§12.4 `no_position_pushed_below_maintenance`, §12.6 `insurance_pays_only_real_losses`) hold
+//! after every transaction; `no_unbacked_loss` needs the keeper to have liquidated what a price
+//! move or funding left behind, and `ranking_is_the_top_of_every_eligible_position` holds when a
+//! sweep has just been ranked.
 
 use std::collections::HashMap;
 use std::fmt;
 
 use anchor_lang::prelude::Pubkey;
-use perps::state::{Market, Position};
+use perps::state::{Market, Position, RANKING_CAPACITY};
+use perps_client::accounts::Registry;
 use perps_engine::{funding::FUNDING_INDEX_SCALE, Book, OrderSide, Price, RatePpm};
+
+/// The market's positions and its ADL book, which holds lots and collateral like one.
+fn with_book<'a>(
+    market: &'a Market,
+    positions: &'a [(Pubkey, Position)],
+) -> impl Iterator<Item = &'a Position> {
+    positions
+        .iter()
+        .map(|(_, p)| p)
+        .chain(std::iter::once(&market.adl_book))
+}
 
 /// A broken invariant: which one, and the figures that break it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,14 +52,15 @@ fn breach(invariant: &'static str, detail: String) -> Result<(), Breach> {
     Err(Breach { invariant, detail })
 }
 
-/// §12.1: vault = Σ (C − Q) − pending funding + unswept residue, exactly (in index-scaled atoms).
+/// §12.1: vault = Σ (C − Q) − pending funding + unswept residue, exactly (in index-scaled atoms),
+/// over the positions and the ADL book.
 pub fn vault_matches_positions(
     market: &Market,
     positions: &[(Pubkey, Position)],
     vault: u64,
 ) -> Result<(), Breach> {
     let mut scaled_sum: i128 = market.funding_residue as i128;
-    for (_, p) in positions {
+    for p in with_book(market, positions) {
         let pending =
             p.base_lots as i128 * (market.funding_index - p.funding_index_snapshot) as i128;
         scaled_sum += (p.collateral as i128 - p.cost_basis as i128) * FUNDING_INDEX_SCALE - pending;
@@ -63,18 +78,16 @@ pub fn vault_matches_positions(
     Ok(())
 }
 
-/// §12.2: open interest long = short = Σ long lots = Σ short lots.
+/// §12.2: open interest long = short = Σ long lots = Σ short lots, the ADL book's included.
 pub fn open_interest_balanced(
     market: &Market,
     positions: &[(Pubkey, Position)],
 ) -> Result<(), Breach> {
-    let longs: u64 = positions
-        .iter()
-        .map(|(_, p)| p.base_lots.max(0) as u64)
+    let longs: u64 = with_book(market, positions)
+        .map(|p| p.base_lots.max(0) as u64)
         .sum();
-    let shorts: u64 = positions
-        .iter()
-        .map(|(_, p)| p.base_lots.min(0).unsigned_abs())
+    let shorts: u64 = with_book(market, positions)
+        .map(|p| p.base_lots.min(0).unsigned_abs())
         .sum();
     let recorded = (market.open_interest_long, market.open_interest_short);
     if recorded != (longs, shorts) || longs != shorts {
@@ -94,21 +107,14 @@ pub fn open_interest_balanced(
 pub use perps_client::sizing::equity_at;
 
 /// No loss without a payer: once the keeper has run at `price`, every position's equity is zero
-/// or more, but for the bankruptcy in the ADL queue and those the program holds back behind it
-/// (deficits beyond what the insurance vault, holding `insurance` atoms, can pay: the queue takes
-/// one at a time). Any other negative equity is a loss the vault owes winners with no one to
-/// pay it.
+/// or more. A bankruptcy the insurance vault cannot cover is taken into the market's ADL book at
+/// once, so no position is left holding a loss; the book's own deficit is what ADL is closing.
 pub fn no_unbacked_loss(
     market: &Market,
     positions: &[(Pubkey, Position)],
     price: Price,
-    insurance: u64,
 ) -> Result<(), Breach> {
     for (key, p) in positions {
-        let queued = market.adl_pending != 0 && *key == market.adl_position;
-        if queued || perps_client::liquidation::waits_for_adl(market, p, price, insurance) {
-            continue;
-        }
         match equity_at(market, p, price) {
             Some(equity) if equity >= 0 => {}
             Some(equity) => {
@@ -161,145 +167,141 @@ pub fn insurance_pays_only_real_losses(
     Ok(())
 }
 
-/// The market's ADL fields describe its queue (DESIGN.md §8 as built), after any transaction:
-/// while `adl_pending`, `adl_position` is one of `positions` (the market's), holding a side of
-/// exactly `adl_lots` lots; otherwise no contribution of the vault is recorded.
-pub fn adl_queue_matches_market(
-    market: &Market,
-    positions: &[(Pubkey, Position)],
-) -> Result<(), Breach> {
-    const NAME: &str = "ADL fields match the queued position";
-    if market.adl_pending == 0 {
-        if market.adl_subsidy != 0 {
+/// The ADL book is the market's own (DESIGN.md §8): it names the market as its market and
+/// owner, never has resting orders, holds cost basis only with lots, and the market is in ADL
+/// exactly while it holds lots, with a sweep ranking the other side.
+pub fn adl_book_matches_market(market: &Market) -> Result<(), Breach> {
+    const NAME: &str = "the ADL book is the market's";
+    let book = &market.adl_book;
+    let market_key = perps_client::pda::market(market.index);
+    if book.market != market_key || book.owner != market_key {
+        return breach(
+            NAME,
+            format!(
+                "the book names market {} and owner {}, not {market_key}",
+                book.market, book.owner
+            ),
+        );
+    }
+    if book.has_open_orders() || (book.base_lots == 0 && book.cost_basis != 0) {
+        return breach(
+            NAME,
+            format!(
+                "the book holds {} lots at cost {} with {} orders",
+                book.base_lots, book.cost_basis, book.open_order_count
+            ),
+        );
+    }
+    if market.is_adl_pending() {
+        let side = market.adl_book_side().expect("lots");
+        if market.adl_sweep == 0
+            || perps::state::side_from_code(market.adl_candidate_side).ok() != Some(side.opposite())
+        {
             return breach(
                 NAME,
                 format!(
-                    "no ADL pending, but the market records {} atoms paid in by the vault",
-                    market.adl_subsidy
+                    "the book is {side:?} but sweep {} ranks side {}",
+                    market.adl_sweep, market.adl_candidate_side
                 ),
             );
         }
-        return Ok(());
-    }
-    let key = market.adl_position;
-    let Some((_, queued)) = positions.iter().find(|(k, _)| *k == key) else {
-        return breach(
-            NAME,
-            format!("the queued position {key} is not a position of this market"),
-        );
-    };
-    let market_key = perps_client::pda::market(market.index);
-    if queued.market != market_key {
-        return breach(
-            NAME,
-            format!(
-                "the queued position {key} belongs to market {}, not {market_key}",
-                queued.market
-            ),
-        );
-    }
-    if queued.base_lots == 0 || queued.base_lots.unsigned_abs() != market.adl_lots {
-        return breach(
-            NAME,
-            format!(
-                "the market queues {} lots of {key}, which holds {}",
-                market.adl_lots, queued.base_lots
-            ),
-        );
     }
     Ok(())
 }
 
-/// §12.6, second half, once the keeper has run at `price`: the ADL queue holds only a loss that
-/// is real, a position whose equity at the oracle is negative, and what the vault put into it
-/// (`adl_subsidy`) is no more than it needs: its loss without that contribution,
-/// `paid − E`. (A position that a price move, funding or a deposit made solvent leaves the
-/// queue at the keeper's next `adl`, giving the contribution back.) Includes
-/// `adl_queue_matches_market`.
-pub fn adl_queue_holds_a_real_loss(
-    market: &Market,
+/// Every position is enumerable on-chain (DESIGN.md §8): the registry lists each of `positions`
+/// (the market's, every one that exists) exactly once, at the slot the position records, and
+/// nothing else; its count, free list and high-water mark agree.
+pub fn registry_lists_every_position(
+    registry: &Registry,
     positions: &[(Pubkey, Position)],
-    price: Price,
 ) -> Result<(), Breach> {
-    adl_queue_matches_market(market, positions)?;
-    if market.adl_pending == 0 {
-        return Ok(());
+    const NAME: &str = "the registry lists every position";
+    let header = &registry.header;
+    for (key, p) in positions {
+        let listed = registry
+            .slots
+            .get(p.registry_slot as usize)
+            .map(|s| s.position);
+        if listed != Some(*key) {
+            return breach(
+                NAME,
+                format!(
+                    "position {key} records slot {}, which lists {listed:?}",
+                    p.registry_slot
+                ),
+            );
+        }
     }
-    let key = market.adl_position;
-    let (_, queued) = positions
-        .iter()
-        .find(|(k, _)| *k == key)
-        .expect("checked above");
-    let Some(equity) = equity_at(market, queued, price) else {
+    let listed: Vec<(u32, Pubkey)> = registry.positions().collect();
+    let mut free = 0;
+    let mut next = header.free_head;
+    while next != perps::state::NO_SLOT && free <= header.capacity {
+        free += 1;
+        next = registry
+            .slots
+            .get(next as usize)
+            .map_or(perps::state::NO_SLOT, |s| s.next_free);
+    }
+    if listed.len() != positions.len()
+        || header.count as usize != positions.len()
+        || header.count + free != header.high_water
+    {
         return breach(
-            "12.6 the ADL queue holds a real loss",
-            format!("queued position {key}: equity overflows"),
-        );
-    };
-    let paid = market.adl_subsidy as i128;
-    if equity >= 0 {
-        return breach(
-            "12.6 the ADL queue holds a real loss",
+            NAME,
             format!(
-                "queued position {key} ({} lots) has equity {equity} atoms at the oracle after the keeper ran: no loss left for ADL (the vault put in {paid}; without it the loss is {})",
-                queued.base_lots,
-                paid - equity
+                "{} positions exist, the registry lists {} and counts {} with {free} free of {} used slots",
+                positions.len(),
+                listed.len(),
+                header.count,
+                header.high_water
             ),
         );
     }
     Ok(())
 }
 
-/// §12.6, the vault's side of a queue exit (DESIGN.md §7 as built): when a transaction takes
-/// the queued position out of the ADL queue without closing any of it, either a price move,
-/// funding or a deposit made it solvent, and what others put in comes back up to its equity (the
-/// insurance vault gains exactly `min(adl_subsidy, E)`, `E` at the oracle, funding settled, as
-/// the position stood before); or the vault covered what it lacked, and paid exactly `−E`. `insurance` is the vault's balance before and after.
-pub fn queue_exit_returns_the_vaults_contribution(
-    before: MarketState,
-    after: MarketState,
-    insurance: (u64, u64),
+/// A ranking no one chooses (DESIGN.md §8), checked when a sweep has just ranked every slot and
+/// no position has changed since: the on-chain ranking is exactly the best `RANKING_CAPACITY` of
+/// every eligible position, in the engine's order, at the sweep's snapshot price, and its totals
+/// count every eligible position and lot.
+pub fn ranking_is_the_top_of_every_eligible_position(
+    market: &Market,
+    registry: &Registry,
+    positions: &[(Pubkey, Position)],
 ) -> Result<(), Breach> {
-    const NAME: &str = "12.6 a queue exit gives the vault its contribution back";
-    if before.market.adl_pending == 0 || after.market.adl_pending != 0 {
+    const NAME: &str = "the ranking is the top of every eligible position";
+    let header = &registry.header;
+    if header.sweep != market.adl_sweep || !header.is_ranked() || header.fill_cursor != 0 {
         return Ok(());
     }
-    let key = before.market.adl_position;
-    let lots = |positions: &[(Pubkey, Position)]| {
-        positions
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, p)| p.base_lots)
-    };
-    let Some(held) = lots(before.positions) else {
-        return breach(NAME, format!("the queued position {key} did not exist"));
-    };
-    if lots(after.positions) != Some(held) {
-        // Closed by ADL: its dust goes to insurance, nothing to give back.
-        return Ok(());
-    }
-    let (_, queued) = before
-        .positions
+    let side = perps::state::side_from_code(header.candidate_side).ok();
+    let expected: Vec<(Pubkey, u64)> =
+        perps_client::adl::rank_positions(market, positions, Price(header.snapshot_price))
+            .into_iter()
+            .filter(|r| Some(r.side) == side && r.eligible)
+            .map(|r| (r.key, r.lots))
+            .collect();
+    let on_chain: Vec<(Pubkey, u64)> = header.ranking[..header.ranked_len as usize]
         .iter()
-        .find(|(k, _)| *k == key)
-        .expect("found above");
-    let Some(equity) = equity_at(before.market, queued, after.price) else {
-        return breach(NAME, format!("queued position {key}: equity overflows"));
-    };
-    // Solvent: the subsidy comes back, up to the equity. Still insolvent: the vault covered
-    // it and paid exactly what it lacked.
-    let owed = if equity >= 0 {
-        (before.market.adl_subsidy as i128).min(equity)
-    } else {
-        equity
-    };
-    let returned = insurance.1 as i128 - insurance.0 as i128;
-    if returned != owed {
+        .map(|r| (r.position, r.lots))
+        .collect();
+    let top = &expected[..expected.len().min(RANKING_CAPACITY)];
+    let lots: u64 = expected.iter().map(|e| e.1).sum();
+    if on_chain != top
+        || header.eligible_count as usize != expected.len()
+        || header.eligible_lots != lots
+    {
         return breach(
             NAME,
             format!(
-                "position {key} left the queue with equity {equity} atoms; the vault had put in {}, so {owed} should have come back, and {returned} did",
-                before.market.adl_subsidy
+                "sweep {} ranked {} of {} eligible ({} lots); the positions give {} eligible ({lots} lots), first differing place {:?}",
+                header.sweep,
+                on_chain.len(),
+                header.eligible_count,
+                header.eligible_lots,
+                expected.len(),
+                on_chain.iter().zip(top).position(|(a, b)| a != b)
             ),
         );
     }
@@ -517,135 +519,31 @@ mod tests {
         assert!(insurance_pays_only_real_losses(&m, &key, &long, Price(90), 61).is_err());
     }
 
-    /// A market queueing `queued` (its address `key`) for ADL, with `paid` from the vault.
-    fn queued_market(key: Pubkey, lots: u64, paid: u64) -> Market {
-        let mut m = tiered(10, 10);
-        m.adl_pending = 1;
-        m.adl_position = key;
-        m.adl_lots = lots;
-        m.adl_subsidy = paid;
-        m
-    }
-
-    fn of_market(entry: (Pubkey, Position)) -> (Pubkey, Position) {
-        let (key, mut p) = entry;
-        p.market = perps_client::pda::market(0);
-        (key, p)
-    }
-
     #[test]
-    fn the_adl_fields_must_name_a_position_of_the_market_with_its_lots() {
-        let (key, long) = of_market(position(10, 1_000, 50));
-        let positions = [(key, long), of_market(position(-10, -1_000, 500))];
+    fn the_registry_must_list_each_position_once_at_its_slot() {
+        use bytemuck::Zeroable;
+        use perps::state::{PositionRegistry, RegistrySlot, NO_SLOT};
+        let (a, mut pa) = position(1, 100, 50);
+        let (b, mut pb) = position(-1, -100, 50);
+        let mut header: Box<PositionRegistry> = Box::new(Zeroable::zeroed());
+        header.capacity = 4;
+        header.free_head = NO_SLOT;
+        let mut slots = vec![RegistrySlot::default(); 4];
+        pa.registry_slot = header.add(&mut slots, a).unwrap();
+        pb.registry_slot = header.add(&mut slots, b).unwrap();
+        let registry = Registry { header, slots };
         assert_eq!(
-            adl_queue_matches_market(&queued_market(key, 10, 5), &positions),
+            registry_lists_every_position(&registry, &[(a, pa), (b, pb)]),
             Ok(())
         );
-        // Lots that differ from the position's, a position not in the market, another market's.
-        assert!(adl_queue_matches_market(&queued_market(key, 9, 5), &positions).is_err());
-        let stranger = Pubkey::new_unique();
-        let breach =
-            adl_queue_matches_market(&queued_market(stranger, 10, 5), &positions).unwrap_err();
-        assert!(
-            breach.detail.contains("not a position of this market"),
-            "{breach}"
-        );
-        let mut elsewhere = positions;
-        elsewhere[0].1.market = Pubkey::new_unique();
-        assert!(adl_queue_matches_market(&queued_market(key, 10, 5), &elsewhere).is_err());
-        // Out of ADL, no contribution of the vault may stay recorded.
-        let mut m = queued_market(key, 10, 5);
-        m.adl_pending = 0;
-        assert!(adl_queue_matches_market(&m, &positions).is_err());
-        m.adl_subsidy = 0;
-        assert_eq!(adl_queue_matches_market(&m, &positions), Ok(()));
-    }
-
-    #[test]
-    fn the_adl_queue_may_hold_only_a_position_insolvent_at_the_oracle() {
-        // Long 10 from 100 with 50, of which the vault put in 5: equity −50 at 90.
-        let (key, long) = of_market(position(10, 1_000, 50));
-        let positions = [(key, long), of_market(position(-10, -1_000, 500))];
-        let m = queued_market(key, 10, 5);
-        assert_eq!(
-            adl_queue_holds_a_real_loss(&m, &positions, Price(90)),
-            Ok(())
-        );
-        assert_eq!(
-            adl_queue_holds_a_real_loss(&m, &positions, Price(94)),
-            Ok(())
-        );
-        // At 95 its equity is zero: nothing is left for ADL to cover, the keeper clears it.
-        let breach = adl_queue_holds_a_real_loss(&m, &positions, Price(95)).unwrap_err();
-        assert!(breach.detail.contains("equity 0 atoms"), "{breach}");
-        assert!(adl_queue_holds_a_real_loss(&m, &positions, Price(120)).is_err());
-        // The structural check comes with it.
-        let wrong_lots = queued_market(key, 3, 5);
-        assert!(adl_queue_holds_a_real_loss(&wrong_lots, &positions, Price(90)).is_err());
-        // Nothing queued, nothing to judge.
-        assert_eq!(
-            adl_queue_holds_a_real_loss(&tiered(10, 10), &positions, Price(120)),
-            Ok(())
-        );
-    }
-
-    #[test]
-    fn a_queued_position_that_leaves_unclosed_gives_back_the_vaults_contribution_up_to_its_equity()
-    {
-        // Long 10 from 100 with 50 atoms, 20 of them from the vault: at 100 its equity is 50.
-        let (key, long) = of_market(position(10, 1_000, 50));
-        let queued = queued_market(key, 10, 20);
-        let mut cleared = queued;
-        cleared.adl_pending = 0;
-        cleared.adl_subsidy = 0;
-        let positions = [(key, long)];
-        let state = |market, positions, price| MarketState {
-            market,
-            positions,
-            price: Price(price),
-        };
-        let exit = |price, insurance| {
-            queue_exit_returns_the_vaults_contribution(
-                state(&queued, &positions, price),
-                state(&cleared, &positions, price),
-                insurance,
-            )
-        };
-        assert_eq!(exit(100, (500, 520)), Ok(()));
-        let breach = exit(100, (500, 500)).unwrap_err();
-        assert!(
-            breach
-                .detail
-                .contains("20 should have come back, and 0 did"),
-            "{breach}"
-        );
-        // At 96 its equity is 10: only 10 of the 20 come back.
-        assert_eq!(exit(96, (500, 510)), Ok(()));
-        assert!(exit(96, (500, 520)).is_err());
-        // Still queued, or closed by ADL: nothing to judge.
-        assert_eq!(
-            queue_exit_returns_the_vaults_contribution(
-                state(&queued, &positions, 100),
-                state(&queued, &positions, 100),
-                (500, 500)
-            ),
-            Ok(())
-        );
-        let closed = [(
-            key,
-            Position {
-                base_lots: 0,
-                ..long
-            },
-        )];
-        assert_eq!(
-            queue_exit_returns_the_vaults_contribution(
-                state(&queued, &positions, 100),
-                state(&cleared, &closed, 100),
-                (500, 501)
-            ),
-            Ok(())
-        );
+        // A position the registry does not list, or one at the wrong slot.
+        let (c, pc) = position(1, 100, 50);
+        assert!(registry_lists_every_position(&registry, &[(a, pa), (b, pb), (c, pc)]).is_err());
+        pb.registry_slot = 0;
+        assert!(registry_lists_every_position(&registry, &[(a, pa), (b, pb)]).is_err());
+        // A listed position that no longer exists.
+        let breach = registry_lists_every_position(&registry, &[(a, pa)]).unwrap_err();
+        assert!(breach.detail.contains("1 positions exist"), "{breach}");
     }
 
     #[test]
@@ -763,7 +661,7 @@ mod tests {
     }
 
     #[test]
-    fn a_position_under_water_is_an_unbacked_loss_unless_it_waits_in_the_adl_queue() {
+    fn a_position_under_water_is_an_unbacked_loss_even_while_the_market_is_in_adl() {
         // Long 10 lots at 100 with 50 atoms: at 90 its equity is 50 - 100 = -50.
         let (key, long) = position(10, 1_000, 50);
         let positions = [(key, long), position(-10, -1_000, 500)];
@@ -774,17 +672,11 @@ mod tests {
             initial_rate_ppm: 10_000,
         };
         m.params.margin_tier_count = 1;
-        assert_eq!(no_unbacked_loss(&m, &positions, Price(95), 0), Ok(()));
-        let breach = no_unbacked_loss(&m, &positions, Price(90), 0).unwrap_err();
+        assert_eq!(no_unbacked_loss(&m, &positions, Price(95)), Ok(()));
+        let breach = no_unbacked_loss(&m, &positions, Price(90)).unwrap_err();
         assert!(breach.detail.contains("equity -50"), "{breach}");
-        // Another bankruptcy holds the queue and the vault cannot pay 50: it waits its turn.
-        m.adl_pending = 1;
-        assert_eq!(no_unbacked_loss(&m, &positions, Price(90), 0), Ok(()));
-        // A vault that can pay it means the program would liquidate it: no excuse.
-        let breach = no_unbacked_loss(&m, &positions, Price(90), 1_000).unwrap_err();
-        assert!(breach.detail.contains("equity -50"), "{breach}");
-        // The queued position itself is the one ADL closes.
-        m.adl_position = key;
-        assert_eq!(no_unbacked_loss(&m, &positions, Price(90), 1_000), Ok(()));
+        // The book takes a bankruptcy over at once: a loss left on a position is never excused.
+        m.adl_book.base_lots = 10;
+        assert!(no_unbacked_loss(&m, &positions, Price(90)).is_err());
     }
 }

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use anchor_lang::{prelude::*, solana_program::entrypoint::ProgramResult, AccountSerialize};
 use perps::error::PerpsError;
 use perps::state::{
-    Exchange, ExchangeBounds, Market, MarketParams, MarketStatus, Position, PriceFeed,
+    registry_account_size, Exchange, ExchangeBounds, Market, MarketParams, MarketStatus, Position,
+    PriceFeed,
 };
 use perps_client::{accounts as decode, instructions as ix, pda};
 use solana_account::{Account, AccountSharedData};
@@ -32,6 +33,8 @@ pub use solana_transaction::TransactionError as TxError;
 pub use perps::testing::{default_params, USDC};
 
 pub const USDC_DECIMALS: u8 = 6;
+/// Positions the harness's markets can hold.
+pub const REGISTRY_CAPACITY: u32 = 1_024;
 /// BTC feeds publish with exponent −8, as Pyth's do.
 pub const FEED_EXPO: i32 = -8;
 
@@ -79,6 +82,7 @@ pub struct MarketFixture {
     pub market: Pubkey,
     pub oracle: Pubkey,
     pub order_book: Pubkey,
+    pub registry: Pubkey,
     pub collateral_vault: Pubkey,
     pub insurance_vault: Pubkey,
     pub treasury: Pubkey,
@@ -89,6 +93,7 @@ impl MarketFixture {
         ix::MarketKeys {
             market: self.market,
             order_book: self.order_book,
+            registry: self.registry,
             oracle: self.oracle,
             treasury: self.treasury,
         }
@@ -406,11 +411,13 @@ impl TestContext {
         );
         self.send_by_admin(create).await.expect("create_market");
         let order_book = self.create_order_book(&market).await;
+        let registry = self.create_registry(&market, REGISTRY_CAPACITY).await;
         MarketFixture {
             index,
             market,
             oracle,
             order_book,
+            registry,
             collateral_vault: pda::collateral_vault(&market),
             insurance_vault: pda::insurance_vault(&market),
             treasury: self.treasury,
@@ -420,19 +427,48 @@ impl TestContext {
     /// Creates a zeroed order book account and has the admin adopt it for `market`.
     pub async fn create_order_book(&mut self, market: &Pubkey) -> Pubkey {
         let book = Keypair::new();
-        let lamports = self.rent().await.minimum_balance(ix::ORDER_BOOK_SPACE);
+        let adopt = ix::initialize_order_book(&self.admin.pubkey(), market, &book.pubkey());
+        self.create_program_account(book, ix::ORDER_BOOK_SPACE, adopt)
+            .await
+            .expect("order book")
+    }
+
+    /// Creates a zeroed registry account for `capacity` positions and has the admin adopt it
+    /// for `market`.
+    pub async fn create_registry(&mut self, market: &Pubkey, capacity: u32) -> Pubkey {
+        let registry = Keypair::new();
+        let adopt =
+            ix::initialize_position_registry(&self.admin.pubkey(), market, &registry.pubkey());
+        self.create_program_account(registry, registry_account_size(capacity), adopt)
+            .await
+            .expect("position registry")
+    }
+
+    /// Creates `account` (rent-exempt, owned by the program) and sends `adopt`, signed by the
+    /// admin, in the same transaction.
+    pub async fn create_program_account(
+        &mut self,
+        account: Keypair,
+        space: usize,
+        adopt: Instruction,
+    ) -> std::result::Result<Pubkey, TxError> {
+        let lamports = self.rent().await.minimum_balance(space);
         let payer = self.bank.payer.pubkey();
         let admin = self.admin.insecure_clone();
         self.send(
             &[
-                ix::create_order_book_account(&payer, &book.pubkey(), lamports),
-                ix::initialize_order_book(&admin.pubkey(), market, &book.pubkey()),
+                ix::create_program_account(&payer, &account.pubkey(), space, lamports),
+                adopt,
             ],
-            &[&book, &admin],
+            &[&account, &admin],
         )
-        .await
-        .expect("order book");
-        book.pubkey()
+        .await?;
+        Ok(account.pubkey())
+    }
+
+    pub async fn registry(&mut self, key: &Pubkey) -> decode::Registry {
+        let data = self.account(key).await.expect("registry").data;
+        decode::registry(&data).expect("decode registry")
     }
 
     pub async fn order_book(&mut self, key: &Pubkey) -> Box<perps::state::OrderBook> {
@@ -529,7 +565,11 @@ impl TestContext {
     ) -> std::result::Result<(), TxError> {
         let result = self
             .send(
-                &[ix::open_position(&owner.pubkey(), &market.market)],
+                &[ix::open_position(
+                    &owner.pubkey(),
+                    &market.market,
+                    &market.registry,
+                )],
                 &[&owner.keypair],
             )
             .await;
@@ -626,16 +666,79 @@ impl TestContext {
     }
 
     /// DESIGN.md §12.1–12.2 as they hold here (see `invariants`), over every position the
-    /// harness opened in `market`.
+    /// harness opened in `market` and the market's ADL book, with the registry listing each of
+    /// those positions.
     pub async fn assert_vault_matches_positions(&mut self, market: &MarketFixture) {
         let m = self.market(&market.market).await;
         let positions = self.positions_of(market).await;
         let vault = self.token_balance(&market.collateral_vault).await;
+        let registry = self.registry(&market.registry).await;
         if let Err(breach) = invariants::vault_matches_positions(&m, &positions, vault)
             .and_then(|()| invariants::open_interest_balanced(&m, &positions))
+            .and_then(|()| invariants::adl_book_matches_market(&m))
+            .and_then(|()| invariants::registry_lists_every_position(&registry, &positions))
         {
             panic!("{breach}");
         }
+    }
+
+    /// `m`'s oracle price now, read as the program reads it for a liquidation.
+    pub async fn oracle_price(
+        &mut self,
+        m: &MarketFixture,
+        market: &Market,
+    ) -> perps_engine::Price {
+        let account = self.account(&m.oracle).await.expect("oracle");
+        let now = self.clock().await.unix_timestamp;
+        perps_client::oracle::oracle_price(
+            &m.market,
+            market,
+            &account.owner,
+            &account.data,
+            now,
+            perps_engine::OracleUse::Liquidation,
+        )
+        .expect("oracle price")
+    }
+
+    /// Drives `m`'s ADL to its end as a keeper would (`perps_client::adl::next_adl_step` at the
+    /// feed's price): ranking chunks, then fills down the ranking, sweep after sweep, asserting
+    /// after each ranking that it is the top of every eligible position. Stops when the market
+    /// leaves ADL or has nothing to do; returns what it sent.
+    pub async fn run_adl(&mut self, m: &MarketFixture) -> AdlRun {
+        use perps_client::adl::{next_adl_step, AdlStep};
+        let mut run = AdlRun::default();
+        for _ in 0..1_000 {
+            let market = self.market(&m.market).await;
+            let registry = self.registry(&m.registry).await;
+            let positions = self.positions_of(m).await;
+            let price = self.oracle_price(m, &market).await;
+            let insurance = self.token_balance(&m.insurance_vault).await;
+            match next_adl_step(&m.keys(), &market, &registry, &positions, price, insurance) {
+                AdlStep::Wait => return run,
+                AdlStep::Rank(chunks) => {
+                    run.sweeps += 1;
+                    for chunk in chunks {
+                        run.rank_transactions += 1;
+                        run.positions_ranked += chunk.accounts.len() as u64 - 2;
+                        self.send(&[chunk], &[]).await.expect("rank_adl_candidates");
+                    }
+                    let market = self.market(&m.market).await;
+                    let registry = self.registry(&m.registry).await;
+                    invariants::ranking_is_the_top_of_every_eligible_position(
+                        &market, &registry, &positions,
+                    )
+                    .unwrap_or_else(|breach| panic!("{breach}"));
+                }
+                AdlStep::Fill(steps) => {
+                    for step in steps {
+                        run.adl_transactions += 1;
+                        self.send(&[step], &[]).await.expect("adl");
+                    }
+                }
+            }
+        }
+        panic!("ADL did not settle in 1,000 keeper passes");
     }
 
     /// Every position the harness opened in `m` that still exists, decoded, as a keeper would
@@ -700,6 +803,15 @@ impl TestContext {
     pub async fn status(&mut self, market: &Pubkey) -> MarketStatus {
         MarketStatus::try_from(self.market(market).await.status).expect("status")
     }
+}
+
+/// What `TestContext::run_adl` sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AdlRun {
+    pub sweeps: u32,
+    pub rank_transactions: u32,
+    pub positions_ranked: u64,
+    pub adl_transactions: u32,
 }
 
 /// A default market where Alice is long `lots` at 60 USDC a lot with exactly `collateral` (she
