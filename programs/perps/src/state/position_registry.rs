@@ -312,3 +312,8 @@ mod ranking_tests {
         assert_eq!(registry.ranking[0].score(), score(keys.len() as u128, 1));
     }
 }
+
+// The layout the README's account table and clients rely on.
+const _: () = assert!(std::mem::size_of::<RegistrySlot>() == 40);
+const _: () = assert!(std::mem::size_of::<RankedPosition>() == 80);
+const _: () = assert!(REGISTRY_HEADER_SIZE == 10_344);
