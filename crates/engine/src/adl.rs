@@ -255,7 +255,8 @@ pub fn adl_fill_lots(
 /// `adl_order` (`entry(i)` reads the i-th), when only the best `capacity` are kept: `None` when
 /// it ranks below all of them. Binary search: the place depends only on the scores and addresses,
 /// never on the order in which candidates arrive, so a sweep in chunks landing in any order ends
-/// with the same ranking.
+/// with the same ranking. A candidate below a full ranking's last entry, the common case in a
+/// large market, costs one comparison.
 pub fn ranking_place(
     len: usize,
     capacity: usize,
@@ -263,7 +264,16 @@ pub fn ranking_place(
     score: &AdlScore,
     key: &[u8; 32],
 ) -> Option<usize> {
-    let (mut low, mut high) = (0, len);
+    if capacity == 0 {
+        return None;
+    }
+    if len >= capacity {
+        let (last_score, last_key) = entry(capacity - 1);
+        if adl_order((&last_score, &last_key), (score, key)) == Ordering::Less {
+            return None;
+        }
+    }
+    let (mut low, mut high) = (0, len.min(capacity));
     while low < high {
         let mid = low + (high - low) / 2;
         let (mid_score, mid_key) = entry(mid);
