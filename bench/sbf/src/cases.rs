@@ -268,8 +268,10 @@ fn bankruptcy_price(stage: u8) -> Result<(), Failure> {
     check(state.bankruptcy_price()? == Price(94_000_000))
 }
 
-/// One place of the on-chain ranking, laid out as the program's `RankedPosition` (80 bytes).
+/// One place of the on-chain ranking, laid out as the program's `RankedPosition` (80 bytes) so
+/// that insertion shifts as many bytes; `slot` and the padding are carried, never read here.
 #[derive(Clone, Copy)]
+#[allow(dead_code)]
 struct Ranked {
     key: [u8; 32],
     score_num: [u8; 16],
