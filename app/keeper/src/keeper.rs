@@ -7,7 +7,9 @@ use anchor_lang::prelude::Pubkey;
 use perps::error::PerpsError;
 use perps::state::{Market, MarketStatus, Position};
 use perps_client::{
-    accounts as decode, adl as adl_plan, instructions as ix, liquidation, oracle, pda,
+    accounts as decode,
+    adl::{self as adl_plan, AdlStep},
+    instructions as ix, oracle, pda,
 };
 use perps_engine::{oracle::OracleUse, MarginHealth, Price, RatePpm};
 use solana_instruction::Instruction;
@@ -15,10 +17,9 @@ use tracing::{debug, info, warn};
 
 use crate::chain::{Chain, SendError};
 
-/// Rounds of ADL transactions one pass sends for one market before it moves on.
-const MAX_ADL_ROUNDS: usize = 8;
-/// Liquidate-then-ADL rounds of one pass: each completed ADL lets the next bankruptcy through.
-const MAX_BANKRUPTCY_ROUNDS: usize = 16;
+/// ADL steps (a sweep's ranking chunks, or its fills) one pass sends for one market before it
+/// moves on: a book that outlasts a ranking needs a new sweep, ranked then filled.
+const MAX_ADL_ROUNDS: usize = 16;
 
 /// Counts of one pass, logged at its end.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -27,6 +28,10 @@ pub struct PassSummary {
     pub positions: u32,
     pub liquidatable: u32,
     pub liquidations: u32,
+    /// `rank_adl_candidates` transactions landed, and the positions they ranked.
+    pub rank_transactions: u32,
+    pub positions_ranked: u32,
+    /// `adl` transactions landed (fills down the ranking, or the start of a new sweep).
     pub adl_transactions: u32,
     pub adl_completed: u32,
     pub funding_cranks: u32,
@@ -38,8 +43,8 @@ pub struct PassSummary {
 }
 
 /// The positions of `market` the program would let a keeper liquidate at `price`, with their
-/// health, most under-margined first (lowest equity / maintenance). The position waiting for
-/// ADL is left out: it is not liquidated again.
+/// health, most under-margined first (lowest equity / maintenance). A bankrupt one the insurance
+/// vault cannot cover is liquidated too: the program takes it into the market's ADL book.
 pub fn assess(
     market: &Market,
     positions: &[(Pubkey, Position)],
@@ -50,9 +55,7 @@ pub fn assess(
     };
     let mut liquidatable: Vec<(Pubkey, MarginHealth)> = positions
         .iter()
-        .filter(|(key, p)| {
-            p.base_lots != 0 && !(market.adl_pending != 0 && *key == market.adl_position)
-        })
+        .filter(|(_, p)| p.base_lots != 0)
         .filter_map(|(key, p)| {
             let health = p
                 .state_at(market.funding_index)
@@ -118,6 +121,8 @@ impl<C: Chain> Keeper<C> {
             positions = summary.positions,
             liquidatable = summary.liquidatable,
             liquidations = summary.liquidations,
+            rank_transactions = summary.rank_transactions,
+            positions_ranked = summary.positions_ranked,
             adl_transactions = summary.adl_transactions,
             adl_completed = summary.adl_completed,
             funding_cranks = summary.funding_cranks,
@@ -162,6 +167,7 @@ impl<C: Chain> Keeper<C> {
         let keys = ix::MarketKeys {
             market: market_key,
             order_book: market.order_book,
+            registry: market.position_registry,
             oracle: market.oracle,
             treasury: exchange.treasury,
         };
@@ -189,24 +195,14 @@ impl<C: Chain> Keeper<C> {
             }
         };
 
-        // A bankruptcy the vault cannot cover holds the next one back until ADL closes it, so
-        // after each completed ADL the pass liquidates again what is still under water.
-        for round in 0..MAX_BANKRUPTCY_ROUNDS {
-            if !self
-                .liquidate_all(index, &market_key, &keys, price, round == 0, summary)
-                .await?
-                || !self
-                    .drive_adl(index, &market_key, &keys, price, summary)
-                    .await?
-            {
-                break;
-            }
-            if round + 1 == MAX_BANKRUPTCY_ROUNDS {
-                warn!(
-                    market = index,
-                    "bankruptcy rounds used up: the next pass goes on"
-                );
-            }
+        // Every liquidatable position goes: a bankruptcy the vault cannot cover goes into the
+        // market's ADL book, which ADL then closes down the on-chain ranking.
+        if self
+            .liquidate_all(index, &market_key, &keys, price, summary)
+            .await?
+        {
+            self.drive_adl(index, &market_key, &keys, price, summary)
+                .await?;
         }
 
         let market = self.market(&market_key).await?;
@@ -230,23 +226,20 @@ impl<C: Chain> Keeper<C> {
         Ok(())
     }
 
-    /// Liquidates every position below maintenance at `price`, most under-margined first, but
-    /// those the program would hold back while another bankruptcy is in the ADL queue (they
-    /// wait for the next round). False when the keeper cannot liquidate at all.
+    /// Liquidates every position below maintenance at `price`, most under-margined first
+    /// (bankrupt ones the vault cannot cover go into the ADL book). False when the keeper cannot
+    /// liquidate at all.
     async fn liquidate_all(
         &mut self,
         index: u16,
         market_key: &Pubkey,
         keys: &ix::MarketKeys,
         price: Price,
-        first_round: bool,
         summary: &mut PassSummary,
     ) -> anyhow::Result<bool> {
         let mut market = self.market(market_key).await?;
         let positions = self.chain.positions(market_key).await?;
-        if first_round {
-            summary.positions += positions.len() as u32;
-        }
+        summary.positions += positions.len() as u32;
         let liquidatable = assess(&market, &positions, price);
         summary.liquidatable += liquidatable.len() as u32;
         if liquidatable.is_empty() {
@@ -261,15 +254,10 @@ impl<C: Chain> Keeper<C> {
             summary.errors += 1;
             return Ok(false);
         }
-        let mut insurance = self.insurance(market_key).await?;
         for (target, health) in liquidatable {
             let Some((_, position)) = positions.iter().find(|(k, _)| *k == target) else {
                 continue;
             };
-            if liquidation::waits_for_adl(&market, position, price, insurance) {
-                debug!(market = index, position = %target, "bankrupt beyond the vault: waits for the ADL queue");
-                continue;
-            }
             // The decision rests on the position, the price and the market (ADL state, funding).
             let decision = digest(&[
                 b"liquidate",
@@ -287,19 +275,14 @@ impl<C: Chain> Keeper<C> {
                     &target,
                     instruction,
                     decision,
-                    &[
-                        PerpsError::NotLiquidatable,
-                        PerpsError::FlatPosition,
-                        PerpsError::AdlPending,
-                    ],
+                    &[PerpsError::NotLiquidatable, PerpsError::FlatPosition],
                     summary,
                 )
                 .await
             {
                 summary.liquidations += 1;
-                // A liquidation may have queued a bankruptcy or drawn on the vault.
+                // A liquidation may have taken a bankruptcy into the ADL book or settled funding.
                 market = self.market(market_key).await?;
-                insurance = self.insurance(market_key).await?;
             }
         }
         Ok(true)
@@ -316,7 +299,22 @@ impl<C: Chain> Keeper<C> {
         decode::token_amount(&account.data).map_err(|e| anyhow::anyhow!("insurance vault: {e}"))
     }
 
-    /// Drives a pending ADL in rank order; true when this call completed it.
+    /// The market's position registry (`market.position_registry`).
+    async fn registry(&mut self, market: &Market) -> anyhow::Result<decode::Registry> {
+        let key = market.position_registry;
+        let account = self
+            .chain
+            .account(&key)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("position registry {key} does not exist"))?;
+        decode::registry(&account.data).map_err(|e| anyhow::anyhow!("registry {key}: {e}"))
+    }
+
+    /// Drives the market's ADL (DESIGN.md §8) with `perps_client::adl::next_adl_step`: the
+    /// sweep's ranking chunks (independent: each is sent even if another did not land), then
+    /// the fills down the ranking (in order: one that does not land stops the step), step after
+    /// step until the book is closed, nothing can progress, or the rounds are used up. True when
+    /// this call closed the book.
     async fn drive_adl(
         &mut self,
         index: u16,
@@ -325,62 +323,118 @@ impl<C: Chain> Keeper<C> {
         price: Price,
         summary: &mut PassSummary,
     ) -> anyhow::Result<bool> {
-        for _ in 0..MAX_ADL_ROUNDS {
+        let mut progressed = false;
+        for round in 0..MAX_ADL_ROUNDS {
             let market = self.market(market_key).await?;
-            if market.adl_pending == 0 {
+            if !market.is_adl_pending() {
                 break;
             }
+            let registry = self.registry(&market).await?;
             let positions = self.chain.positions(market_key).await?;
             let insurance = self.insurance(market_key).await?;
-            let instructions =
-                adl_plan::adl_instructions(keys, &market, &positions, price, insurance);
-            if instructions.is_empty() {
-                warn!(
-                    market = index,
-                    "ADL pending but no eligible candidate to supply"
-                );
-                break;
-            }
-            let mut progressed = false;
-            for instruction in instructions {
-                let decision = digest(&[
-                    b"adl",
-                    &bytemuck_market(&market),
-                    &instruction.data,
-                    &accounts_bytes(&instruction),
-                ]);
-                match self
-                    .execute(
-                        "adl",
-                        index,
-                        &market.adl_position,
-                        instruction,
-                        decision,
-                        &[PerpsError::NoAdlPending],
-                        summary,
-                    )
-                    .await
-                {
-                    Sent::Done => {
-                        summary.adl_transactions += 1;
-                        progressed = true;
+            let state = digest(&[
+                &bytemuck_market(&market),
+                &anchor_lang::__private::bytemuck::bytes_of(&*registry.header).to_vec(),
+            ]);
+            let step =
+                adl_plan::next_adl_step(keys, &market, &registry, &positions, price, insurance);
+            let landed = match step {
+                AdlStep::Wait => {
+                    info!(
+                        market = index,
+                        book_lots = market.adl_book.base_lots,
+                        "in ADL, no eligible position to deleverage at this price: waits"
+                    );
+                    break;
+                }
+                AdlStep::Rank(chunks) => {
+                    let mut landed = 0;
+                    for chunk in chunks {
+                        // The chunk's positions follow the market and the registry.
+                        let ranked = chunk.accounts.len().saturating_sub(2) as u32;
+                        let decision = digest(&[
+                            b"rank",
+                            &market.adl_sweep.to_le_bytes(),
+                            &chunk.data,
+                            &accounts_bytes(&chunk),
+                        ]);
+                        if let Sent::Done = self
+                            .execute(
+                                "rank_adl_candidates",
+                                index,
+                                market_key,
+                                chunk,
+                                decision,
+                                &[
+                                    PerpsError::SlotAlreadyRanked,
+                                    PerpsError::RankingComplete,
+                                    PerpsError::NoAdlPending,
+                                ],
+                                summary,
+                            )
+                            .await
+                        {
+                            summary.rank_transactions += 1;
+                            summary.positions_ranked += ranked;
+                            landed += 1;
+                        }
                     }
-                    // Never send a lower-ranked chunk past one that did not land: replan instead.
-                    Sent::Skipped | Sent::Failed | Sent::NotSent => break,
+                    landed
                 }
-            }
-            if self.market(market_key).await?.adl_pending == 0 {
-                if progressed {
-                    summary.adl_completed += 1;
-                    info!(market = index, "ADL completed");
+                AdlStep::Fill(steps) => {
+                    let mut landed = 0;
+                    for instruction in steps {
+                        let target = instruction
+                            .accounts
+                            .get(7)
+                            .map_or(*market_key, |a| a.pubkey);
+                        let decision = digest(&[
+                            b"adl",
+                            &state.to_le_bytes(),
+                            &instruction.data,
+                            &accounts_bytes(&instruction),
+                        ]);
+                        match self
+                            .execute(
+                                "adl",
+                                index,
+                                &target,
+                                instruction,
+                                decision,
+                                &[
+                                    PerpsError::NoAdlPending,
+                                    PerpsError::AdlOutOfRankingOrder,
+                                    PerpsError::RankingIncomplete,
+                                ],
+                                summary,
+                            )
+                            .await
+                        {
+                            Sent::Done => {
+                                summary.adl_transactions += 1;
+                                landed += 1;
+                            }
+                            // Never send a lower-ranked step past one that did not land: replan.
+                            Sent::Skipped | Sent::Failed | Sent::NotSent => break,
+                        }
+                    }
+                    landed
                 }
-                return Ok(progressed);
-            }
-            if !progressed || self.dry_run {
+            };
+            progressed |= landed > 0;
+            if landed == 0 || self.dry_run {
                 break;
+            }
+            if round + 1 == MAX_ADL_ROUNDS {
+                warn!(market = index, "ADL rounds used up: the next pass goes on");
             }
         }
-        Ok(false)
+        let completed = progressed && !self.market(market_key).await?.is_adl_pending();
+        if completed {
+            summary.adl_completed += 1;
+            info!(market = index, "ADL completed");
+        }
+        Ok(completed)
     }
 
     /// Sends one decision unless it was already sent for the same state; logs one line.

@@ -1,7 +1,9 @@
 //! perps-keeper: the bot that keeps a perps market solvent. Each pass, per market, it reads the
 //! oracle and every position, judges each with the engine (no formula of its own), liquidates the
-//! positions below maintenance margin, most under-margined first, drives a pending ADL to
-//! completion in rank order, and cranks funding when it is due.
+//! positions below maintenance margin, most under-margined first (a bankruptcy the insurance vault
+//! cannot cover goes into the market's ADL book), drives ADL while the book holds lots (the
+//! sweep's ranking chunks over every registered position, then fills down the on-chain ranking,
+//! sweep after sweep), and cranks funding when it is due.
 //!
 //! Chain access is one trait with two backends: a cluster over RPC and the in-process bank
 //! (`bank`, behind the cargo feature of the same name).

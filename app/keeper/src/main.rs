@@ -1,5 +1,5 @@
-//! `perps-keeper`: run the keeper against a cluster, print a market's ADL queue, or benchmark
-//! the health and ranking pass.
+//! `perps-keeper`: run the keeper against a cluster, print a market's ADL ranking (the on-chain
+//! one while the market is in ADL), or benchmark the health and ranking pass.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -51,7 +51,8 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Print every position of a market with its ADL score, rank and indicator.
+    /// Print every position of a market with its ADL score, rank and indicator; while the market
+    /// is in ADL, the sweep's on-chain ranking first.
     Rank {
         #[arg(long)]
         market: u16,
@@ -174,16 +175,64 @@ async fn rank(config: Config, index: u16) -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("oracle: {e}"))?;
     let positions = chain.positions(&key).await?;
+    if market.is_adl_pending() {
+        print_on_chain_ranking(&mut chain, index, &market).await?;
+    }
     println!(
         "market {index}: {} positions at {} quote atoms per lot",
         positions.len(),
         price.0
     );
+    print_ranking(&adl::rank_positions(&market, &positions, price));
+    Ok(())
+}
+
+/// The ADL book and the sweep's on-chain ranking, as `adl` will fill it.
+async fn print_on_chain_ranking(
+    chain: &mut RpcChain,
+    index: u16,
+    market: &Market,
+) -> anyhow::Result<()> {
+    let account = chain
+        .account(&market.position_registry)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no position registry {}", market.position_registry))?;
+    let registry = decode::registry(&account.data).map_err(|e| anyhow::anyhow!("registry: {e}"))?;
+    let header = &registry.header;
+    println!(
+        "market {index} in ADL: book {} lots; sweep {} of the registry's {} positions{} at {} quote atoms per lot",
+        market.adl_book.base_lots,
+        market.adl_sweep,
+        header.count,
+        if header.sweep != market.adl_sweep {
+            " (not started)".to_string()
+        } else if header.is_ranked() {
+            format!(
+                ": ranked, {} eligible ({} lots), best {} kept, {} filled",
+                header.eligible_count, header.eligible_lots, header.ranked_len, header.fill_cursor
+            )
+        } else {
+            format!(
+                ": {} of {} slots ranked",
+                header.slots_ranked, header.sweep_slots
+            )
+        },
+        market.adl_snapshot_price
+    );
+    if header.sweep == market.adl_sweep {
+        println!("on-chain ranking (filled entries are not eligible any more):");
+        print_ranking(&adl::on_chain_ranking(&registry));
+    }
+    println!();
+    Ok(())
+}
+
+fn print_ranking(ranking: &[adl::RankedPosition]) {
     println!(
         "{:<45} {:>6} {:>12} {:>14} {:>5} {:>7} {:>9}",
         "position", "side", "lots", "score", "rank", "lights", "eligible"
     );
-    for r in adl::rank_positions(&market, &positions, price) {
+    for r in ranking {
         let sign = if r.score.negative { -1.0 } else { 1.0 };
         println!(
             "{:<45} {:>6} {:>12} {:>14.6} {:>5} {:>7} {:>9}",
@@ -196,7 +245,6 @@ async fn rank(config: Config, index: u16) -> anyhow::Result<()> {
             r.eligible
         );
     }
-    Ok(())
 }
 
 /// Synthetic positions around 60 USDC a lot with leverage from 1× to 50×, half long, half short.

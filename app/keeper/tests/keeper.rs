@@ -1,5 +1,6 @@
-//! The keeper against the embedded bank: liquidations, ADL driven to completion by the bot alone,
-//! two keepers side by side, and dry runs.
+//! The keeper against the embedded bank: liquidations, bankruptcies taken into the ADL book and
+//! the book closed by the bot alone (ranking chunks, then fills down the on-chain ranking), two
+//! keepers side by side, and dry runs.
 // The bank crates mark their API "unstable" (a deprecation warning); it is the bank we test in.
 #![allow(deprecated)]
 
@@ -57,12 +58,13 @@ async fn keeper(ctx: &mut TestContext, m: &MarketFixture, dry_run: bool) -> Keep
     Keeper::new(chain, vec![m.index], dry_run)
 }
 
-/// The market left ADL with no open interest left on either side.
+/// The market left ADL (its book is empty) with no open interest left on either side.
 async fn assert_adl_cleared_every_lot(ctx: &mut TestContext, m: &MarketFixture) {
     let market = ctx.market(&m.market).await;
+    assert!(!market.is_adl_pending());
     assert_eq!(
         (
-            market.adl_pending,
+            market.adl_book.base_lots,
             market.open_interest_long,
             market.open_interest_short
         ),
@@ -143,36 +145,64 @@ async fn a_dry_run_decides_but_sends_nothing() {
     assert_eq!(ctx.position(&m.market, &d.pubkey()).await.base_lots, 100);
 }
 
-#[tokio::test]
-async fn the_bot_alone_drives_a_bankrupt_position_through_adl_to_completion() {
+/// Alice long 99 lots from 60 with 100 USDC against three shorts of 33 (100, 1,000 and 450
+/// USDC), each also holding `extra_positions` flat positions; a 10% crash leaves Alice far past
+/// bankrupt with only fees in the vault.
+async fn bankrupt_long(extra_positions: usize) -> (TestContext, MarketFixture, Vec<Wallet>) {
     let mut ctx = TestContext::with_exchange().await;
     let m = ctx.create_market().await;
     let alice = ctx.funded_position(&m, 100 * USDC, 0).await;
+    let mut wallets = vec![];
     for collateral in [100, 1_000, 450] {
         let short = ctx.funded_position(&m, collateral * USDC, 0).await;
         ctx.cross(&m, &alice, &short, OrderSide::Ask, P, 100 / 3)
             .await;
+        wallets.push(short);
     }
-    // A 10% crash: Alice (99 lots long) is far past bankrupt and the vault holds only fees.
+    for _ in 0..extra_positions {
+        ctx.funded_position(&m, 0, 0).await;
+    }
+    wallets.insert(0, alice);
     ctx.set_price(&m.oracle, btc(54_000), 0).await.unwrap();
-    let mut bot = keeper(&mut ctx, &m, false).await;
-    let mut adl_done = 0;
-    for _ in 0..3 {
-        let summary = bot.pass().await;
-        assert_eq!(summary.errors, 0, "{summary:?}");
-        adl_done += summary.adl_completed;
-        if ctx.market(&m.market).await.adl_pending == 0 && adl_done > 0 {
-            break;
-        }
-    }
-    assert_eq!(adl_done, 1);
-    assert_adl_cleared_every_lot(&mut ctx, &m).await;
-    assert_eq!(ctx.position(&m.market, &alice.pubkey()).await.base_lots, 0);
-    ctx.assert_vault_matches_positions(&m).await;
+    (ctx, m, wallets)
 }
 
 #[tokio::test]
-async fn one_pass_clears_two_bankruptcies_one_adl_after_the_other() {
+async fn the_bot_alone_takes_a_bankruptcy_into_the_book_and_closes_it_by_adl() {
+    let (mut ctx, m, wallets) = bankrupt_long(0).await;
+    let alice = &wallets[0];
+    let mut bot = keeper(&mut ctx, &m, false).await;
+    let summary = bot.pass().await;
+    assert_eq!(summary.errors, 0, "{summary:?}");
+    // Alice goes into the book; one chunk ranks the five registered positions (Alice, the
+    // shorts, the keeper's); the fills close the book in the same pass.
+    assert_eq!(summary.liquidations, 1, "{summary:?}");
+    assert_eq!(
+        (summary.rank_transactions, summary.positions_ranked),
+        (1, 5),
+        "{summary:?}"
+    );
+    assert!(summary.adl_transactions >= 1, "{summary:?}");
+    assert_eq!(summary.adl_completed, 1, "{summary:?}");
+    assert_adl_cleared_every_lot(&mut ctx, &m).await;
+    assert_eq!(ctx.position(&m.market, &alice.pubkey()).await.base_lots, 0);
+    ctx.assert_vault_matches_positions(&m).await;
+    // Nothing is left to do.
+    let again = bot.pass().await;
+    assert_eq!(
+        (
+            again.liquidations,
+            again.rank_transactions,
+            again.adl_transactions,
+            again.errors
+        ),
+        (0, 0, 0, 0),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
+async fn one_pass_takes_two_bankruptcies_into_one_book_and_closes_it() {
     let mut ctx = TestContext::with_exchange().await;
     let m = ctx.create_market().await;
     let alice = ctx.funded_position(&m, 100 * USDC, 0).await;
@@ -182,16 +212,61 @@ async fn one_pass_clears_two_bankruptcies_one_adl_after_the_other() {
         ctx.cross(&m, &alice, &short, OrderSide::Ask, P, 33).await;
         ctx.cross(&m, &ann, &short, OrderSide::Ask, P, 33).await;
     }
-    // Both longs are far past bankrupt; the vault holds only fees, so each needs ADL, and the
-    // program queues one bankruptcy at a time.
+    // Both longs are far past bankrupt and the vault holds only fees: neither waits for the
+    // other, both go into the market's one ADL book, which one ADL closes.
     ctx.set_price(&m.oracle, btc(54_000), 0).await.unwrap();
     let mut bot = keeper(&mut ctx, &m, false).await;
     let summary = bot.pass().await;
     assert_eq!(summary.errors, 0, "{summary:?}");
-    assert_eq!(summary.adl_completed, 2, "{summary:?}");
+    assert_eq!(summary.liquidations, 2, "{summary:?}");
+    assert_eq!(summary.adl_completed, 1, "{summary:?}");
     assert_adl_cleared_every_lot(&mut ctx, &m).await;
     for long in [&alice, &ann] {
         assert_eq!(ctx.position(&m.market, &long.pubkey()).await.base_lots, 0);
     }
+    ctx.assert_vault_matches_positions(&m).await;
+}
+
+#[tokio::test]
+async fn a_registry_larger_than_one_chunk_is_ranked_in_several_and_a_dry_run_sends_none() {
+    let (mut ctx, m, wallets) = bankrupt_long(30).await;
+    let mut dry = keeper(&mut ctx, &m, true).await;
+    // A dry run decides the liquidation but sends nothing: no ADL.
+    let summary = dry.pass().await;
+    assert_eq!(
+        (summary.liquidations, summary.dry_run),
+        (0, 1),
+        "{summary:?}"
+    );
+    assert!(!ctx.market(&m.market).await.is_adl_pending());
+
+    // Alice, 3 shorts, 30 flat positions and the two keepers': 36 registered positions, ranked
+    // in two chunks of at most 28.
+    let mut bot = keeper(&mut ctx, &m, false).await;
+    let summary = bot.pass().await;
+    assert_eq!(summary.errors, 0, "{summary:?}");
+    assert_eq!(summary.liquidations, 1, "{summary:?}");
+    assert_eq!(
+        (summary.rank_transactions, summary.positions_ranked),
+        (2, 36),
+        "{summary:?}"
+    );
+    assert_eq!(summary.adl_completed, 1, "{summary:?}");
+    let market = ctx.market(&m.market).await;
+    let registry = ctx.registry(&m.registry).await;
+    // The sweep ranked every slot and found the three profitable shorts eligible.
+    assert_eq!(registry.header.sweep, market.adl_sweep);
+    assert!(registry.header.is_ranked());
+    assert_eq!(
+        (registry.header.count, registry.header.eligible_count),
+        (36, 3)
+    );
+    assert_adl_cleared_every_lot(&mut ctx, &m).await;
+    assert_eq!(
+        ctx.position(&m.market, &wallets[0].pubkey())
+            .await
+            .base_lots,
+        0
+    );
     ctx.assert_vault_matches_positions(&m).await;
 }
