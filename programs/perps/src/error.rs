@@ -122,7 +122,7 @@ pub enum PerpsError {
     RankingComplete,
     #[msg("A ranking chunk must be a non-empty range of the sweep's slots")]
     InvalidRankingChunk,
-    #[msg("A slot of this chunk was already ranked in this sweep")]
+    #[msg("Every slot of this chunk was already ranked in this sweep")]
     SlotAlreadyRanked,
     #[msg("The accounts must be exactly the registry's positions in the chunk, in slot order")]
     RankingChunkMismatch,

@@ -28,18 +28,24 @@ pub struct OpenPosition<'info> {
 /// Opens the owner's position in a market and registers it, so that every ADL sweep ranks it.
 /// Refused when the registry is full (`RegistryFull`) or the market settled.
 pub fn handler(ctx: Context<OpenPosition>) -> Result<()> {
+    let market = ctx.accounts.market.load()?;
     require!(
-        ctx.accounts.market.load()?.status()? != MarketStatus::Settled,
+        market.status()? != MarketStatus::Settled,
         PerpsError::MarketSettled
     );
     let mut registry = Registry::load_mut(ctx.accounts.registry.as_ref())?;
+    let Registry { header, slots } = &mut registry;
+    let key = ctx.accounts.position.key();
+    let slot = if market.is_adl_pending() {
+        header.add_during_adl(slots, key, &market)?
+    } else {
+        header.add(slots, key)?
+    };
     let mut position = ctx.accounts.position.load_init()?;
     position.market = ctx.accounts.market.key();
     position.owner = ctx.accounts.owner.key();
     position.bump = ctx.bumps.position;
-    position.registry_slot = registry
-        .header
-        .add(&mut registry.slots, ctx.accounts.position.key())?;
+    position.registry_slot = slot;
     emit!(PositionOpened {
         market: position.market,
         owner: position.owner,

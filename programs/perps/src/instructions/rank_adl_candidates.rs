@@ -27,8 +27,9 @@ pub struct RankAdlCandidates<'info> {
 /// positions registered there, in slot order, so none can be left out; each eligible one (on the
 /// side opposite the ADL book, profitable at the sweep's snapshot price, not liquidatable) is
 /// scored there with the engine and kept in the on-chain ranking if among the best. Chunks may
-/// land in any order; a slot is ranked once per sweep. When the last slot is ranked, `adl` may
-/// fill.
+/// land in any order and overlap; a slot is ranked once per sweep. A position closed since the
+/// caller read the registry may still be supplied (it is passed over). When the last slot is
+/// ranked, `adl` may fill.
 pub fn handler<'info>(
     ctx: Context<'info, RankAdlCandidates<'info>>,
     first_slot: u32,
@@ -54,6 +55,11 @@ pub fn handler<'info>(
     Ok(())
 }
 
+/// Whether the supplied account at `key` is a closed position (its lamports and data gone).
+fn is_closed(positions: &mut impl PositionAccounts, key: &Pubkey) -> Result<bool> {
+    Ok(positions.read_position(key, |_| Ok(()))?.is_none())
+}
+
 /// What one ranking chunk did.
 pub struct RankOutcome {
     pub chunk: AdlChunkRanked,
@@ -61,9 +67,11 @@ pub struct RankOutcome {
     pub completed: Option<AdlRankingCompleted>,
 }
 
-/// Ranks `chunk` (slots of `slots`) into `registry` for the market's sweep: the keys `supplied`
-/// must be exactly the chunk's registered positions in slot order (`RankingChunkMismatch`),
-/// every slot unranked in this sweep (`SlotAlreadyRanked`) and inside it (`InvalidRankingChunk`).
+/// Ranks `chunk` (slots of `slots`) into `registry` for the market's sweep: every slot of the
+/// chunk not yet ranked in this sweep is ranked now (those already ranked are passed over; a
+/// chunk with none left is refused with `SlotAlreadyRanked`), and the keys `supplied` must be
+/// exactly the positions registered in those slots, in slot order, but for positions closed since
+/// (`RankingChunkMismatch`); the chunk must lie inside the sweep (`InvalidRankingChunk`).
 /// Positions are read with funding settled as the program would settle it, without writing them.
 pub fn rank_action(
     market: &Market,
@@ -84,17 +92,21 @@ pub fn rank_action(
     let tiers = market.params.margin_tiers()?;
     let snapshot = Price(registry.snapshot_price);
     let book_side = side_from_code(registry.candidate_side)?.opposite();
-    let mut supplied = supplied.iter();
-    let (mut found, mut eligible) = (0u32, 0u32);
+    let mut supplied = supplied.iter().peekable();
+    let (mut newly_ranked, mut found, mut eligible) = (0u32, 0u32, 0u32);
     for slot in chunk.clone() {
         let entry = &mut slots[slot as usize];
-        require!(
-            entry.ranked_in_sweep != registry.sweep,
-            PerpsError::SlotAlreadyRanked
-        );
+        if entry.ranked_in_sweep == registry.sweep {
+            continue;
+        }
         entry.ranked_in_sweep = registry.sweep;
+        newly_ranked += 1;
         if entry.position == Pubkey::default() {
             continue;
+        }
+        // A position that closed after the caller read the registry may still be supplied.
+        while let Some(key) = supplied.next_if(|key| **key != entry.position) {
+            require!(is_closed(positions, key)?, PerpsError::RankingChunkMismatch);
         }
         require!(
             supplied.next() == Some(&entry.position),
@@ -115,8 +127,12 @@ pub fn rank_action(
             eligible += 1;
         }
     }
-    require!(supplied.next().is_none(), PerpsError::RankingChunkMismatch);
-    registry.slots_ranked += chunk.len() as u32;
+    // A chunk whose every slot was ranked already (by another keeper) has nothing to do.
+    require!(newly_ranked > 0, PerpsError::SlotAlreadyRanked);
+    for key in supplied {
+        require!(is_closed(positions, key)?, PerpsError::RankingChunkMismatch);
+    }
+    registry.slots_ranked += newly_ranked;
     let completed = registry.is_ranked().then(|| AdlRankingCompleted {
         market: market_key,
         sweep: registry.sweep,
@@ -254,9 +270,9 @@ mod tests {
         }
         let mut f = fixture();
         f.rank(0..2, &[k[0], k[1]]).unwrap();
-        // A chunk overlapping ranked slots, an empty one, and one beyond the sweep.
+        // A chunk of ranked slots only, an empty one, and one beyond the sweep.
         assert_eq!(
-            f.rank(1..3, &[k[1], k[2]]).err().unwrap(),
+            f.rank(1..2, &[k[1]]).err().unwrap(),
             PerpsError::SlotAlreadyRanked.into()
         );
         assert_eq!(
@@ -266,6 +282,26 @@ mod tests {
         assert_eq!(
             f.rank(4..6, &[k[4]]).err().unwrap(),
             PerpsError::InvalidRankingChunk.into()
+        );
+    }
+
+    #[test]
+    fn an_overlapping_chunk_ranks_only_its_new_slots_and_a_closed_position_may_still_be_supplied() {
+        let mut f = fixture();
+        let k = f.keys.clone();
+        f.rank(0..2, &[k[0], k[1]]).unwrap();
+        // Slot 4's position closed after the keeper read the registry: still supplied, passed over.
+        f.registry.remove(&mut f.slots, 4, &k[4]).unwrap();
+        f.positions.0.retain(|(key, _)| *key != k[4]);
+        let outcome = f.rank(1..5, &[k[2], k[4]]).unwrap();
+        assert_eq!((outcome.chunk.positions, outcome.chunk.eligible), (1, 1));
+        let completed = outcome.completed.unwrap();
+        assert_eq!((completed.eligible_count, completed.ranked), (2, 2));
+        // A live position that is not in the chunk's slots is never passed over.
+        let mut f = fixture();
+        assert_eq!(
+            f.rank(0..1, &[k[2], k[0]]).err().unwrap(),
+            PerpsError::RankingChunkMismatch.into()
         );
     }
 

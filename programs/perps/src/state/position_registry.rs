@@ -227,6 +227,25 @@ impl PositionRegistry {
         Ok(())
     }
 
+    /// Registers a position opened while the market is in ADL: it holds nothing and may not add
+    /// risk until the market leaves ADL, so the current sweep has nothing to rank in its slot,
+    /// which counts as ranked (a ranking chunk read before it opened stays valid).
+    pub fn add_during_adl(
+        &mut self,
+        slots: &mut [RegistrySlot],
+        position: Pubkey,
+        market: &Market,
+    ) -> Result<u32> {
+        self.sync_sweep(market);
+        let slot = self.add(slots, position)?;
+        let entry = &mut slots[slot as usize];
+        if slot < self.sweep_slots && entry.ranked_in_sweep != self.sweep {
+            entry.ranked_in_sweep = self.sweep;
+            self.slots_ranked += 1;
+        }
+        Ok(slot)
+    }
+
     /// Whether every slot of the current sweep is ranked.
     pub fn is_ranked(&self) -> bool {
         self.slots_ranked == self.sweep_slots
@@ -279,6 +298,37 @@ pub(crate) mod tests {
 #[cfg(test)]
 mod ranking_tests {
     use super::{tests::registry, *};
+
+    #[test]
+    fn a_position_opened_during_a_sweep_takes_a_slot_that_counts_as_ranked() {
+        let mut market = crate::testing::market();
+        market.adl_book.base_lots = 10;
+        market
+            .start_adl_sweep(Pubkey::new_unique(), perps_engine::Price(1))
+            .unwrap();
+        let (mut registry, mut slots) = registry(4);
+        let keys: Vec<Pubkey> = (0..3).map(|_| Pubkey::new_unique()).collect();
+        for key in &keys {
+            registry.add(&mut slots, *key).unwrap();
+        }
+        registry.sync_sweep(&market);
+        registry.remove(&mut slots, 1, &keys[1]).unwrap();
+        // Reusing slot 1 inside the sweep: ranked already. Slot 3 lies beyond it.
+        assert_eq!(
+            registry
+                .add_during_adl(&mut slots, keys[1], &market)
+                .unwrap(),
+            1
+        );
+        assert_eq!((slots[1].ranked_in_sweep, registry.slots_ranked), (1, 1));
+        assert_eq!(
+            registry
+                .add_during_adl(&mut slots, Pubkey::new_unique(), &market)
+                .unwrap(),
+            3
+        );
+        assert_eq!((slots[3].ranked_in_sweep, registry.slots_ranked), (0, 1));
+    }
 
     fn score(num: u128, den: u128) -> AdlScore {
         AdlScore {
