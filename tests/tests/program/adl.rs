@@ -1,12 +1,45 @@
 //! Auto-deleveraging end to end: a crash, a bankrupt liquidation the insurance vault cannot
-//! cover, and ADL against the most profitable, most leveraged shorts at the bankruptcy price.
+//! cover, the market's ADL book taking the position over, a permissionless sweep ranking every
+//! registered position, and ADL down that ranking against the most profitable, most leveraged
+//! shorts at the book's bankruptcy price.
 
 use perps::error::PerpsError;
-use perps_client::{adl as keeper, instructions as ix, pda, OrderSide};
+use perps_client::{
+    adl::{self as keeper, next_adl_step, AdlStep},
+    instructions as ix, pda, OrderSide,
+};
 use perps_engine::Price;
 use perps_testkit::*;
 
 const P: u64 = 60 * USDC;
+
+/// What a keeper would send next for `m` (`perps_client::adl::next_adl_step` at the feed's price).
+pub(crate) async fn next_step(ctx: &mut TestContext, m: &MarketFixture) -> AdlStep {
+    let market = ctx.market(&m.market).await;
+    let registry = ctx.registry(&m.registry).await;
+    let positions = ctx.positions_of(m).await;
+    let price = ctx.oracle_price(m, &market).await;
+    let insurance = ctx.token_balance(&m.insurance_vault).await;
+    next_adl_step(&m.keys(), &market, &registry, &positions, price, insurance)
+}
+
+/// Ranks the current sweep as the keeper would (every chunk it asks for); returns how many
+/// transactions that took. Panics unless the keeper's next step is ranking.
+pub(crate) async fn rank_sweep(ctx: &mut TestContext, m: &MarketFixture) -> usize {
+    match next_step(ctx, m).await {
+        AdlStep::Rank(chunks) => {
+            for chunk in &chunks {
+                ctx.send(std::slice::from_ref(chunk), &[])
+                    .await
+                    .expect("rank_adl_candidates");
+            }
+            let registry = ctx.registry(&m.registry).await;
+            assert!(registry.header.is_ranked(), "the sweep is ranked");
+            chunks.len()
+        }
+        other => panic!("expected ranking chunks, got {other:?}"),
+    }
+}
 
 struct Crash {
     ctx: TestContext,
@@ -20,8 +53,9 @@ struct Crash {
 }
 
 /// Alice is 100 lots long from 60 on 100 USDC; Bob (100 USDC, 40 lots), Carol (1,000 USDC,
-/// 40 lots) and Dave (450 USDC, 20 lots: a little more leveraged than Carol) are short against her; Erin is a liquidator. The price
-/// falls to 57: Alice is 200 USDC under water and the insurance vault holds only fees.
+/// 40 lots) and Dave (450 USDC, 20 lots: a little more leveraged than Carol) are short against
+/// her; Erin is a liquidator. The price falls to 57: Alice is 200 USDC under water and the
+/// insurance vault holds only fees.
 async fn crash() -> Crash {
     let mut ctx = TestContext::with_exchange().await;
     let m = ctx.create_market().await;
@@ -58,28 +92,40 @@ async fn crash() -> Crash {
     }
 }
 
+/// Erin liquidates Alice: the vault pays what it holds above its floor and the market's ADL
+/// book takes her 100 lots over, leaving her position empty.
 async fn liquidate_alice(c: &mut Crash) {
     c.ctx.liquidate(&c.m, &c.erin, &c.alice).await.unwrap();
     let market = c.ctx.market(&c.m.market).await;
-    assert_eq!(
-        market.adl_pending, 1,
+    assert!(
+        market.is_adl_pending(),
         "the vault could not cover the deficit"
     );
-    assert_eq!(market.adl_lots, 100);
+    assert_eq!(market.adl_book.base_lots, 100);
+    let a = c.ctx.position(&c.m.market, &c.alice.pubkey()).await;
+    assert_eq!((a.base_lots, a.cost_basis, a.collateral), (0, 0, 0));
 }
 
 fn key(c: &Crash, w: &Wallet) -> anchor_lang::prelude::Pubkey {
     pda::position(&c.m.market, &w.pubkey())
 }
 
+/// The ADL book's bankruptcy price (a long book's: positive here).
+fn book_bankruptcy_price(market: &perps::state::Market) -> u64 {
+    let pb = market.adl_book.state().signed_bankruptcy_price().unwrap().0;
+    u64::try_from(pb).unwrap()
+}
+
 #[tokio::test]
-async fn a_crash_is_deleveraged_against_the_most_profitable_most_leveraged_shorts() {
+async fn a_crash_is_deleveraged_down_the_on_chain_ranking_against_the_most_profitable_most_leveraged_shorts(
+) {
     let mut c = crash().await;
     liquidate_alice(&mut c).await;
     let market = c.ctx.market(&c.m.market).await;
-    let pb = market.adl_bankruptcy_price as u64;
+    let pb = book_bankruptcy_price(&market);
     // Alice's collateral (100.60 with her maker rebates, plus what insurance paid) against a
-    // 6,000 USDC cost basis: the bankruptcy price is about 59 USDC a lot, above the oracle's 57.
+    // 6,000 USDC cost basis: the book's bankruptcy price is about 59 USDC a lot, above the
+    // oracle's 57.
     assert!(pb > 58 * USDC && pb < 60 * USDC, "bankruptcy price {pb}");
 
     // The keeper ranks with the engine: Bob (10× effective leverage) first, then Dave, then
@@ -90,32 +136,51 @@ async fn a_crash_is_deleveraged_against_the_most_profitable_most_leveraged_short
         .iter()
         .filter(|r| r.side == perps_engine::PositionSide::Short)
         .collect();
-    assert_eq!(
-        shorts.iter().map(|r| r.key).collect::<Vec<_>>(),
-        [key(&c, &c.bob), key(&c, &c.dave), key(&c, &c.carol)]
-    );
+    let expected = [key(&c, &c.bob), key(&c, &c.dave), key(&c, &c.carol)];
+    assert_eq!(shorts.iter().map(|r| r.key).collect::<Vec<_>>(), expected);
     assert_eq!(
         shorts.iter().map(|r| r.indicator).collect::<Vec<_>>(),
         [4, 3, 1]
     );
-    let insurance = c.ctx.token_balance(&c.m.insurance_vault).await;
-    let instructions = keeper::adl_instructions(
-        &c.m.keys(),
-        &market,
-        &positions,
-        Price(57 * USDC),
-        insurance,
+    // Nothing fills before the sweep has ranked every registered position.
+    assert_perps_error(
+        c.ctx.send(&[ix::adl(&c.m.keys(), &expected)], &[]).await,
+        PerpsError::RankingIncomplete,
     );
-    assert_eq!(instructions.len(), 1);
+    // One ranking transaction covers the market's six registered positions (Alice's, empty,
+    // included); the program's ranking is the keeper's, with the same lights.
+    assert_eq!(rank_sweep(&mut c.ctx, &c.m).await, 1);
+    let registry = c.ctx.registry(&c.m.registry).await;
+    let on_chain = keeper::on_chain_ranking(&registry);
+    assert_eq!(on_chain.iter().map(|r| r.key).collect::<Vec<_>>(), expected);
+    assert_eq!(
+        on_chain.iter().map(|r| r.indicator).collect::<Vec<_>>(),
+        [4, 3, 1]
+    );
+    assert_eq!(
+        (
+            registry.header.eligible_count,
+            registry.header.eligible_lots
+        ),
+        (3, 100)
+    );
+    let AdlStep::Fill(steps) = next_step(&mut c.ctx, &c.m).await else {
+        panic!("the keeper fills once the sweep is ranked");
+    };
+    assert_eq!(steps.len(), 1);
     let before = c.ctx.collaterals(&c.m, &[&c.bob, &c.dave, &c.carol]).await;
     let insurance_before = c.ctx.token_balance(&c.m.insurance_vault).await;
     // Permissionless: the transaction's fee payer is the only signer.
-    c.ctx.send(&instructions, &[]).await.unwrap();
+    c.ctx.send(&steps, &[]).await.unwrap();
 
     // Every short closed at the bankruptcy price, without fees: each gave up (pb − 57) a lot of
     // the profit it had at the oracle.
     let market = c.ctx.market(&c.m.market).await;
-    assert_eq!((market.adl_pending, market.adl_lots), (0, 0));
+    assert!(!market.is_adl_pending());
+    assert_eq!(
+        (market.adl_book.base_lots, market.adl_book.collateral),
+        (0, 0)
+    );
     for (i, (w, lots)) in [(&c.bob, 40i64), (&c.dave, 20), (&c.carol, 40)]
         .into_iter()
         .enumerate()
@@ -128,8 +193,6 @@ async fn a_crash_is_deleveraged_against_the_most_profitable_most_leveraged_short
             "short closed at pb"
         );
     }
-    let a = c.ctx.position(&c.m.market, &c.alice.pubkey()).await;
-    assert_eq!((a.base_lots, a.cost_basis, a.collateral), (0, 0, 0));
     // Deleveraged, Bob's 200-lot bid (2% of 11,400 USDC at 57) is beyond his margin: cancelled.
     let b = c.ctx.position(&c.m.market, &c.bob.pubkey()).await;
     assert_eq!((b.open_bid_lots, b.open_order_count), (0, 0));
@@ -141,7 +204,7 @@ async fn a_crash_is_deleveraged_against_the_most_profitable_most_leveraged_short
         .bids
         .orders()
         .is_empty());
-    // Alice's dust (under one atom a lot) went to insurance.
+    // The book's dust (under one atom a lot) went to insurance.
     assert!(c.ctx.token_balance(&c.m.insurance_vault).await - insurance_before < 100);
 
     // Solvency: vault = Σ equity, long = short, and equity + insurance + treasury = deposits.
@@ -154,56 +217,61 @@ async fn a_crash_is_deleveraged_against_the_most_profitable_most_leveraged_short
     let insurance = c.ctx.token_balance(&c.m.insurance_vault).await as i128;
     let treasury = c.ctx.token_balance(&c.m.treasury).await as i128;
     assert_eq!(equity + insurance + treasury, c.deposits as i128);
-    let _ = &c.erin;
 }
 
 #[tokio::test]
-async fn adl_sorts_what_it_is_given_and_may_take_several_transactions() {
+async fn adl_fills_strictly_down_the_ranking_and_may_take_several_transactions() {
     let mut c = crash().await;
     liquidate_alice(&mut c).await;
-    // Only Carol and Dave, in the wrong order: Dave ranks higher and is filled first (all 20),
-    // then Carol (40); 40 lots remain for a later transaction.
-    let partial = ix::adl(
-        &c.m.keys(),
-        &key(&c, &c.alice),
-        &[key(&c, &c.carol), key(&c, &c.dave)],
-    );
-    c.ctx.send(&[partial], &[]).await.unwrap();
-    let market = c.ctx.market(&c.m.market).await;
-    assert_eq!((market.adl_pending, market.adl_lots), (1, 40));
-    assert_eq!(
+    rank_sweep(&mut c.ctx, &c.m).await;
+    let (bob, carol, dave) = (key(&c, &c.bob), key(&c, &c.carol), key(&c, &c.dave));
+    // Carol and Dave without Bob, who ranks first: refused, nothing filled.
+    assert_perps_error(
         c.ctx
-            .position(&c.m.market, &c.dave.pubkey())
-            .await
-            .base_lots,
-        0
+            .send(&[ix::adl(&c.m.keys(), &[carol, dave])], &[])
+            .await,
+        PerpsError::AdlOutOfRankingOrder,
     );
+    assert_eq!(c.ctx.market(&c.m.market).await.adl_book.base_lots, 100);
+    // Rank by rank, one transaction each: 40, then 20, then the last 40.
+    for (candidate, book_left) in [(bob, 60), (dave, 40)] {
+        c.ctx
+            .send(&[ix::adl(&c.m.keys(), &[candidate])], &[])
+            .await
+            .unwrap();
+        assert_eq!(
+            c.ctx.market(&c.m.market).await.adl_book.base_lots,
+            book_left
+        );
+        c.ctx.assert_vault_matches_positions(&c.m).await;
+    }
+    assert_eq!(c.ctx.registry(&c.m.registry).await.header.fill_cursor, 2);
+    for w in [&c.bob, &c.dave] {
+        assert_eq!(c.ctx.position(&c.m.market, &w.pubkey()).await.base_lots, 0);
+    }
     assert_eq!(
         c.ctx
             .position(&c.m.market, &c.carol.pubkey())
             .await
             .base_lots,
-        0
+        -40
     );
-    assert_eq!(
-        c.ctx
-            .position(&c.m.market, &c.alice.pubkey())
-            .await
-            .base_lots,
-        40
-    );
+    c.ctx
+        .send(&[ix::adl(&c.m.keys(), &[carol])], &[])
+        .await
+        .unwrap();
+    assert!(!c.ctx.market(&c.m.market).await.is_adl_pending());
     c.ctx.assert_vault_matches_positions(&c.m).await;
-    let rest = ix::adl(&c.m.keys(), &key(&c, &c.alice), &[key(&c, &c.bob)]);
-    c.ctx.send(&[rest], &[]).await.unwrap();
-    assert_eq!(c.ctx.market(&c.m.market).await.adl_pending, 0);
-    c.ctx.assert_vault_matches_positions(&c.m).await;
-    // Nothing left to deleverage.
-    let again = ix::adl(&c.m.keys(), &key(&c, &c.alice), &[key(&c, &c.bob)]);
+    // Nothing left to deleverage, nor to rank.
+    let again = ix::adl(&c.m.keys(), &[carol]);
     assert_perps_error(c.ctx.send(&[again], &[]).await, PerpsError::NoAdlPending);
+    let rank = ix::rank_adl_candidates(&c.m.keys(), 0, 1, &[key(&c, &c.alice)]);
+    assert_perps_error(c.ctx.send(&[rank], &[]).await, PerpsError::NoAdlPending);
 }
 
 #[tokio::test]
-async fn adl_rejects_ineligible_candidates_by_name() {
+async fn the_sweep_ranks_only_profitable_positions_of_the_other_side_and_adl_refuses_the_rest_by_name(
+) {
     let mut c = crash().await;
     // Frank shorts 1 lot at 56 from Erin (Bob's bid out of the way): at 57 he is losing, and
     // Erin is long like Alice.
@@ -216,55 +284,81 @@ async fn adl_rejects_ineligible_candidates_by_name() {
     liquidate_alice(&mut c).await;
     let other = c.ctx.create_market().await;
     let stranger = c.ctx.funded_position(&other, 0, 0).await;
-    let bankrupt = key(&c, &c.alice);
-    let cases = [
-        (vec![key(&c, &c.erin)], PerpsError::AdlCandidateSameSide),
-        (vec![key(&c, &frank)], PerpsError::AdlCandidateNotProfitable),
-        (
-            vec![pda::position(&other.market, &stranger.pubkey())],
-            PerpsError::WrongMarket,
-        ),
-        (
-            vec![key(&c, &c.bob), key(&c, &c.bob)],
-            PerpsError::InvalidAdlCandidates,
-        ),
-        (vec![], PerpsError::InvalidAdlCandidates),
-    ];
-    for (candidates, expected) in cases {
-        let adl = ix::adl(&c.m.keys(), &bankrupt, &candidates);
-        assert_perps_error(c.ctx.send(&[adl], &[]).await, expected);
+    let stranger = pda::position(&other.market, &stranger.pubkey());
+    // The registry holds Alice, Bob, Carol, Dave, Erin and Frank in slots 0–5: a chunk that
+    // swaps Frank for a position of another market, or adds one, is refused.
+    let registered: Vec<_> = c
+        .ctx
+        .registry(&c.m.registry)
+        .await
+        .positions()
+        .map(|(_, k)| k)
+        .collect();
+    assert_eq!(registered.len(), 6);
+    let mut swapped = registered.clone();
+    swapped[5] = stranger;
+    let mut added = registered.clone();
+    added.push(stranger);
+    for chunk in [swapped, added] {
+        let rank = ix::rank_adl_candidates(&c.m.keys(), 0, 6, &chunk);
+        assert_perps_error(
+            c.ctx.send(&[rank], &[]).await,
+            PerpsError::RankingChunkMismatch,
+        );
     }
-    // A position other than the pending one cannot be presented as the bankrupt.
-    let wrong = ix::adl(&c.m.keys(), &key(&c, &c.erin), &[key(&c, &c.bob)]);
-    assert_perps_error(
-        c.ctx.send(&[wrong], &[]).await,
-        PerpsError::WrongAdlPosition,
+    rank_sweep(&mut c.ctx, &c.m).await;
+    // Erin (long, the book's side), Frank (losing) and Alice (empty) are not ranked.
+    let registry = c.ctx.registry(&c.m.registry).await;
+    let ranking: Vec<_> = registry
+        .header
+        .unfilled()
+        .iter()
+        .map(|r| r.position)
+        .collect();
+    assert_eq!(
+        ranking,
+        [key(&c, &c.bob), key(&c, &c.dave), key(&c, &c.carol)]
     );
-    assert_eq!(c.ctx.market(&c.m.market).await.adl_lots, 100);
-}
-
-#[tokio::test]
-async fn a_bankrupt_position_made_solvent_again_leaves_the_queue() {
-    let mut c = crash().await;
-    liquidate_alice(&mut c).await;
-    // Alice tops up 300 USDC: at 57 her equity is positive again.
-    c.ctx.mint_to(&c.alice.token, 300 * USDC).await;
-    c.ctx.deposit(&c.m, &c.alice, 300 * USDC).await.unwrap();
-    let adl = ix::adl(&c.m.keys(), &key(&c, &c.alice), &[key(&c, &c.bob)]);
-    c.ctx.send(&[adl], &[]).await.unwrap();
-    let market = c.ctx.market(&c.m.market).await;
-    assert_eq!(market.adl_pending, 0);
-    // Nobody was deleveraged; Alice keeps her position, now subject to ordinary liquidation.
+    assert_eq!(registry.header.eligible_count, 3);
+    // Presented to `adl`, none of them is the ranking's next, nor is a stranger, nor Bob twice.
+    for candidates in [
+        vec![key(&c, &c.erin)],
+        vec![key(&c, &frank)],
+        vec![stranger],
+        vec![key(&c, &c.bob), key(&c, &c.bob)],
+    ] {
+        let adl = ix::adl(&c.m.keys(), &candidates);
+        assert_perps_error(
+            c.ctx.send(&[adl], &[]).await,
+            PerpsError::AdlOutOfRankingOrder,
+        );
+    }
+    assert_eq!(c.ctx.market(&c.m.market).await.adl_book.base_lots, 100);
     assert_eq!(
         c.ctx.position(&c.m.market, &c.bob.pubkey()).await.base_lots,
         -40
     );
-    assert_eq!(
-        c.ctx
-            .position(&c.m.market, &c.alice.pubkey())
-            .await
-            .base_lots,
-        100
-    );
+    c.ctx.assert_vault_matches_positions(&c.m).await;
+}
+
+#[tokio::test]
+async fn a_deposit_after_the_takeover_stays_the_owners_and_the_book_still_closes() {
+    let mut c = crash().await;
+    liquidate_alice(&mut c).await;
+    let figures = |b: &perps::state::Position| (b.base_lots, b.cost_basis, b.collateral);
+    let book = figures(&c.ctx.market(&c.m.market).await.adl_book);
+    // Alice tops up 300 USDC: it goes into her own, empty position, not into the book she lost.
+    c.ctx.mint_to(&c.alice.token, 300 * USDC).await;
+    c.ctx.deposit(&c.m, &c.alice, 300 * USDC).await.unwrap();
+    assert_eq!(figures(&c.ctx.market(&c.m.market).await.adl_book), book);
+    let run = c.ctx.run_adl(&c.m).await;
+    assert_eq!((run.sweeps, run.rank_transactions), (1, 1));
+    assert!(!c.ctx.market(&c.m.market).await.is_adl_pending());
+    // The shorts were deleveraged as without her deposit; she keeps it and may take it back.
+    for w in [&c.bob, &c.dave, &c.carol] {
+        assert_eq!(c.ctx.position(&c.m.market, &w.pubkey()).await.base_lots, 0);
+    }
+    c.ctx.withdraw(&c.m, &c.alice, 300 * USDC).await.unwrap();
+    assert_eq!(c.ctx.token_balance(&c.alice.token).await, 300 * USDC);
     c.ctx.assert_vault_matches_positions(&c.m).await;
 }

@@ -6,12 +6,15 @@ use perps::state::MarketStatus;
 use perps_client::{instructions as ix, pda, OrderSide};
 use perps_testkit::*;
 
+use crate::adl::rank_sweep;
+
 const P: u64 = 60 * USDC;
 
 /// Alice long 100 lots from 60 on 100 USDC (100.60 with her maker rebate), Bob short them with
 /// 1,000 USDC, Carol a liquidator. At 58 Alice's equity is −99.40 USDC; the insurance vault holds
-/// only 1.20 USDC of fees: it pays that and Alice waits for ADL.
-async fn queued() -> (TestContext, MarketFixture, Wallet, Wallet) {
+/// only 1.20 USDC of fees: it pays that and the market's ADL book takes her position over. The
+/// sweep is ranked: Bob is first.
+async fn in_adl() -> (TestContext, MarketFixture, Wallet, Wallet) {
     let mut ctx = TestContext::with_exchange().await;
     let m = ctx.create_market().await;
     let alice = ctx.funded_position(&m, 100 * USDC, 0).await;
@@ -21,52 +24,52 @@ async fn queued() -> (TestContext, MarketFixture, Wallet, Wallet) {
     ctx.set_price(&m.oracle, btc(58_000), 0).await.unwrap();
     ctx.liquidate(&m, &carol, &alice).await.unwrap();
     let market = ctx.market(&m.market).await;
-    assert_eq!((market.adl_pending, market.adl_lots), (1, 100));
-    assert_eq!(market.adl_subsidy, 1_200_000);
+    assert_eq!(market.adl_book.base_lots, 100);
+    assert_eq!(market.adl_book.collateral, 100_600_000 + 1_200_000);
+    assert_eq!(rank_sweep(&mut ctx, &m).await, 1);
+    let registry = ctx.registry(&m.registry).await;
+    assert_eq!(
+        registry.header.unfilled()[0].position,
+        pda::position(&m.market, &bob.pubkey())
+    );
     (ctx, m, alice, bob)
 }
 
-fn adl(
-    m: &MarketFixture,
-    bankrupt: &Wallet,
-    candidate: &Wallet,
-) -> solana_instruction::Instruction {
-    ix::adl(
-        &m.keys(),
-        &pda::position(&m.market, &bankrupt.pubkey()),
-        &[pda::position(&m.market, &candidate.pubkey())],
-    )
+fn adl(m: &MarketFixture, candidate: &Wallet) -> solana_instruction::Instruction {
+    ix::adl(&m.keys(), &[pda::position(&m.market, &candidate.pubkey())])
 }
 
 #[tokio::test]
 async fn adl_is_refused_while_paused_and_after_settlement_and_runs_in_reduce_only() {
-    let (mut ctx, m, alice, bob) = queued().await;
+    let (mut ctx, m, _alice, bob) = in_adl().await;
     ctx.set_status(&m, MarketStatus::Paused).await.unwrap();
     assert_perps_error(
-        ctx.send(&[adl(&m, &alice, &bob)], &[]).await,
+        ctx.send(&[adl(&m, &bob)], &[]).await,
         PerpsError::MarketPaused,
     );
     ctx.set_status(&m, MarketStatus::Settled).await.unwrap();
     assert_perps_error(
-        ctx.send(&[adl(&m, &alice, &bob)], &[]).await,
+        ctx.send(&[adl(&m, &bob)], &[]).await,
         PerpsError::MarketSettled,
     );
-    // Nothing moved: Alice still queued with her 100 lots, Bob still short 100.
+    // Nothing moved: the book still holds Alice's 100 lots, Bob is still short 100, the ranking
+    // still has him next.
     let market = ctx.market(&m.market).await;
-    assert_eq!((market.adl_pending, market.adl_lots), (1, 100));
-    assert_eq!(
-        ctx.position(&m.market, &alice.pubkey()).await.base_lots,
-        100
-    );
+    assert_eq!(market.adl_book.base_lots, 100);
     assert_eq!(ctx.position(&m.market, &bob.pubkey()).await.base_lots, -100);
+    assert_eq!(ctx.registry(&m.registry).await.header.fill_cursor, 0);
     ctx.assert_vault_matches_positions(&m).await;
 
-    // In a ReduceOnly market it runs: Bob buys Alice's 100 lots back at her bankruptcy price.
-    let (mut ctx, m, alice, bob) = queued().await;
+    // In a ReduceOnly market it runs: Bob buys the book's 100 lots back at its bankruptcy price.
+    let (mut ctx, m, _alice, bob) = in_adl().await;
     ctx.set_status(&m, MarketStatus::ReduceOnly).await.unwrap();
-    ctx.send(&[adl(&m, &alice, &bob)], &[]).await.unwrap();
+    ctx.send(&[adl(&m, &bob)], &[]).await.unwrap();
     let market = ctx.market(&m.market).await;
-    assert_eq!((market.adl_pending, market.adl_lots), (0, 0));
+    assert!(!market.is_adl_pending());
+    assert_eq!(
+        (market.adl_book.base_lots, market.adl_book.collateral),
+        (0, 0)
+    );
     assert_eq!(ctx.position(&m.market, &bob.pubkey()).await.base_lots, 0);
     ctx.assert_vault_matches_positions(&m).await;
 }

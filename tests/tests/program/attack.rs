@@ -3,15 +3,22 @@
 //! who controls several accounts and tries what the loss waterfall was drained by: trades between
 //! its own accounts at the band edges, withdrawing everything and then paying fees out of
 //! negative collateral, dust positions of one lot at the band edges, selling into its own bid and
-//! liquidating with a sibling (in one transaction and back to back), deposits while queued for
-//! ADL, donations to the insurance vault, and front-running the keeper's liquidations of its own
-//! accounts (not of honest ones: a liquidator's discount on an honest position is honest income).
-//! Prices move (small steps and gaps), funding is cranked, the keeper liquidates and drives ADL
-//! with the client's own decisions (`perps_client::liquidation`, `perps_client::adl`).
+//! liquidating with a sibling (in one transaction and back to back), deposits into an account the
+//! ADL book just took over, donations to the insurance vault, front-running the keeper's
+//! liquidations of its own accounts (not of honest ones: a liquidator's discount on an honest
+//! position is honest income), closing and reopening its accounts while a sweep runs (registry
+//! slots freed and reused), and steering ADL: ranking chunks that leave a position out, reorder
+//! it or rank a slot twice, `adl` before the sweep is complete, and `adl` with the ranking's
+//! entries skipped, reordered or replaced by its own accounts, each of which must be refused by
+//! name. Prices move (small steps and gaps), funding is cranked, the keeper liquidates (every
+//! bankruptcy the vault cannot cover goes into the market's ADL book, none refused) and drives
+//! ADL with the client's own decisions (`perps_client::adl::next_adl_step`), sending each sweep's
+//! ranking in chunks of random sizes, shuffled.
 //!
 //! After every transaction: every invariant of `perps_testkit::invariants` that holds after any
 //! transaction (§12.1, §12.2, §12.3, §12.4 per transaction, §12.6 for the insurance vault's
-//! outflows, §12.7, the ADL fields), and §12.9: the attacker's value (its wallets plus the equity
+//! outflows, §12.7, the ADL book belonging to the market, the registry listing every position, an
+//! `adl` step touching only the ranked positions it was given), and §12.9: the attacker's value (its wallets plus the equity
 //! of its positions at the oracle, each counted at no less than zero: a loss beyond an account's
 //! collateral is not the attacker's to pay) grows only in the transactions that move the oracle.
 //! Maker fees are set to zero in this market (a rebate would be honest income), the taker fee
@@ -19,7 +26,9 @@
 //! quotes are pulled before every price move, so no honest order ever hands the attacker a
 //! price better than the oracle; funding is income only at the rate honest liquidity sets (the
 //! crank's rate recomputed from the book without the attacker's orders). After each action and
-//! the keeper's round: no unbacked loss and the ADL queue holding only a real loss.
+//! the keeper's round: no unbacked loss, and a market still in ADL has nothing left to do (no
+//! eligible position to rank against). Right after each sweep is ranked: the on-chain ranking is
+//! the top of every eligible position.
 //!
 //! `cargo test -p perps-tests attack` runs 200 sequences (seeds 0..200). Environment:
 //! `PERPS_ATTACK_SEQUENCES=5000` for a long run, `PERPS_ATTACK_FIRST_SEED=n` to start elsewhere,
@@ -35,7 +44,9 @@ use std::time::Instant;
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::Discriminator;
+use perps::error::PerpsError;
 use perps::state::{Market, OrderBook, Position};
+use perps_client::adl::{next_adl_step, AdlStep};
 use perps_client::{
     accounts as decode, instructions as ix, pda, OrderSide, OrderType, PlaceOrderArgs,
 };
@@ -108,6 +119,7 @@ struct Snapshot {
     market: Market,
     positions: Vec<(Pubkey, Position)>,
     book: Box<OrderBook>,
+    registry: decode::Registry,
     vault: u64,
     insurance: u64,
     treasury: u64,
@@ -141,17 +153,30 @@ struct Stats {
     attacker_refused: u64,
     liquidations: u64,
     insurance_payments: u64,
-    adl_queued: u64,
+    /// Bankruptcies the vault could not cover, taken into the ADL book; times the market
+    /// entered ADL; ADL books closed.
+    bankruptcies_into_book: u64,
+    adl_entered: u64,
+    adl_completed: u64,
+    /// Sweeps ranked by the keeper, and the ranking transactions they took.
+    sweeps_ranked: u64,
+    rank_transactions: u64,
     adl_steps: u64,
+    /// Attempts to steer ADL (a chunk leaving a position out or reordering it, a slot ranked
+    /// twice, `adl` early, out of order or with other accounts), each refused by name.
+    steering_refused: u64,
+    /// Attacker accounts closed (and reopened) while the market was in ADL.
+    closed_during_adl: u64,
     funding_cranks: u64,
     bundles_landed: u64,
     /// Liquidations of an attacker account, by the keeper or by a sibling.
     attacker_liquidated: u64,
     sibling_liquidations: u64,
-    /// Insurance payments into an attacker account, and attacker accounts queued for ADL.
+    /// Insurance payments into an attacker account, attacker accounts taken into the ADL book,
+    /// and deposits into such an account while the book held its lots.
     attacker_insured: u64,
-    attacker_queued: u64,
-    deposits_while_queued: u64,
+    attacker_into_book: u64,
+    deposits_after_takeover: u64,
     largest_price_gain: i128,
 }
 
@@ -163,15 +188,21 @@ impl Stats {
         self.attacker_refused += other.attacker_refused;
         self.liquidations += other.liquidations;
         self.insurance_payments += other.insurance_payments;
-        self.adl_queued += other.adl_queued;
+        self.bankruptcies_into_book += other.bankruptcies_into_book;
+        self.adl_entered += other.adl_entered;
+        self.adl_completed += other.adl_completed;
+        self.sweeps_ranked += other.sweeps_ranked;
+        self.rank_transactions += other.rank_transactions;
         self.adl_steps += other.adl_steps;
+        self.steering_refused += other.steering_refused;
+        self.closed_during_adl += other.closed_during_adl;
         self.funding_cranks += other.funding_cranks;
         self.bundles_landed += other.bundles_landed;
         self.attacker_liquidated += other.attacker_liquidated;
         self.sibling_liquidations += other.sibling_liquidations;
         self.attacker_insured += other.attacker_insured;
-        self.attacker_queued += other.attacker_queued;
-        self.deposits_while_queued += other.deposits_while_queued;
+        self.attacker_into_book += other.attacker_into_book;
+        self.deposits_after_takeover += other.deposits_after_takeover;
         self.largest_price_gain = self.largest_price_gain.max(other.largest_price_gain);
     }
 }
@@ -199,6 +230,8 @@ struct Run {
     stats: Stats,
     /// The market's funding premium clock as it would be without the attacker's orders.
     honest_clock: funding::PremiumClock,
+    /// Why the last refused transaction was refused.
+    last_error: Option<TxError>,
 }
 
 /// Why a sequence failed.
@@ -336,6 +369,7 @@ impl Run {
             market: ctx.market(&m.market).await,
             positions: Vec::new(),
             book: ctx.order_book(&m.order_book).await,
+            registry: ctx.registry(&m.registry).await,
             vault: 0,
             insurance: 0,
             treasury: 0,
@@ -359,6 +393,7 @@ impl Run {
             next_client_id: 1,
             stats: Stats::default(),
             honest_clock: funding::PremiumClock::default(),
+            last_error: None,
         };
         run.last = run.snapshot().await;
         run.honest_clock = funding::PremiumClock {
@@ -400,6 +435,7 @@ impl Run {
             market,
             positions,
             book: self.ctx.order_book(&self.m.order_book).await,
+            registry: self.ctx.registry(&self.m.registry).await,
             vault: self.ctx.token_balance(&self.m.collateral_vault).await,
             insurance: self.ctx.token_balance(&self.m.insurance_vault).await,
             treasury: self.ctx.token_balance(&self.m.treasury).await,
@@ -530,6 +566,7 @@ impl Run {
             }
             self.log
                 .push(format!("    {label}: refused ({})", describe(&error)));
+            self.last_error = Some(error);
             return Ok(false);
         }
         self.log.push(format!("    {label}: ok"));
@@ -564,7 +601,10 @@ impl Run {
         invariants::vault_matches_positions(market, &after.positions, after.vault)
             .and_then(|()| invariants::open_interest_balanced(market, &after.positions))
             .and_then(|()| invariants::open_orders_match_book(&after.positions, &after.book.book))
-            .and_then(|()| invariants::adl_queue_matches_market(market, &after.positions))
+            .and_then(|()| invariants::adl_book_matches_market(market))
+            .and_then(|()| {
+                invariants::registry_lists_every_position(&after.registry, &after.positions)
+            })
             .map_err(|b| b.to_string())?;
         if after.tokens() != self.tokens {
             return Err(format!(
@@ -595,10 +635,27 @@ impl Run {
         if crank {
             self.stats.funding_cranks += 1;
         }
-        if before.market.adl_pending == 0 && market.adl_pending != 0 {
-            self.stats.adl_queued += 1;
-            if self.is_attacker(&market.adl_position) {
-                self.stats.attacker_queued += 1;
+        if !before.market.is_adl_pending() && market.is_adl_pending() {
+            self.stats.adl_entered += 1;
+        }
+        if before.market.is_adl_pending() && !market.is_adl_pending() {
+            self.stats.adl_completed += 1;
+        }
+        // A liquidation that moved lots into the book took its target over whole: the target
+        // is left empty.
+        if !liquidated.is_empty() && before.market.adl_book.base_lots != market.adl_book.base_lots {
+            self.stats.bankruptcies_into_book += 1;
+            let target = liquidated[0];
+            if self.is_attacker(&target) {
+                self.stats.attacker_into_book += 1;
+            }
+            if let Some(p) = after.position(&target) {
+                if (p.base_lots, p.cost_basis, p.collateral) != (0, 0, 0) {
+                    return Err(format!(
+                        "the ADL book took {target} over but left it {} lots, cost {}, collateral {}",
+                        p.base_lots, p.cost_basis, p.collateral
+                    ));
+                }
             }
         }
         for target in &liquidated {
@@ -619,17 +676,13 @@ impl Run {
             let paid = before.insurance - after.insurance;
             self.stats.insurance_payments += 1;
             match liquidated.as_slice() {
-                // The vault pays into the queued position before any candidate is haircut
-                // (DESIGN.md §7): no more than that position lacks at the oracle.
+                // The vault pays into the ADL book before any candidate is haircut (DESIGN.md
+                // §7): no more than the book lacks at the oracle.
                 [] if adl => {
-                    let target = before.market.adl_position;
-                    let position = before
-                        .position(&target)
-                        .ok_or_else(|| format!("queued {target} did not exist"))?;
                     invariants::insurance_pays_only_real_losses(
                         &before.market,
-                        &target,
-                        position,
+                        &self.m.market,
+                        &before.market.adl_book,
                         before.price,
                         paid,
                     )
@@ -660,30 +713,34 @@ impl Run {
             }
         }
 
-        // §12.6: a queued position that leaves the queue unclosed gives the vault back its
-        // contribution, up to its equity.
+        // An `adl` step takes only from the ranked positions it was given: every other
+        // position keeps its lots, cost and collateral.
         if adl {
-            invariants::queue_exit_returns_the_vaults_contribution(
-                MarketState {
-                    market: &before.market,
-                    positions: &before.positions,
-                    price: before.price,
-                },
-                MarketState {
-                    market,
-                    positions: &after.positions,
-                    price: after.price,
-                },
-                (before.insurance, after.insurance),
-            )
-            .map_err(|b| b.to_string())?;
+            let given: HashSet<Pubkey> = instructions
+                .iter()
+                .filter(|i| is(i, perps::instruction::Adl::DISCRIMINATOR))
+                .flat_map(|i| i.accounts.iter().skip(7).map(|a| a.pubkey))
+                .collect();
+            for (key, now) in &after.positions {
+                if given.contains(key) {
+                    continue;
+                }
+                if let Some(was) = before.position(key) {
+                    if (was.base_lots, was.cost_basis, was.collateral)
+                        != (now.base_lots, now.cost_basis, now.collateral)
+                    {
+                        return Err(format!(
+                            "an adl step changed {key}, which it was not given: lots {} → {}, collateral {} → {}",
+                            was.base_lots, now.base_lots, was.collateral, now.collateral
+                        ));
+                    }
+                }
+            }
         }
 
         // §12.4 per transaction.
-        let mut exempt = liquidated.clone();
-        if adl {
-            exempt.push(before.market.adl_position);
-        }
+        // ADL is exempt for no one: a candidate gives only what leaves it healthy.
+        let exempt = liquidated.clone();
         invariants::no_position_pushed_below_maintenance(
             MarketState {
                 market: &before.market,
@@ -749,14 +806,27 @@ impl Run {
         Ok(())
     }
 
-    /// What only holds once the keeper has run at the current price.
+    /// What only holds once the keeper has run at the current price: no position holds a loss,
+    /// and a market still in ADL has nothing the keeper could do (no eligible position).
     fn check_after_keeper(&self) -> Result<(), Failure> {
         let s = &self.last;
-        invariants::no_unbacked_loss(&s.market, &s.positions, s.price, s.insurance)
-            .and_then(|()| {
-                invariants::adl_queue_holds_a_real_loss(&s.market, &s.positions, s.price)
-            })
-            .map_err(|b| format!("after the keeper's round: {b}"))
+        invariants::no_unbacked_loss(&s.market, &s.positions, s.price)
+            .map_err(|b| format!("after the keeper's round: {b}"))?;
+        let step = next_adl_step(
+            &self.m.keys(),
+            &s.market,
+            &s.registry,
+            &s.positions,
+            s.price,
+            s.insurance,
+        );
+        if step != AdlStep::Wait {
+            return Err(format!(
+                "after the keeper's round the market is still in ADL (book {} lots) with work left: {step:?}",
+                s.market.adl_book.base_lots
+            ));
+        }
+        Ok(())
     }
 
     fn client_id(&mut self) -> u64 {
@@ -966,27 +1036,41 @@ impl Run {
             .map_err(|b| format!("after the price move: {b}"))
     }
 
-    /// The keeper liquidates what the engine says is liquidatable (most under-margined first,
-    /// not what waits behind a queued bankruptcy) and drives ADL with the client's plan, round
-    /// after round until nothing is left to do.
+    /// The keeper liquidates what the engine says is liquidatable (most under-margined first;
+    /// a bankruptcy the vault cannot cover goes into the ADL book, never refused) and drives ADL
+    /// with the client's `next_adl_step`, round after round until nothing is left to do. Each
+    /// sweep's ranking goes out in chunks of random sizes, shuffled; right after it, the ranking
+    /// must be the top of every eligible position. Before the keeper's ranking and its fills, the
+    /// attacker may try to steer them.
     async fn keeper_round(&mut self) -> Result<(), Failure> {
         let keeper = self.keeper;
         let keeper_owner = self.actors[keeper].wallet.pubkey();
         for _ in 0..KEEPER_ROUNDS {
             let mut progressed = false;
-            if self.last.market.adl_pending != 0 {
-                let instructions = perps_client::adl::adl_instructions(
-                    &self.m.keys(),
-                    &self.last.market,
-                    &self.last.positions,
-                    self.price(),
-                    self.last.insurance,
-                );
-                for instruction in instructions {
-                    if self.send("keeper adl", vec![instruction], &[]).await? {
-                        progressed = true;
-                    } else {
-                        break;
+            let step = next_adl_step(
+                &self.m.keys(),
+                &self.last.market,
+                &self.last.registry,
+                &self.last.positions,
+                self.price(),
+                self.last.insurance,
+            );
+            match step {
+                AdlStep::Wait => {}
+                AdlStep::Rank(chunks) => {
+                    self.rank_sweep(chunks).await?;
+                    progressed = true;
+                }
+                AdlStep::Fill(steps) => {
+                    if self.rng.random_bool(0.5) {
+                        self.attacker_steers_the_fills(&steps[0]).await?;
+                    }
+                    for instruction in steps {
+                        if self.send("keeper adl", vec![instruction], &[]).await? {
+                            progressed = true;
+                        } else {
+                            break;
+                        }
                     }
                 }
             }
@@ -994,28 +1078,14 @@ impl Run {
                 if target == self.actors[keeper].position {
                     continue;
                 }
-                let Some(position) = self.last.position(&target) else {
-                    continue;
-                };
-                if perps_client::liquidation::waits_for_adl(
-                    &self.last.market,
-                    position,
-                    self.price(),
-                    self.last.insurance,
-                ) {
-                    continue;
-                }
                 let instruction = ix::liquidate(&keeper_owner, &self.m.keys(), &target);
-                if self
-                    .send(
-                        &format!("keeper liquidates {target}"),
-                        vec![instruction],
-                        &[keeper],
-                    )
-                    .await?
-                {
+                let label = format!("keeper liquidates {target}");
+                let book_lots = self.last.market.adl_book.base_lots;
+                if self.send(&label, vec![instruction], &[keeper]).await? {
                     progressed = true;
-                    self.attacker_reacts_to_its_queue().await?;
+                    if self.last.market.adl_book.base_lots != book_lots {
+                        self.attacker_reacts_to_the_takeover(target).await?;
+                    }
                 }
             }
             if !progressed {
@@ -1025,22 +1095,211 @@ impl Run {
         self.check_after_keeper()
     }
 
-    // ---- the attacker ----
+    /// Sends one transaction that must be refused with `expected` (an attempt to steer ADL,
+    /// paid by an attacker account); one that lands, or is refused for another reason, fails
+    /// the sequence.
+    async fn expect_refusal(
+        &mut self,
+        label: &str,
+        instruction: Instruction,
+        expected: PerpsError,
+    ) -> Result<(), Failure> {
+        let attacker = self.attacker[0];
+        if self.send(label, vec![instruction], &[attacker]).await? {
+            return Err(format!(
+                "`{label}` landed; it must be refused with {expected:?}"
+            ));
+        }
+        match self.last_error.take() {
+            Some(TxError::InstructionError(_, InstructionError::Custom(code)))
+                if code == perps_code(expected) =>
+            {
+                self.stats.steering_refused += 1;
+                Ok(())
+            }
+            other => Err(format!(
+                "`{label}` was refused with {other:?}, not {expected:?}"
+            )),
+        }
+    }
 
-    /// When the keeper has just queued one of the attacker's accounts for ADL, the attacker
-    /// (more often than not) deposits into it before the keeper's `adl`, sometimes enough to
-    /// make it solvent, and may then try to take collateral out again.
-    async fn attacker_reacts_to_its_queue(&mut self) -> Result<(), Failure> {
-        let market = &self.last.market;
-        if market.adl_pending == 0 || !self.rng.random_bool(0.6) {
+    /// The keeper's ranking of the current sweep: its chunks cut again at random slots and sent
+    /// shuffled (chunks may land in any order), with the attacker's attempts to steer it in
+    /// between: `adl` before the last chunk, a chunk leaving a position out or swapping two, a
+    /// chunk of slots already ranked, and once ranked, any chunk at all.
+    async fn rank_sweep(&mut self, chunks: Vec<Instruction>) -> Result<(), Failure> {
+        let mut pieces: Vec<(u32, u32, Vec<Pubkey>)> = Vec::new();
+        for chunk in &chunks {
+            let args = <perps::instruction::RankAdlCandidates as anchor_lang::AnchorDeserialize>::try_from_slice(&chunk.data[8..])
+                .map_err(|e| format!("a ranking chunk does not decode: {e}"))?;
+            let mut first = args.first_slot;
+            let end = args.first_slot + args.slot_count;
+            while first < end {
+                let count = self.rng.random_range(1..=(end - first).min(12));
+                let keys: Vec<Pubkey> = (first..first + count)
+                    .map(|slot| self.last.registry.slots[slot as usize].position)
+                    .filter(|k| *k != Pubkey::default())
+                    .collect();
+                pieces.push((first, count, keys));
+                first += count;
+            }
+        }
+        for i in (1..pieces.len()).rev() {
+            let j = self.rng.random_range(0..=i);
+            pieces.swap(i, j);
+        }
+        let keys = self.m.keys();
+        let mut sent: Vec<(u32, u32, Vec<Pubkey>)> = Vec::new();
+        for (n, (first, count, chunk)) in pieces.iter().enumerate() {
+            if self.rng.random_bool(0.3) {
+                let roll = self.rng.random_range(0..4);
+                if roll == 0 {
+                    // `adl` while slots are still unranked.
+                    let supplied: Vec<Pubkey> = self
+                        .attacker
+                        .iter()
+                        .map(|&i| self.actors[i].position)
+                        .take(2)
+                        .collect();
+                    self.expect_refusal(
+                        "attacker adl before the sweep is ranked",
+                        ix::adl(&keys, &supplied),
+                        PerpsError::RankingIncomplete,
+                    )
+                    .await?;
+                } else if roll == 1 && !chunk.is_empty() {
+                    // One position left out of the chunk (an honest one, or its own).
+                    let mut short = chunk.clone();
+                    short.remove(self.rng.random_range(0..short.len()));
+                    self.expect_refusal(
+                        &format!("attacker ranks slots {first}+{count} leaving a position out"),
+                        ix::rank_adl_candidates(&keys, *first, *count, &short),
+                        PerpsError::RankingChunkMismatch,
+                    )
+                    .await?;
+                } else if roll == 2 && chunk.len() >= 2 {
+                    let mut swapped = chunk.clone();
+                    let i = self.rng.random_range(0..swapped.len() - 1);
+                    swapped.swap(i, i + 1);
+                    self.expect_refusal(
+                        &format!("attacker ranks slots {first}+{count} out of slot order"),
+                        ix::rank_adl_candidates(&keys, *first, *count, &swapped),
+                        PerpsError::RankingChunkMismatch,
+                    )
+                    .await?;
+                } else if let Some((f, c, k)) = sent.last().cloned() {
+                    self.expect_refusal(
+                        &format!("attacker ranks slots {f}+{c} again"),
+                        ix::rank_adl_candidates(&keys, f, c, &k),
+                        PerpsError::SlotAlreadyRanked,
+                    )
+                    .await?;
+                }
+            }
+            let label = format!(
+                "keeper ranks slots {first}+{count} ({} positions, chunk {} of {})",
+                chunk.len(),
+                n + 1,
+                pieces.len()
+            );
+            let instruction = ix::rank_adl_candidates(&keys, *first, *count, chunk);
+            if !self.send(&label, vec![instruction], &[]).await? {
+                return Err(format!(
+                    "the keeper's ranking chunk was refused: {:?}",
+                    self.last_error
+                ));
+            }
+            self.stats.rank_transactions += 1;
+            sent.push((*first, *count, chunk.clone()));
+        }
+        self.stats.sweeps_ranked += 1;
+        let s = &self.last;
+        if !s.registry.header.is_ranked() {
+            return Err("the keeper's chunks left the sweep unranked".into());
+        }
+        invariants::ranking_is_the_top_of_every_eligible_position(
+            &s.market,
+            &s.registry,
+            &s.positions,
+        )
+        .map_err(|b| format!("right after the sweep: {b}"))?;
+        if let Some((f, c, k)) = sent.first().cloned() {
+            if self.rng.random_bool(0.2) {
+                self.expect_refusal(
+                    "attacker ranks a slot of a complete sweep",
+                    ix::rank_adl_candidates(&keys, f, c, &k),
+                    PerpsError::RankingComplete,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Before the keeper's first `adl` step (`keeper_step`: the ranking's next entries in
+    /// order), the attacker tries to have the book filled against other positions: the same
+    /// entries with the first left out or the first two swapped, or its own accounts in place of
+    /// the ranking's next.
+    async fn attacker_steers_the_fills(
+        &mut self,
+        keeper_step: &Instruction,
+    ) -> Result<(), Failure> {
+        let entries: Vec<Pubkey> = keeper_step
+            .accounts
+            .iter()
+            .skip(7)
+            .map(|a| a.pubkey)
+            .collect();
+        let next = self
+            .last
+            .registry
+            .header
+            .unfilled()
+            .first()
+            .map(|e| e.position);
+        let roll = self.rng.random_range(0..3);
+        let supplied: Vec<Pubkey> = if roll == 0 && entries.len() >= 2 {
+            entries[1..].to_vec()
+        } else if roll == 1 && entries.len() >= 2 {
+            let mut swapped = entries.clone();
+            swapped.swap(0, 1);
+            swapped
+        } else {
+            self.attacker
+                .iter()
+                .map(|&i| self.actors[i].position)
+                .filter(|k| Some(*k) != next)
+                .collect()
+        };
+        if supplied.is_empty() || supplied.first() == next.as_ref() {
             return Ok(());
         }
-        let queued = market.adl_position;
+        let keys = self.m.keys();
+        self.expect_refusal(
+            &format!(
+                "attacker adl with {} positions, not the ranking's next first",
+                supplied.len()
+            ),
+            ix::adl(&keys, &supplied),
+            PerpsError::AdlOutOfRankingOrder,
+        )
+        .await
+    }
+
+    // ---- the attacker ----
+
+    /// When the keeper has just had the ADL book take over one of the attacker's accounts, the
+    /// attacker (more often than not) deposits into the emptied account, and may then try to
+    /// take collateral out again: only what it just put in may come out.
+    async fn attacker_reacts_to_the_takeover(&mut self, target: Pubkey) -> Result<(), Failure> {
+        if !self.rng.random_bool(0.6) {
+            return Ok(());
+        }
         let Some(a) = self
             .attacker
             .iter()
             .copied()
-            .find(|&i| self.actors[i].position == queued)
+            .find(|&i| self.actors[i].position == target)
         else {
             return Ok(());
         };
@@ -1049,10 +1308,11 @@ impl Run {
             return Ok(());
         }
         let amount = self.rng.random_range(1..=wallet);
-        self.log
-            .push(format!("  attacker {a}, just queued, deposits {amount}"));
+        self.log.push(format!(
+            "  attacker {a}, just taken over by the ADL book, deposits {amount}"
+        ));
         if self.deposit(a, amount).await? {
-            self.stats.deposits_while_queued += 1;
+            self.stats.deposits_after_takeover += 1;
         }
         if self.rng.random_bool(0.4) {
             let amount = self.max_withdrawal(a).max(1);
@@ -1365,7 +1625,7 @@ impl Run {
                 self.price(),
                 &market.params.margin_tiers().expect("tiers"),
                 RatePpm::ONE,
-                market.adl_pending != 0,
+                market.is_adl_pending(),
             )
             .map_or(0, |a| a.0)
     }
@@ -1490,6 +1750,41 @@ impl Run {
         let rate = (owe * 1_000_000 / notional.max(1)) as i64 + self.rng.random_range(0..200);
         // Longs pay when the mark is above the oracle.
         Some(rate.min(45_000) * position.base_lots.signum())
+    }
+
+    /// An empty attacker account closes (its registry slot freed mid-sweep, perhaps while it
+    /// is ranked) and, mostly, opens again (reusing a freed slot).
+    async fn close_and_reopen(&mut self, a: usize) -> Result<(), Failure> {
+        let closable = self
+            .last
+            .position(&self.actors[a].position)
+            .is_some_and(|p| (p.base_lots, p.collateral, p.open_order_count) == (0, 0, 0));
+        if !closable || !self.rng.random_bool(0.5) {
+            return Ok(());
+        }
+        let owner = self.actors[a].wallet.pubkey();
+        let close = ix::close_position(&owner, &self.m.market, &self.m.registry);
+        if self
+            .send(
+                &format!("attacker {a} closes its position"),
+                vec![close],
+                &[a],
+            )
+            .await?
+            && self.last.market.is_adl_pending()
+        {
+            self.stats.closed_during_adl += 1;
+        }
+        if self.rng.random_bool(0.7) {
+            let open = ix::open_position(&owner, &self.m.market, &self.m.registry);
+            self.send(
+                &format!("attacker {a} opens its position again"),
+                vec![open],
+                &[a],
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     // ---- one action ----
@@ -1690,24 +1985,27 @@ impl Run {
                 ));
                 self.self_liquidation(bundled).await?;
             }
-            // A deposit into the account queued for ADL (or, if none of the attacker's is
-            // queued, into any of them), then perhaps a withdrawal.
+            // A deposit into an account the ADL book took over (empty while the market is in
+            // ADL; or, if none, into any of them), then perhaps a withdrawal.
             78..=83 => {
-                let queued = self.last.market.adl_pending != 0;
-                let target =
-                    self.attacker.iter().copied().find(|&i| {
-                        queued && self.actors[i].position == self.last.market.adl_position
-                    });
+                let in_adl = self.last.market.is_adl_pending();
+                let target = self.attacker.iter().copied().find(|&i| {
+                    in_adl
+                        && self
+                            .last
+                            .position(&self.actors[i].position)
+                            .is_some_and(|p| (p.base_lots, p.collateral) == (0, 0))
+                });
                 let a = target.unwrap_or_else(|| self.pick_attacker());
                 let wallet = self.last.wallets[a];
                 if wallet > 0 {
                     let amount = self.rng.random_range(1..=wallet);
                     self.log.push(format!(
-                        "  attacker {a} deposits {amount} (queued: {})",
+                        "  attacker {a} deposits {amount} (emptied in ADL: {})",
                         target.is_some()
                     ));
                     if self.deposit(a, amount).await? && target.is_some() {
-                        self.stats.deposits_while_queued += 1;
+                        self.stats.deposits_after_takeover += 1;
                     }
                     if self.rng.random_bool(0.3) {
                         let amount = self.max_withdrawal(a).max(1);
@@ -1780,6 +2078,7 @@ impl Run {
                         self.withdraw(a, amount).await?;
                     }
                 }
+                self.close_and_reopen(a).await?;
             }
         }
         self.keeper_round().await
@@ -1805,16 +2104,14 @@ impl Run {
     }
 }
 
-/// The positions the keeper would liquidate at `price`, most under-margined first, the queued
-/// one left out (as `perps_keeper::assess` orders them).
+/// The positions the keeper would liquidate at `price`, most under-margined first (as
+/// `perps_keeper::assess` orders them).
 fn liquidatable(s: &Snapshot, price: Price) -> Vec<Pubkey> {
     let tiers = s.market.params.margin_tiers().expect("tiers");
     let mut out: Vec<(Pubkey, perps_engine::MarginHealth)> = s
         .positions
         .iter()
-        .filter(|(k, p)| {
-            p.base_lots != 0 && !(s.market.adl_pending != 0 && *k == s.market.adl_position)
-        })
+        .filter(|(_, p)| p.base_lots != 0)
         .filter_map(|(k, p)| {
             let health = p
                 .state_at(s.market.funding_index)

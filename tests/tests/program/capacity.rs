@@ -1,4 +1,6 @@
-//! How many makers one `place_order` transaction can carry: measured on the real wire format.
+//! How many accounts fit one legacy transaction: makers of a `place_order`, ranked positions of an
+//! `adl` step and registered positions of a `rank_adl_candidates` chunk, measured on the real wire
+//! format.
 
 use perps_client::{instructions as ix, OrderSide, OrderType};
 use perps_testkit::*;
@@ -19,6 +21,7 @@ fn market_keys() -> ix::MarketKeys {
     ix::MarketKeys {
         market: TestKeypair::new().pubkey(),
         order_book: TestKeypair::new().pubkey(),
+        registry: TestKeypair::new().pubkey(),
         oracle: TestKeypair::new().pubkey(),
         treasury: TestKeypair::new().pubkey(),
     }
@@ -50,28 +53,48 @@ fn makers_per_place_order_transaction() {
     assert_eq!(fit, 22);
 }
 
+/// Bytes of a legacy transaction paid by a keeper, with a compute-unit-price instruction before
+/// `instruction` (as a keeper sends them).
+fn keeper_transaction_size(instruction: solana_instruction::Instruction) -> usize {
+    let keeper = TestKeypair::new();
+    let price =
+        solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_price(1);
+    let tx = Transaction::new_with_payer(&[price, instruction], Some(&keeper.pubkey()));
+    1 + 64 * tx.message.header.num_required_signatures as usize + tx.message.serialize().len()
+}
+
+fn unique_keys(n: usize) -> Vec<anchor_lang::prelude::Pubkey> {
+    (0..n).map(|_| TestKeypair::new().pubkey()).collect()
+}
+
 #[test]
 fn adl_candidates_per_transaction() {
-    let keeper = TestKeypair::new();
     let keys = market_keys();
-    let bankrupt = TestKeypair::new().pubkey();
+    let size = |n: usize| keeper_transaction_size(ix::adl(&keys, &unique_keys(n)));
+    let fit = (1..64)
+        .take_while(|&n| size(n) <= PACKET_DATA_SIZE)
+        .last()
+        .unwrap();
+    println!(
+        "adl: {} bytes with one ranked position, {fit} ranked positions fit in {PACKET_DATA_SIZE} bytes",
+        size(1)
+    );
+    assert_eq!(fit, perps_client::adl::ADL_CANDIDATES_PER_TRANSACTION);
+}
+
+#[test]
+fn positions_per_ranking_transaction() {
+    let keys = market_keys();
     let size = |n: usize| {
-        let candidates: Vec<_> = (0..n).map(|_| TestKeypair::new().pubkey()).collect();
-        let price =
-            solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_price(1);
-        let tx = Transaction::new_with_payer(
-            &[price, ix::adl(&keys, &bankrupt, &candidates)],
-            Some(&keeper.pubkey()),
-        );
-        1 + 64 * tx.message.header.num_required_signatures as usize + tx.message.serialize().len()
+        keeper_transaction_size(ix::rank_adl_candidates(&keys, 0, n as u32, &unique_keys(n)))
     };
     let fit = (1..64)
         .take_while(|&n| size(n) <= PACKET_DATA_SIZE)
         .last()
         .unwrap();
     println!(
-        "adl: {} bytes with one candidate, {fit} candidates fit in {PACKET_DATA_SIZE} bytes",
+        "rank_adl_candidates: {} bytes with one position, {fit} positions fit in {PACKET_DATA_SIZE} bytes",
         size(1)
     );
-    assert_eq!(fit, perps_client::adl::ADL_CANDIDATES_PER_TRANSACTION);
+    assert_eq!(fit, perps_client::adl::RANK_POSITIONS_PER_TRANSACTION);
 }

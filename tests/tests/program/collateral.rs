@@ -68,7 +68,7 @@ async fn open_position_rejects_a_pda_of_another_owner_and_a_settled_market() {
     let owner = ctx.wallet(0).await;
     let other = TestKeypair::new().pubkey();
     let wrong_pda = ix::with_account(
-        ix::open_position(&owner.pubkey(), &m.market),
+        ix::open_position(&owner.pubkey(), &m.market, &m.registry),
         &pda::position(&m.market, &owner.pubkey()),
         &pda::position(&m.market, &other),
     );
@@ -329,7 +329,7 @@ async fn close_position_returns_rent_to_the_owner() {
     let rent = ctx.lamports(&key).await;
     let owner_before = ctx.lamports(&alice.pubkey()).await;
     ctx.send(
-        &[ix::close_position(&alice.pubkey(), &m.market)],
+        &[ix::close_position(&alice.pubkey(), &m.market, &m.registry)],
         &[&alice.keypair],
     )
     .await
@@ -346,7 +346,7 @@ async fn close_position_refuses_size_orders_collateral_and_strangers() {
     let alice = ctx.funded_position(&m, 50 * USDC, 0).await;
     let bob = ctx.funded_position(&m, 50 * USDC, 0).await;
     let mallory = ctx.funded_position(&m, 0, 0).await;
-    let close = ix::close_position(&alice.pubkey(), &m.market);
+    let close = ix::close_position(&alice.pubkey(), &m.market, &m.registry);
     assert_perps_error(
         ctx.send(&[close.clone()], &[&alice.keypair]).await,
         PerpsError::PositionHasCollateral,
@@ -370,7 +370,7 @@ async fn close_position_refuses_size_orders_collateral_and_strangers() {
     );
 
     let by_stranger = ix::with_account(
-        ix::close_position(&mallory.pubkey(), &m.market),
+        ix::close_position(&mallory.pubkey(), &m.market, &m.registry),
         &pda::position(&m.market, &mallory.pubkey()),
         &pda::position(&m.market, &alice.pubkey()),
     );

@@ -60,12 +60,13 @@ async fn a_bankrupt_position_is_closed_and_the_insurance_vault_pays_its_deficit(
         ctx.token_balance(&m.insurance_vault).await,
         insurance_before - 100 * USDC
     );
-    assert_eq!(ctx.market(&m.market).await.adl_pending, 0);
+    assert!(!ctx.market(&m.market).await.is_adl_pending());
     ctx.assert_vault_matches_positions(&m).await;
 }
 
 #[tokio::test]
-async fn a_short_vault_pays_what_it_holds_above_its_floor_and_the_position_waits_for_adl() {
+async fn a_short_vault_pays_what_it_holds_above_its_floor_and_the_adl_book_takes_the_position_over()
+{
     let (mut ctx, m, alice, bob, carol) = leveraged_long(100, 100 * USDC).await;
     let mut params = default_params();
     params.insurance_floor = 10 * USDC;
@@ -80,6 +81,7 @@ async fn a_short_vault_pays_what_it_holds_above_its_floor_and_the_position_waits
     };
     ctx.place(&m, &bob, offer).await.unwrap();
     ctx.set_price(&m.oracle, btc(58_000), 0).await.unwrap();
+    let before = ctx.position(&m.market, &alice.pubkey()).await;
     ctx.liquidate(&m, &carol, &alice).await.unwrap();
 
     assert_eq!(
@@ -87,22 +89,34 @@ async fn a_short_vault_pays_what_it_holds_above_its_floor_and_the_position_waits
         10 * USDC,
         "down to the floor"
     );
+    // The market's ADL book took Alice's position over whole, with the vault's payment: she is
+    // left empty, and Carol took nothing.
     let a = ctx.position(&m.market, &alice.pubkey()).await;
-    assert_eq!(a.base_lots, 100, "not taken over");
-    assert_eq!(a.collateral as u64, 100 * USDC + paid);
+    assert_eq!((a.base_lots, a.cost_basis, a.collateral), (0, 0, 0));
     assert_eq!(ctx.position(&m.market, &carol.pubkey()).await.base_lots, 0);
     let market = ctx.market(&m.market).await;
-    assert_eq!(market.adl_pending, 1);
+    assert!(market.is_adl_pending());
+    let book = market.adl_book;
+    assert_eq!((book.owner, book.market), (m.market, m.market));
     assert_eq!(
-        market.adl_position,
-        pda::position(&m.market, &alice.pubkey())
+        (book.base_lots, book.cost_basis, book.collateral),
+        (100, before.cost_basis, before.collateral + paid as i64)
     );
-    assert_eq!(market.adl_lots, 100);
     // Bankruptcy price with the vault's contribution: (6,000 − collateral) / 100 lots, rounded up.
-    let expected = (6_000 * USDC - a.collateral as u64).div_ceil(100);
-    assert_eq!(market.adl_bankruptcy_price, expected as i64);
+    let expected = (6_000 * USDC - book.collateral as u64).div_ceil(100);
+    let pb = book.state().signed_bankruptcy_price().unwrap();
+    assert_eq!(pb.0, expected as i128);
+    // Entering ADL started sweep 1 over the shorts, at the oracle.
+    assert_eq!(
+        (
+            market.adl_sweep,
+            market.adl_snapshot_price,
+            market.adl_candidate_side
+        ),
+        (1, 58 * USDC, 1)
+    );
 
-    // While ADL is pending: no new risk, no insurance withdrawal, no second liquidation of it.
+    // While ADL is pending: no new risk, no insurance withdrawal.
     let opener = ctx.funded_position(&m, 1_000 * USDC, 0).await;
     assert_perps_error(ctx.place(&m, &bob, offer).await, PerpsError::AdlPending);
     let bid = PlaceOrderArgs {
@@ -123,26 +137,24 @@ async fn a_short_vault_pays_what_it_holds_above_its_floor_and_the_position_waits
     );
     let take = ix::withdraw_insurance(&ctx.admin.pubkey(), &m.market, &ctx.treasury, USDC);
     assert_perps_error(ctx.send_by_admin(take).await, PerpsError::AdlPending);
+    // Emptied, Alice's position has nothing left to liquidate.
     assert_perps_error(
         ctx.liquidate(&m, &carol, &alice).await,
-        PerpsError::AdlPending,
+        PerpsError::FlatPosition,
     );
-    // Nor can it take other positions' lots over as a liquidator.
-    let as_liquidator = ix::liquidate(
-        &alice.pubkey(),
-        &m.keys(),
-        &pda::position(&m.market, &bob.pubkey()),
-    );
-    assert_perps_error(
-        ctx.send(&[as_liquidator], &[&alice.keypair]).await,
-        PerpsError::AdlPending,
-    );
-    // The bankrupt position itself cannot trade out of the queue.
-    let close = PlaceOrderArgs {
-        reduce_only: true,
-        ..ioc(OrderSide::Ask, 57 * USDC, 1)
-    };
-    assert_perps_error(ctx.place(&m, &alice, close).await, PerpsError::AdlPending);
+    // She may close it while the market is in ADL: it leaves the registry.
+    let registered = ctx.registry(&m.registry).await.header.count;
+    ctx.send(
+        &[ix::close_position(&alice.pubkey(), &m.market, &m.registry)],
+        &[&alice.keypair],
+    )
+    .await
+    .unwrap();
+    assert!(ctx
+        .account(&pda::position(&m.market, &alice.pubkey()))
+        .await
+        .is_none());
+    assert_eq!(ctx.registry(&m.registry).await.header.count, registered - 1);
     // Bob's short is 200 USDC in profit at 58; in ADL that profit does not back withdrawals:
     // he keeps his initial margin (1% of 5,800 = 58 USDC) out of his collateral alone.
     let collateral = ctx.position(&m.market, &bob.pubkey()).await.collateral as u64;

@@ -1,10 +1,11 @@
 //! A short whose collateral fell below −|cost basis| (DESIGN.md §7, issue 13 item 7d): its equity
 //! is negative at every price, so it has no bankruptcy price `≥ 0`. When the insurance vault
-//! cannot cover it, it waits for ADL at a negative bankruptcy price, and ADL closes it there: the
-//! candidate gives its lots up and pays `|Pb|` a lot on top, so the haircut is the deficit.
+//! cannot cover it, the market's ADL book takes it over at a negative bankruptcy price, and ADL
+//! closes the book there: the candidate gives its lots up and pays `|Pb|` a lot on top, so the
+//! haircut is the deficit.
 
 use perps::state::MarketParams;
-use perps_client::{instructions as ix, pda, OrderSide, OrderType};
+use perps_client::{instructions as ix, OrderSide, OrderType};
 use perps_testkit::*;
 
 const P: u64 = 60 * USDC;
@@ -47,34 +48,40 @@ async fn a_short_drained_below_its_sale_proceeds_is_liquidated_and_deleveraged_a
 
     // At 61 her collateral is 100.60 − 7,200 = −7,099.40, under −|Q| = −6,000: equity −7,199.40
     // at the oracle, and negative at any price. The vault holds 1.20 USDC of fees and pays it;
-    // the rest waits for ADL at (−6,000 + 7,098.20) / −100 = −10.982 a lot. (The liquidation
-    // used to fail here computing the bankruptcy price, so she could never be liquidated.)
+    // the market's ADL book takes her over at (−6,000 + 7,098.20) / −100 = −10.982 a lot. (The
+    // liquidation used to fail here computing the bankruptcy price, so she could never be
+    // liquidated.)
     ctx.set_price(&m.oracle, btc(61_000), 0).await.unwrap();
     ctx.liquidate(&m, &carol, &alice).await.unwrap();
     let market = ctx.market(&m.market).await;
+    let book = market.adl_book;
     assert_eq!(
-        (
-            market.adl_pending,
-            market.adl_lots,
-            market.adl_bankruptcy_price,
-            market.adl_subsidy
-        ),
-        (1, 100, -10_982_000, 1_200_000)
+        (book.base_lots, book.cost_basis, book.collateral),
+        (-100, -6_000 * USDC as i64, -7_098_200_000)
     );
+    assert_eq!(
+        book.state().signed_bankruptcy_price().unwrap().0,
+        -10_982_000
+    );
+    assert_eq!(market.adl_candidate_side, 0, "the longs are ranked");
     assert_eq!(ctx.token_balance(&m.insurance_vault).await, 0);
-
-    // Bob (long 100 from 60, 20,000 − 3 of taker fee + 7,200 of funding received) is profitable
-    // at 61. He gives his lots up at −10.982: 7,098.20 of realized loss, 7,198.20 of haircut
-    // against the oracle, exactly Alice's deficit less the vault's 1.20.
-    let bob_key = pda::position(&m.market, &bob.pubkey());
-    let target = pda::position(&m.market, &alice.pubkey());
-    ctx.send(&[ix::adl(&m.keys(), &target, &[bob_key])], &[])
-        .await
-        .unwrap();
-    let market = ctx.market(&m.market).await;
-    assert_eq!((market.adl_pending, market.adl_lots), (0, 0));
     let a = ctx.position(&m.market, &alice.pubkey()).await;
     assert_eq!((a.base_lots, a.cost_basis, a.collateral), (0, 0, 0));
+
+    // Bob (long 100 from 60, 20,000 − 3 of taker fee + 7,200 of funding received) is profitable
+    // at 61 and ranked first. He gives his lots up at −10.982: 7,098.20 of realized loss,
+    // 7,198.20 of haircut against the oracle, exactly Alice's deficit less the vault's 1.20.
+    let run = ctx.run_adl(&m).await;
+    assert_eq!(
+        (run.sweeps, run.rank_transactions, run.adl_transactions),
+        (1, 1, 1)
+    );
+    let market = ctx.market(&m.market).await;
+    assert!(!market.is_adl_pending());
+    assert_eq!(
+        (market.adl_book.collateral, market.adl_book.cost_basis),
+        (0, 0)
+    );
     let b = ctx.position(&m.market, &bob.pubkey()).await;
     assert_eq!(
         (b.base_lots, b.cost_basis, b.collateral),

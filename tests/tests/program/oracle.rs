@@ -51,11 +51,13 @@ async fn pyth_market() -> (TestContext, MarketFixture, Wallet, Pubkey) {
     ctx.send_by_admin(create).await.unwrap();
     let market = pda::market(0);
     let order_book = ctx.create_order_book(&market).await;
+    let registry = ctx.create_registry(&market, REGISTRY_CAPACITY).await;
     let m = MarketFixture {
         index: 0,
         market,
         oracle,
         order_book,
+        registry,
         collateral_vault: pda::collateral_vault(&market),
         insurance_vault: pda::insurance_vault(&market),
         treasury: ctx.treasury,

@@ -3,11 +3,13 @@ use perps_testkit::*;
 
 /// The sizes the README's account table lists, with Anchor's 8-byte discriminator.
 const EXCHANGE_BYTES: usize = 122;
-const MARKET_BYTES: usize = 624;
-const POSITION_BYTES: usize = 128;
+const MARKET_BYTES: usize = 744;
+const POSITION_BYTES: usize = 136;
 const PRICE_FEED_BYTES: usize = 101;
 const TOKEN_ACCOUNT_BYTES: usize = 165;
 const ORDER_BOOK_BYTES: usize = 73_792;
+/// The position registry as the tests create it, for `REGISTRY_CAPACITY` (1,024) positions.
+const REGISTRY_BYTES: usize = 51_304;
 
 #[tokio::test]
 async fn account_sizes_and_rent_are_as_documented() {
@@ -25,9 +27,14 @@ async fn account_sizes_and_rent_are_as_documented() {
         ),
         ("PriceFeed", m.oracle, PRICE_FEED_BYTES),
         ("OrderBook", m.order_book, ORDER_BOOK_BYTES),
+        ("PositionRegistry", m.registry, REGISTRY_BYTES),
         ("Collateral vault", m.collateral_vault, TOKEN_ACCOUNT_BYTES),
         ("Insurance vault", m.insurance_vault, TOKEN_ACCOUNT_BYTES),
     ];
+    assert_eq!(
+        perps::state::registry_account_size(REGISTRY_CAPACITY),
+        REGISTRY_BYTES
+    );
     for (name, key, bytes) in accounts {
         let account = ctx.account(&key).await.expect(name);
         assert_eq!(account.data.len(), bytes, "{name} size");

@@ -1,20 +1,23 @@
 //! The loss waterfall as an attacker tries it (DESIGN.md §7, §12.4, §12.6): the insurance vault
-//! pays only a real bankruptcy, a solvent position is never queued, the vault's contribution
-//! comes back when a queued position recovers, and a position cannot be sold into a sibling's
-//! bid down to where a third account liquidates it.
+//! pays only a real bankruptcy, a solvent position is never taken into the ADL book, what the
+//! vault paid into the book comes back when the book closes solvent, the bankrupt owner cannot
+//! draw on it, and a position cannot be sold into a sibling's bid down to where a third account
+//! liquidates it.
 
 use perps::error::PerpsError;
-use perps_client::{instructions as ix, pda, OrderSide, OrderType};
+use perps_client::{instructions as ix, OrderSide, OrderType};
 use perps_testkit::*;
 
 const P: u64 = 60 * USDC;
 
 #[tokio::test]
-async fn a_position_solvent_at_the_oracle_is_taken_over_at_zero_equity_and_never_queued() {
+async fn a_position_solvent_at_the_oracle_is_taken_over_at_zero_equity_and_never_enters_the_adl_book(
+) {
     // Bankruptcy price (6,000 − 100) / 100 = 59. At 59.05 Alice's equity is 5 USDC, under the
     // 11.81 USDC of a full discount (59.05 · 0.2% a lot), and the vault is empty. Before, she
     // was queued for ADL with nothing paid and the next `adl` cleared her: a livelock. Now the
-    // discount shrinks to what her equity pays: Carol takes the 100 lots at 59.
+    // discount shrinks to what her equity pays: Carol takes the 100 lots at 59, and the market
+    // never enters ADL.
     let (mut ctx, m, alice, _bob, carol) = leveraged_long(100, 100 * USDC).await;
     let insurance = ctx.token_balance(&m.insurance_vault).await;
     ctx.set_price(&m.oracle, btc(59_050), 0).await.unwrap();
@@ -23,14 +26,16 @@ async fn a_position_solvent_at_the_oracle_is_taken_over_at_zero_equity_and_never
     assert_eq!((a.base_lots, a.collateral), (0, 0));
     let c = ctx.position(&m.market, &carol.pubkey()).await;
     assert_eq!((c.base_lots, c.cost_basis), (100, 100 * 59_000_000));
-    assert_eq!(ctx.market(&m.market).await.adl_pending, 0);
+    assert!(!ctx.market(&m.market).await.is_adl_pending());
     assert_eq!(ctx.token_balance(&m.insurance_vault).await, insurance);
     ctx.assert_vault_matches_positions(&m).await;
 }
 
-/// Alice queued for ADL at 58 (equity −100 USDC) with the 10 USDC the vault held above its
-/// floor (the floor keeps the trading fees the vault already had).
-async fn queued_with_ten_from_the_vault() -> (TestContext, MarketFixture, Wallet, Wallet, Wallet) {
+/// Alice liquidated at 58 (equity −100 USDC) into the market's ADL book with the 10 USDC the
+/// vault held above its floor (the floor keeps the trading fees the vault already had): the book
+/// holds her 100 lots from 60 with 110 USDC, and she is left empty.
+async fn in_the_book_with_ten_from_the_vault(
+) -> (TestContext, MarketFixture, Wallet, Wallet, Wallet) {
     let (mut ctx, m, alice, bob, carol) = leveraged_long(100, 100 * USDC).await;
     let mut params = default_params();
     params.insurance_floor = ctx.token_balance(&m.insurance_vault).await;
@@ -38,8 +43,13 @@ async fn queued_with_ten_from_the_vault() -> (TestContext, MarketFixture, Wallet
     ctx.fund_insurance(&m, 10 * USDC).await;
     ctx.set_price(&m.oracle, btc(58_000), 0).await.unwrap();
     ctx.liquidate(&m, &carol, &alice).await.unwrap();
-    let market = ctx.market(&m.market).await;
-    assert_eq!((market.adl_pending, market.adl_subsidy), (1, 10 * USDC));
+    let book = ctx.market(&m.market).await.adl_book;
+    assert_eq!(
+        (book.base_lots, book.cost_basis, book.collateral),
+        (100, 6_000 * USDC as i64, 110 * USDC as i64)
+    );
+    let a = ctx.position(&m.market, &alice.pubkey()).await;
+    assert_eq!((a.base_lots, a.cost_basis, a.collateral), (0, 0, 0));
     assert_eq!(
         ctx.token_balance(&m.insurance_vault).await,
         params.insurance_floor
@@ -48,48 +58,42 @@ async fn queued_with_ten_from_the_vault() -> (TestContext, MarketFixture, Wallet
 }
 
 #[tokio::test]
-async fn a_queued_position_that_recovers_gives_the_vault_its_contribution_back() {
-    // At 58 Alice's equity is −100 USDC; the vault holds 10 and pays them in, and she waits for
-    // ADL. The price comes back to 60 before any candidate is found: one `adl` with no
-    // candidate takes her out of the queue and the 10 USDC go back to the vault.
-    let (mut ctx, m, alice, _bob, _carol) = queued_with_ten_from_the_vault().await;
+async fn a_book_that_recovers_closes_at_the_oracle_and_gives_the_vault_its_contribution_back() {
+    // At 58 the book's equity is −90 USDC. The price comes back to 60 before the keeper fills:
+    // the book is solvent at the oracle, so Bob (ranked at 58, where he was profitable) buys its
+    // 100 lots back at 60 with no haircut, and everything the book held, the vault's 10 USDC and
+    // Alice's forfeited 100, goes to the insurance vault.
+    let (mut ctx, m, _alice, bob, _carol) = in_the_book_with_ten_from_the_vault().await;
     let insurance = ctx.token_balance(&m.insurance_vault).await;
-
+    let bob_before = ctx.position(&m.market, &bob.pubkey()).await;
     ctx.set_price(&m.oracle, btc(60_000), 0).await.unwrap();
-    let queued = pda::position(&m.market, &alice.pubkey());
-    ctx.send(&[ix::adl(&m.keys(), &queued, &[])], &[])
-        .await
-        .unwrap();
-    let market = ctx.market(&m.market).await;
-    assert_eq!((market.adl_pending, market.adl_subsidy), (0, 0));
+    let run = ctx.run_adl(&m).await;
+    assert_eq!((run.sweeps, run.adl_transactions), (1, 1));
+    assert!(!ctx.market(&m.market).await.is_adl_pending());
     assert_eq!(
         ctx.token_balance(&m.insurance_vault).await,
-        insurance + 10 * USDC
+        insurance + 110 * USDC
     );
-    let a = ctx.position(&m.market, &alice.pubkey()).await;
-    assert_eq!((a.base_lots, a.collateral), (100, 100 * USDC as i64));
+    // Closed at 60, his entry price: his collateral is unchanged.
+    let b = ctx.position(&m.market, &bob.pubkey()).await;
+    assert_eq!((b.base_lots, b.collateral), (0, bob_before.collateral));
     ctx.assert_vault_matches_positions(&m).await;
 }
 
 #[tokio::test]
-async fn a_deposit_while_queued_does_not_keep_the_vaults_money() {
-    // Alice is queued with the vault's 10 USDC, then deposits 200: solvent again at 58, she
-    // leaves the queue and the vault takes its 10 back out of her collateral.
-    let (mut ctx, m, alice, _bob, _carol) = queued_with_ten_from_the_vault().await;
+async fn a_deposit_after_the_takeover_is_the_depositors_own_and_leaves_the_book_alone() {
+    // Alice's 100 lots are the book's; she deposits 200 into her emptied position. The book (and
+    // the vault's 10 USDC in it) is unchanged, and her 200 are hers to withdraw, all of them.
+    let (mut ctx, m, alice, _bob, _carol) = in_the_book_with_ten_from_the_vault().await;
     let insurance = ctx.token_balance(&m.insurance_vault).await;
     ctx.mint_to(&alice.token, 200 * USDC).await;
     ctx.deposit(&m, &alice, 200 * USDC).await.unwrap();
-    let queued = pda::position(&m.market, &alice.pubkey());
-    ctx.send(&[ix::adl(&m.keys(), &queued, &[])], &[])
-        .await
-        .unwrap();
-    assert_eq!(ctx.market(&m.market).await.adl_pending, 0);
-    assert_eq!(
-        ctx.token_balance(&m.insurance_vault).await,
-        insurance + 10 * USDC
-    );
+    let book = ctx.market(&m.market).await.adl_book;
+    assert_eq!((book.base_lots, book.collateral), (100, 110 * USDC as i64));
     let a = ctx.position(&m.market, &alice.pubkey()).await;
-    assert_eq!(a.collateral, 300 * USDC as i64);
+    assert_eq!((a.base_lots, a.collateral), (0, 200 * USDC as i64));
+    ctx.withdraw(&m, &alice, 200 * USDC).await.unwrap();
+    assert_eq!(ctx.token_balance(&m.insurance_vault).await, insurance);
     ctx.assert_vault_matches_positions(&m).await;
 }
 
@@ -135,23 +139,24 @@ async fn selling_into_a_siblings_bid_down_to_a_liquidation_is_refused() {
 }
 
 #[tokio::test]
-async fn a_queued_position_cannot_withdraw_the_vaults_money_on_a_price_wick() {
-    // Queued at 58 with the vault's 10 USDC in her collateral (110). The price wicks back to 60:
-    // her equity looks like 110 USDC, but nothing may leave until the queue is cleared, which
-    // gives the vault its 10 back first.
-    let (mut ctx, m, alice, _bob, _carol) = queued_with_ten_from_the_vault().await;
+async fn after_the_takeover_a_price_wick_leaves_the_bankrupt_owner_nothing_to_withdraw() {
+    // The book holds the vault's 10 USDC with Alice's 100. The price wicks back to 60: the book
+    // now looks 110 USDC rich, but it is the market's, not hers: her position is empty and she
+    // can withdraw nothing.
+    let (mut ctx, m, alice, _bob, _carol) = in_the_book_with_ten_from_the_vault().await;
     ctx.set_price(&m.oracle, btc(60_000), 0).await.unwrap();
     assert_perps_error(
         ctx.withdraw(&m, &alice, 40 * USDC).await,
-        PerpsError::AdlPending,
+        PerpsError::InsufficientCollateral,
     );
-    let queued = pda::position(&m.market, &alice.pubkey());
-    ctx.send(&[ix::adl(&m.keys(), &queued, &[])], &[])
-        .await
-        .unwrap();
-    ctx.withdraw(&m, &alice, 40 * USDC).await.unwrap();
-    let a = ctx.position(&m.market, &alice.pubkey()).await;
-    assert_eq!(a.collateral, 60 * USDC as i64);
+    assert_perps_error(
+        ctx.withdraw(&m, &alice, 1).await,
+        PerpsError::InsufficientCollateral,
+    );
+    assert_eq!(
+        ctx.market(&m.market).await.adl_book.collateral,
+        110 * USDC as i64
+    );
     ctx.assert_vault_matches_positions(&m).await;
 }
 
@@ -210,44 +215,31 @@ async fn a_partial_liquidation_of_negative_collateral_backed_by_profit_pays_noth
         ctx.token_balance(&m.insurance_vault).await > insurance,
         "the vault received the insurance fee and paid nothing"
     );
-    assert_eq!(ctx.market(&m.market).await.adl_pending, 0);
+    assert!(!ctx.market(&m.market).await.is_adl_pending());
     ctx.assert_vault_matches_positions(&m).await;
 }
 
 #[tokio::test]
-async fn a_vault_refilled_while_a_position_waits_pays_before_any_candidate_and_frees_the_queue() {
-    // Alice waits at 58 with equity −90 USDC after the vault's 10. Someone funds the vault with
-    // 200: the keeper's plan is one `adl` with no candidate, which draws 90 from the vault, leaves
-    // her at zero equity out of the queue, and Carol then takes her over with no deficit.
-    let (mut ctx, m, alice, _bob, carol) = queued_with_ten_from_the_vault().await;
+async fn a_vault_refilled_during_adl_pays_the_books_deficit_before_any_candidate_is_haircut() {
+    // The book's equity at 58 is −90 USDC after the vault's 10. Someone funds the vault with 200
+    // before the keeper fills: the `adl` step draws the 90 from the vault first, which brings the
+    // book's bankruptcy price to the oracle, and Bob buys its 100 lots back at 58 keeping all of
+    // his 200 USDC of profit.
+    let (mut ctx, m, _alice, bob, _carol) = in_the_book_with_ten_from_the_vault().await;
     ctx.fund_insurance(&m, 200 * USDC).await;
     let insurance = ctx.token_balance(&m.insurance_vault).await;
-    let market = ctx.market(&m.market).await;
-    let positions = ctx.positions_of(&m).await;
-    let plan = perps_client::adl::adl_instructions(
-        &m.keys(),
-        &market,
-        &positions,
-        perps_engine::Price(58 * USDC),
-        insurance,
-    );
-    assert_eq!(plan.len(), 1);
-    assert_eq!(plan[0].accounts.len(), 7, "no candidate");
-    ctx.send(&plan, &[]).await.unwrap();
-    assert_eq!(ctx.market(&m.market).await.adl_pending, 0);
+    let bob_before = ctx.position(&m.market, &bob.pubkey()).await;
+    let run = ctx.run_adl(&m).await;
+    assert_eq!((run.sweeps, run.adl_transactions), (1, 1));
+    assert!(!ctx.market(&m.market).await.is_adl_pending());
     assert_eq!(
         ctx.token_balance(&m.insurance_vault).await,
         insurance - 90 * USDC
     );
-    let a = ctx.position(&m.market, &alice.pubkey()).await;
-    let equity = a.collateral as i128 + 100 * 58 * USDC as i128 - a.cost_basis as i128;
-    assert_eq!((a.base_lots, equity), (100, 0));
-    ctx.liquidate(&m, &carol, &alice).await.unwrap();
-    let a = ctx.position(&m.market, &alice.pubkey()).await;
-    assert_eq!((a.base_lots, a.collateral), (0, 0));
+    let b = ctx.position(&m.market, &bob.pubkey()).await;
     assert_eq!(
-        ctx.token_balance(&m.insurance_vault).await,
-        insurance - 90 * USDC
+        (b.base_lots, b.collateral - bob_before.collateral),
+        (0, 200 * USDC as i64)
     );
     ctx.assert_vault_matches_positions(&m).await;
 }
