@@ -408,6 +408,24 @@ mod tests {
             )
         }
 
+        /// A resized after the sweep to `lots` short from 61 with `collateral` (closed at 0 lots),
+        /// and the book holding as many lots as A and B, still bankrupt at 59.30.
+        fn resize_a(&mut self, lots: i64, collateral: i64) {
+            let a = self.a;
+            self.shorts.0.retain(|(k, _)| lots != 0 || *k != a);
+            if let Some((_, short)) = self.shorts.0.iter_mut().find(|(k, _)| *k == a) {
+                short.base_lots = -lots;
+                short.cost_basis = -lots * 61 * USDC as i64;
+                short.collateral = collateral;
+            }
+            let total = lots + 40;
+            self.market.open_interest_long = total as u64;
+            self.market.open_interest_short = total as u64;
+            self.market.adl_book.base_lots = total;
+            self.market.adl_book.cost_basis = total * 60 * USDC as i64;
+            self.market.adl_book.collateral = total * 700_000;
+        }
+
         fn short(&self, key: Pubkey) -> Position {
             self.shorts.0.iter().find(|(k, _)| *k == key).unwrap().1
         }
@@ -513,12 +531,7 @@ mod tests {
         // used up and 60 lots left a new sweep starts at the oracle.
         let mut f = fixture();
         let (a, b) = (f.a, f.b);
-        f.shorts.0.retain(|(k, _)| *k != a);
-        f.market.open_interest_long = 40;
-        f.market.open_interest_short = 40;
-        f.market.adl_book.base_lots = 40;
-        f.market.adl_book.cost_basis = 40 * 60 * USDC as i64;
-        f.market.adl_book.collateral = 28 * USDC as i64;
+        f.resize_a(0, 0);
         let outcome = f.adl(59 * USDC, &[a, b]).unwrap();
         assert!(
             matches!(&outcome.events[0], AdlEvent::Skipped(s) if s.rank == 1 && s.candidate == a)
@@ -528,14 +541,7 @@ mod tests {
         // A shrank to 20 lots (sold 40 in the book): it gives 20, B its 40, and 40 wait for the
         // next sweep, which starts at once.
         let mut f = fixture();
-        let shrunk = f.shorts.0.iter_mut().find(|(k, _)| *k == a).unwrap();
-        shrunk.1.base_lots = -20;
-        shrunk.1.cost_basis = -20 * 61 * USDC as i64;
-        f.market.open_interest_short = 60;
-        f.market.open_interest_long = 60;
-        f.market.adl_book.base_lots = 60;
-        f.market.adl_book.cost_basis = 60 * 60 * USDC as i64;
-        f.market.adl_book.collateral = 42 * USDC as i64;
+        f.resize_a(20, 100 * USDC as i64);
         let outcome = f.adl(59 * USDC, &[a, b]).unwrap();
         assert_eq!(
             fills(&outcome),
@@ -544,15 +550,7 @@ mod tests {
         assert!(outcome.completed.is_some());
         // Had it grown instead, it would give no more than its 60 ranked lots.
         let mut f = fixture();
-        let grown = f.shorts.0.iter_mut().find(|(k, _)| *k == a).unwrap();
-        grown.1.base_lots = -90;
-        grown.1.cost_basis = -90 * 61 * USDC as i64;
-        grown.1.collateral = 1_000 * USDC as i64;
-        f.market.open_interest_short = 130;
-        f.market.open_interest_long = 130;
-        f.market.adl_book.base_lots = 130;
-        f.market.adl_book.cost_basis = 130 * 60 * USDC as i64;
-        f.market.adl_book.collateral = 91 * USDC as i64;
+        f.resize_a(90, 1_000 * USDC as i64);
         let outcome = f.adl(59 * USDC, &[a, b]).unwrap();
         assert_eq!(
             fills(&outcome),
