@@ -111,6 +111,37 @@ pub fn on_chain_ranking(registry: &Registry) -> Vec<RankedPosition> {
         .collect()
 }
 
+/// The ADL indicator of the position at `key` during the market's current sweep: read off the
+/// on-chain ranking when the position is in it, else from its place in the complete ranking at
+/// the sweep's snapshot price (the engine's order over `positions`, every position of the
+/// market), against every eligible lot the sweep counted. `None` when it is not eligible.
+pub fn sweep_indicator(
+    market: &Market,
+    registry: &Registry,
+    positions: &[(Pubkey, Position)],
+    key: &Pubkey,
+) -> Option<u8> {
+    if let Some(ranked) = on_chain_ranking(registry)
+        .into_iter()
+        .find(|r| r.key == *key)
+    {
+        return Some(ranked.indicator);
+    }
+    let header = &registry.header;
+    let side = side_from_code(header.candidate_side).ok()?;
+    let mut through = 0;
+    for ranked in rank_positions(market, positions, Price(header.snapshot_price)) {
+        if ranked.side != side || !ranked.eligible {
+            continue;
+        }
+        through += ranked.lots;
+        if ranked.key == *key {
+            return Some(adl_indicator(through, header.eligible_lots.max(through)));
+        }
+    }
+    None
+}
+
 /// Registry slots one `rank_adl_candidates` transaction carries positions of: what fits in a
 /// 1,232-byte legacy transaction with its fee payer and a compute-unit-price instruction
 /// (measured by `capacity::positions_per_ranking_transaction`).
@@ -261,4 +292,157 @@ fn entries_needed(
         left -= given;
     }
     chosen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytemuck::Zeroable;
+    use perps::state::{PositionRegistry, RegistrySlot, NO_SLOT};
+    use perps::testing::{self, USDC};
+
+    fn keys() -> MarketKeys {
+        MarketKeys {
+            market: Pubkey::new_unique(),
+            order_book: Pubkey::new_unique(),
+            registry: Pubkey::new_unique(),
+            oracle: Pubkey::new_unique(),
+            treasury: Pubkey::new_unique(),
+        }
+    }
+
+    fn registry(positions: &[Pubkey]) -> Registry {
+        let mut header: Box<PositionRegistry> = Box::new(Zeroable::zeroed());
+        header.capacity = positions.len() as u32 + 8;
+        header.free_head = NO_SLOT;
+        let mut slots = vec![RegistrySlot::default(); header.capacity as usize];
+        for key in positions {
+            header.add(&mut slots, *key).unwrap();
+        }
+        Registry { header, slots }
+    }
+
+    /// Slot ranges and positions of `rank_adl_candidates` instructions.
+    fn chunks(instructions: &[Instruction]) -> Vec<(u32, u32, Vec<Pubkey>)> {
+        instructions
+            .iter()
+            .map(|ix| {
+                let first = u32::from_le_bytes(ix.data[8..12].try_into().unwrap());
+                let count = u32::from_le_bytes(ix.data[12..16].try_into().unwrap());
+                let positions = ix.accounts[2..].iter().map(|m| m.pubkey).collect();
+                (first, count, positions)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ranking_chunks_cover_every_unranked_slot_once_with_exactly_its_positions() {
+        let positions: Vec<Pubkey> = (0..70).map(|_| Pubkey::new_unique()).collect();
+        let mut registry = registry(&positions);
+        // Slots 5 and 40 free; slots 10..20 ranked already in sweep 1.
+        for slot in [5u32, 40] {
+            let key = registry.slots[slot as usize].position;
+            registry
+                .header
+                .remove(&mut registry.slots, slot, &key)
+                .unwrap();
+        }
+        for slot in &mut registry.slots[10..20] {
+            slot.ranked_in_sweep = 1;
+        }
+        let built = chunks(&rank_chunks(&keys(), &registry, 70, 1));
+        let mut covered = Vec::new();
+        for (first, count, keys_in) in &built {
+            assert!(keys_in.len() <= RANK_POSITIONS_PER_TRANSACTION);
+            let range = *first..first + count;
+            let registered: Vec<Pubkey> = registry.slots[range.start as usize..range.end as usize]
+                .iter()
+                .map(|s| s.position)
+                .filter(|p| *p != Pubkey::default())
+                .collect();
+            assert_eq!(&registered, keys_in);
+            covered.extend(range);
+        }
+        let expected: Vec<u32> = (0..70).filter(|s| !(10..20).contains(s)).collect();
+        assert_eq!(covered, expected);
+    }
+
+    #[test]
+    fn the_next_step_ranks_until_the_sweep_is_complete_then_fills_only_as_far_as_needed() {
+        // The program's worked ADL: a long book of 100 lots bankrupt at 59.30 against A (60 lots,
+        // ranked first) and B (40 lots).
+        let market_key = Pubkey::new_unique();
+        let mut market = testing::market();
+        market.adl_book =
+            testing::position(market_key, 70 * USDC as i64 + 1, 100, 60 * USDC as i64);
+        market.open_interest_long = 100;
+        market.open_interest_short = 100;
+        market
+            .start_adl_sweep(market_key, Price(59 * USDC))
+            .unwrap();
+        let (a, b) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let positions = vec![
+            (
+                b,
+                testing::position(market_key, 50 * USDC as i64, -40, 60 * USDC as i64),
+            ),
+            (
+                a,
+                testing::position(market_key, 100 * USDC as i64, -60, 61 * USDC as i64),
+            ),
+        ];
+        let mut registry = registry(&[b, a]);
+        let keys = keys();
+        let step = next_adl_step(&keys, &market, &registry, &positions, Price(59 * USDC), 0);
+        let AdlStep::Rank(rank) = step else {
+            panic!("{step:?}")
+        };
+        assert_eq!(chunks(&rank), vec![(0, 2, vec![b, a])]);
+        // Ranked as the program ranks (A first).
+        registry.header.sync_sweep(&market);
+        for (slot, (key, position)) in positions.iter().enumerate() {
+            let state = position.state();
+            let score = adl_score(&state, Price(59 * USDC)).unwrap();
+            registry
+                .header
+                .rank(*key, &score, state.size.abs().0, slot as u32)
+                .unwrap();
+            registry.slots[slot].ranked_in_sweep = registry.header.sweep;
+        }
+        registry.header.slots_ranked = 2;
+        // A holds 60 of the 100 eligible lots at the top (3 lights), B the rest (1).
+        let lights = |key| sweep_indicator(&market, &registry, &positions, &key);
+        assert_eq!(
+            (lights(a), lights(b), lights(Pubkey::new_unique())),
+            (Some(3), Some(1), None)
+        );
+        let fill = |book_lots: i64| {
+            let mut market = *market;
+            market.adl_book.base_lots = book_lots;
+            market.adl_book.cost_basis = book_lots * 60 * USDC as i64;
+            market.adl_book.collateral = book_lots * 700_000;
+            next_adl_step(&keys, &market, &registry, &positions, Price(59 * USDC), 0)
+        };
+        let accounts = |step: AdlStep| match step {
+            AdlStep::Fill(steps) => steps
+                .iter()
+                .flat_map(|ix| {
+                    ix.accounts[7..]
+                        .iter()
+                        .map(|m| m.pubkey)
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(accounts(fill(100)), vec![a, b]);
+        assert_eq!(accounts(fill(60)), vec![a]);
+        // Out of ADL: nothing to do.
+        let mut calm = *market;
+        calm.adl_book.base_lots = 0;
+        assert_eq!(
+            next_adl_step(&keys, &calm, &registry, &positions, Price(59 * USDC), 0),
+            AdlStep::Wait
+        );
+    }
 }
