@@ -24,6 +24,7 @@ pub struct Row {
     pub liquidations: u64,
     pub bankruptcies: u64,
     pub adl_fills: u64,
+    /// The market ended the step in ADL (its book held lots).
     pub adl_pending: bool,
     pub status: u8,
 }
@@ -44,6 +45,8 @@ pub struct Summary {
     pub seed: u64,
     pub traders: u32,
     pub steps: u32,
+    /// Slots of the market's position registry.
+    pub registry_capacity: u32,
     pub trades: u64,
     /// Traded lots valued at the oracle, in quote atoms.
     pub volume_atoms: u128,
@@ -56,29 +59,50 @@ pub struct Summary {
     pub quotes_refused: u64,
     pub liquidations: u64,
     pub liquidated_lots: u64,
-    pub bankruptcies: u64,
+    /// Bankruptcies the insurance vault covered in the liquidation, and those it could not,
+    /// taken over into the market's ADL book.
+    pub bankruptcies_covered: u64,
+    pub bankruptcies_into_book: u64,
+    /// What the insurance vault paid to bankrupt positions in liquidations (those taken into the
+    /// book included), and into the ADL book in `adl` steps before anyone was haircut.
     pub insurance_paid: u64,
+    pub insurance_paid_into_book: u64,
     /// Liquidation fees the insurance vault received (its trading-fee share is not counted).
     pub insurance_fees: u64,
+    /// What closed ADL books had left, paid to the insurance vault.
+    pub insurance_from_book: u64,
     pub insurance_start: u64,
     pub insurance_end: u64,
     pub insurance_low: u64,
-    pub adl_events: u64,
+    /// Times the market entered ADL (its book took a bankruptcy while empty), and times ADL
+    /// closed the book.
+    pub adl_started: u64,
     pub adl_completed: u64,
-    /// Queued bankruptcies that left the queue without fills: the price made them solvent again.
-    pub adl_cleared_by_price: u64,
     pub adl_fills: u64,
+    /// Ranked positions an `adl` step passed over (closed, flipped, liquidatable, nothing to
+    /// give).
+    pub adl_skipped: u64,
     pub adl_lots: u64,
     pub deleveraged: BTreeSet<Pubkey>,
     /// The largest equity one candidate gave up to one ADL fill (atoms), and the largest share
     /// (ppm) of a candidate's equity just before that one fill took.
     pub largest_haircut: u64,
     pub largest_haircut_share_ppm: u64,
+    /// Ranking sweeps started and fully ranked; `rank_adl_candidates` transactions and the
+    /// positions they ranked.
+    pub sweeps_started: u64,
+    pub sweeps_ranked: u64,
+    pub rank_transactions: u64,
+    pub positions_ranked: u64,
     pub funding_cranks: u64,
     pub keeper_errors: u64,
-    /// Steps that ended with a bankruptcy still in the ADL queue (no profitable candidate
-    /// with room left on the other side yet).
+    /// Steps that ended with the market still in ADL, and of those, the ones where no eligible
+    /// position was left to deleverage at the step's price (the others: the keepers' passes of
+    /// the step were used up first).
     pub steps_ending_in_adl: u64,
+    pub steps_in_adl_without_candidate: u64,
+    /// Whether the market was still in ADL when the run ended.
+    pub adl_open_at_end: bool,
     /// Steps after which every invariant held.
     pub steps_held: u64,
     /// A candidate an ADL fill left below zero equity (DESIGN.md §12.5), if any.
@@ -98,12 +122,13 @@ pub struct Throughput {
 }
 
 impl Summary {
-    pub fn new(scenario: &Scenario, insurance: u64) -> Self {
+    pub fn new(scenario: &Scenario, insurance: u64, registry_capacity: u32) -> Self {
         Self {
             scenario: scenario.name.clone(),
             seed: scenario.seed,
             traders: scenario.traders.count,
             steps: scenario.steps,
+            registry_capacity,
             trades: 0,
             volume_atoms: 0,
             orders_refused: 0,
@@ -112,33 +137,47 @@ impl Summary {
             quotes_refused: 0,
             liquidations: 0,
             liquidated_lots: 0,
-            bankruptcies: 0,
+            bankruptcies_covered: 0,
+            bankruptcies_into_book: 0,
             insurance_paid: 0,
+            insurance_paid_into_book: 0,
             insurance_fees: 0,
+            insurance_from_book: 0,
             insurance_start: insurance,
             insurance_end: insurance,
             insurance_low: insurance,
-            adl_events: 0,
+            adl_started: 0,
             adl_completed: 0,
-            adl_cleared_by_price: 0,
             adl_fills: 0,
+            adl_skipped: 0,
             adl_lots: 0,
             deleveraged: BTreeSet::new(),
             largest_haircut: 0,
             largest_haircut_share_ppm: 0,
+            sweeps_started: 0,
+            sweeps_ranked: 0,
+            rank_transactions: 0,
+            positions_ranked: 0,
             funding_cranks: 0,
             keeper_errors: 0,
             steps_ending_in_adl: 0,
+            steps_in_adl_without_candidate: 0,
+            adl_open_at_end: false,
             steps_held: 0,
             insolvent_candidate: None,
         }
+    }
+
+    /// Every bankruptcy: covered by the vault, or taken into the book.
+    pub fn bankruptcies(&self) -> u64 {
+        self.bankruptcies_covered + self.bankruptcies_into_book
     }
 
     pub fn counts(&self) -> Counts {
         Counts {
             trades: self.trades,
             liquidations: self.liquidations,
-            bankruptcies: self.bankruptcies,
+            bankruptcies: self.bankruptcies(),
             adl_fills: self.adl_fills,
         }
     }
@@ -149,21 +188,35 @@ impl Summary {
                 lots,
                 insurance_paid,
                 insurance_fee,
-                queued_for_adl,
+                into_adl_book,
+                adl_started,
                 ..
             } => {
                 if lots > 0 {
                     self.liquidations += 1;
                     self.liquidated_lots += lots;
                 }
-                if insurance_paid > 0 || queued_for_adl {
-                    self.bankruptcies += 1;
+                if into_adl_book {
+                    self.bankruptcies_into_book += 1;
+                } else if insurance_paid > 0 {
+                    self.bankruptcies_covered += 1;
                 }
-                if queued_for_adl {
-                    self.adl_events += 1;
+                if adl_started {
+                    self.adl_started += 1;
                 }
                 self.insurance_paid += insurance_paid;
                 self.insurance_fees += insurance_fee;
+            }
+            KeeperEffect::SweepStarted => self.sweeps_started += 1,
+            KeeperEffect::Ranked {
+                positions,
+                completed,
+            } => {
+                self.rank_transactions += 1;
+                self.positions_ranked += positions;
+                if completed {
+                    self.sweeps_ranked += 1;
+                }
             }
             KeeperEffect::AdlFill {
                 candidate,
@@ -182,9 +235,12 @@ impl Summary {
                     self.insolvent_candidate = Some((candidate, equity_after));
                 }
             }
-            KeeperEffect::AdlCompleted => self.adl_completed += 1,
-            KeeperEffect::AdlClearedByPrice => self.adl_cleared_by_price += 1,
-            KeeperEffect::AdlInsurancePaid(paid) => self.insurance_paid += paid,
+            KeeperEffect::AdlSkipped { .. } => self.adl_skipped += 1,
+            KeeperEffect::AdlInsurancePaid(paid) => self.insurance_paid_into_book += paid,
+            KeeperEffect::AdlCompleted { to_insurance } => {
+                self.adl_completed += 1;
+                self.insurance_from_book += to_insurance;
+            }
             KeeperEffect::FundingCrank => self.funding_cranks += 1,
         }
     }
@@ -223,9 +279,12 @@ pub fn usd(atoms: u128) -> String {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let lines: [(&str, String); 22] = [
+        let lines: [(&str, String); 24] = [
             ("scenario", format!("{} (seed {})", self.scenario, self.seed)),
-            ("steps / traders", format!("{} / {}", self.steps, self.traders)),
+            (
+                "steps / traders / registry slots",
+                format!("{} / {} / {}", self.steps, self.traders, self.registry_capacity),
+            ),
             ("trades", self.trades.to_string()),
             ("volume (USDC at the oracle)", usd(self.volume_atoms)),
             ("withdrawn by flat traders (USDC)", usd(self.withdrawn_atoms as u128)),
@@ -238,9 +297,31 @@ impl fmt::Display for Summary {
             ),
             ("liquidations", self.liquidations.to_string()),
             ("lots liquidated", self.liquidated_lots.to_string()),
-            ("bankruptcies", self.bankruptcies.to_string()),
-            ("insurance paid (USDC)", usd(self.insurance_paid as u128)),
-            ("liquidation fees to insurance (USDC)", usd(self.insurance_fees as u128)),
+            (
+                "bankruptcies (covered by insurance / into the ADL book)",
+                format!(
+                    "{} ({} / {})",
+                    self.bankruptcies(),
+                    self.bankruptcies_covered,
+                    self.bankruptcies_into_book
+                ),
+            ),
+            (
+                "insurance paid: to bankruptcies / into the ADL book (USDC)",
+                format!(
+                    "{} / {}",
+                    usd(self.insurance_paid as u128),
+                    usd(self.insurance_paid_into_book as u128)
+                ),
+            ),
+            (
+                "insurance received: liquidation fees / closed books (USDC)",
+                format!(
+                    "{} / {}",
+                    usd(self.insurance_fees as u128),
+                    usd(self.insurance_from_book as u128)
+                ),
+            ),
             (
                 "insurance start / low / end (USDC)",
                 format!(
@@ -251,13 +332,16 @@ impl fmt::Display for Summary {
                 ),
             ),
             (
-                "ADL events (started / completed / left unfilled)",
+                "ADL (started / completed / fills / left open at the end)",
                 format!(
-                    "{} / {} / {}",
-                    self.adl_events, self.adl_completed, self.adl_cleared_by_price
+                    "{} / {} / {} / {}",
+                    self.adl_started,
+                    self.adl_completed,
+                    self.adl_fills,
+                    self.adl_open_at_end as u8
                 ),
             ),
-            ("ADL fills", self.adl_fills.to_string()),
+            ("ADL ranked positions skipped", self.adl_skipped.to_string()),
             ("ADL lots", self.adl_lots.to_string()),
             ("positions deleveraged", self.deleveraged.len().to_string()),
             (
@@ -270,8 +354,19 @@ impl fmt::Display for Summary {
                 ),
             ),
             (
-                "steps ending with ADL waiting",
-                self.steps_ending_in_adl.to_string(),
+                "ranking sweeps (started / ranked)",
+                format!("{} / {}", self.sweeps_started, self.sweeps_ranked),
+            ),
+            (
+                "ranking: transactions / positions ranked",
+                format!("{} / {}", self.rank_transactions, self.positions_ranked),
+            ),
+            (
+                "steps ending in ADL (no eligible candidate)",
+                format!(
+                    "{} ({})",
+                    self.steps_ending_in_adl, self.steps_in_adl_without_candidate
+                ),
             ),
             ("funding cranks", self.funding_cranks.to_string()),
             ("keeper errors", self.keeper_errors.to_string()),
@@ -281,7 +376,7 @@ impl fmt::Display for Summary {
             ),
             (
                 "invariants",
-                "vault = Σ equity, OI balanced, value conserved, no unbacked loss outside ADL, ADL candidates ≥ 0, insurance pays only real losses (and is repaid by a queue exit), ADL queue insolvent, open orders = book"
+                "vault = Σ equity (ADL book included), OI balanced, value conserved, no unbacked loss, ADL book = the market's, registry lists every position, ADL candidates ≥ 0, insurance pays only real losses (the book's first, and gets back only a closed book's leftover), ranking = top of every eligible position (each sweep ranked back to back), open orders = book"
                     .to_string(),
             ),
         ];

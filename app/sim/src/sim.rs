@@ -5,9 +5,10 @@
 use std::time::Instant;
 
 use anchor_lang::prelude::Pubkey;
-use perps::state::{Market, MarketStatus, Position};
+use perps::state::{Market, MarketParams, MarketStatus, Position};
+use perps_client::adl::{next_adl_step, AdlStep};
 use perps_client::sizing::{affordable_lots, price_at, taker_limit};
-use perps_client::{instructions as ix, oracle, OrderSide, OrderType, PlaceOrderArgs};
+use perps_client::{instructions as ix, oracle, pda, OrderSide, OrderType, PlaceOrderArgs};
 use perps_engine::{OracleUse, Price};
 use perps_keeper::{bank::BankChain, Keeper};
 use perps_testkit::{
@@ -18,6 +19,7 @@ use perps_testkit::{
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use solana_keypair::Keypair;
+use solana_signer::Signer;
 
 use crate::recorder::RecordingChain;
 use crate::report::{Row, Summary, Throughput};
@@ -32,6 +34,9 @@ const FLAT_WITHDRAW_PROBABILITY: f64 = 0.2;
 const MAX_KEEPER_PASSES_PER_STEP: usize = 8;
 /// The liquidator unwinds what it took over at up to twice the traders' slippage.
 const UNWIND_SLIPPAGE_FACTOR: u32 = 2;
+/// The position registry's least capacity, and the slots it keeps beyond the run's positions.
+const MIN_REGISTRY_CAPACITY: u32 = 1_024;
+const REGISTRY_MARGIN: u32 = 16;
 
 /// Who sends a taker order.
 #[derive(Clone, Copy)]
@@ -117,7 +122,10 @@ impl Simulation {
         params.fee_insurance_share_bps = scenario.market.fee_insurance_share_bps;
         params.insurance_fee_ppm = scenario.market.liquidation_insurance_fee_ppm;
         let start_price = feed_price(scenario.path_price(0));
-        let market = ctx.create_market_with(params, start_price).await;
+        let capacity = registry_capacity(
+            scenario.market_makers.count + scenario.traders.count + scenario.liquidator.keepers,
+        );
+        let market = create_market(&mut ctx, params, start_price, capacity).await;
         let mut ledger = Ledger::default();
         if scenario.market.insurance_usdc > 0 {
             ctx.fund_insurance(&market, usdc(scenario.market.insurance_usdc))
@@ -180,7 +188,7 @@ impl Simulation {
                 )
             })
             .collect();
-        let summary = Summary::new(&scenario, insurance);
+        let summary = Summary::new(&scenario, insurance, capacity);
         Ok(Self {
             scenario,
             bank,
@@ -236,6 +244,7 @@ impl Simulation {
             }
         }
         self.throughput.run = started.elapsed();
+        self.summary.adl_open_at_end = self.bank.market(&self.market.market).await.is_adl_pending();
         self.throughput.keeper_transactions =
             self.keepers.iter().map(|k| k.chain.transactions).sum();
         Ok(outcome)
@@ -268,7 +277,9 @@ impl Simulation {
                 keeper.chain.price = price;
                 let pass = keeper.pass().await;
                 self.summary.keeper_errors += pass.errors as u64;
-                busy |= pass.liquidations > 0 || pass.adl_transactions > 0;
+                busy |= pass.liquidations > 0
+                    || pass.rank_transactions > 0
+                    || pass.adl_transactions > 0;
             }
             if !busy {
                 break;
@@ -501,6 +512,7 @@ impl Simulation {
     ) -> (Row, Option<Breach>) {
         let market = self.bank.market(&self.market.market).await;
         let positions = self.bank.positions(&self.positions).await;
+        let registry = self.bank.registry(&self.market.registry).await;
         let vault = self.bank.token_balance(&self.market.collateral_vault).await;
         let insurance = self.bank.token_balance(&self.market.insurance_vault).await;
         let treasury = self.bank.token_balance(&self.market.treasury).await;
@@ -537,13 +549,16 @@ impl Simulation {
             .iter_mut()
             .flat_map(|k| std::mem::take(&mut k.chain.breaches))
             .next();
+        // After every step; `no_unbacked_loss` because the keepers have run at `price`. The
+        // ranking's check runs in the recorder, when a keeper has just ranked a whole sweep.
         let breach = invariants::vault_matches_positions(&market, &positions, vault)
             .and_then(|()| invariants::open_interest_balanced(&market, &positions))
             .and_then(|()| conserved())
-            .and_then(|()| invariants::no_unbacked_loss(&market, &positions, price, insurance))
+            .and_then(|()| invariants::no_unbacked_loss(&market, &positions, price))
+            .and_then(|()| invariants::adl_book_matches_market(&market))
+            .and_then(|()| invariants::registry_lists_every_position(&registry, &positions))
             .and_then(|()| self.summary.adl_candidates_solvent())
             .and_then(|()| keeper_breach.map_or(Ok(()), Err))
-            .and_then(|()| invariants::adl_queue_holds_a_real_loss(&market, &positions, price))
             .and_then(|()| book_matches())
             .err();
         if breach.is_none() {
@@ -556,8 +571,21 @@ impl Simulation {
             .fold(insurance, u64::min);
         self.summary
             .observe_insurance(low.min(insurance), insurance);
-        if market.adl_pending != 0 {
+        if market.is_adl_pending() {
             self.summary.steps_ending_in_adl += 1;
+            // Left in ADL because nothing can be deleveraged at this price, or because the
+            // keepers' passes of the step were used up first?
+            let step = next_adl_step(
+                &self.market.keys(),
+                &market,
+                &registry,
+                &positions,
+                price,
+                insurance,
+            );
+            if step == AdlStep::Wait {
+                self.summary.steps_in_adl_without_candidate += 1;
+            }
         }
         let now = self.summary.counts();
         let row = Row {
@@ -570,7 +598,7 @@ impl Simulation {
             liquidations: now.liquidations - before.liquidations,
             bankruptcies: now.bankruptcies - before.bankruptcies,
             adl_fills: now.adl_fills - before.adl_fills,
-            adl_pending: market.adl_pending != 0,
+            adl_pending: market.is_adl_pending(),
             status: market.status,
         };
         (row, breach)
@@ -596,7 +624,55 @@ async fn open_funded(
 
 /// While the market is in ADL or not active, the program takes only risk-reducing orders.
 fn takes_only_reducing_orders(market: &Market) -> bool {
-    market.adl_pending != 0 || !matches!(market.status(), Ok(MarketStatus::Active))
+    market.is_adl_pending() || !matches!(market.status(), Ok(MarketStatus::Active))
+}
+
+/// Registry slots for a run of `positions` positions: the next power of two with a margin, and
+/// no fewer than `MIN_REGISTRY_CAPACITY`.
+fn registry_capacity(positions: u32) -> u32 {
+    (positions + REGISTRY_MARGIN)
+        .next_power_of_two()
+        .max(MIN_REGISTRY_CAPACITY)
+}
+
+/// `TestContext::create_market_with` with a registry of `capacity` slots: the price feed (at
+/// `price`), the market, its order book and its position registry.
+async fn create_market(
+    ctx: &mut TestContext,
+    params: MarketParams,
+    price: i64,
+    capacity: u32,
+) -> MarketFixture {
+    let index = ctx.exchange().await.market_count;
+    let market = pda::market(index);
+    let oracle = pda::price_feed(&market);
+    let admin = ctx.admin.pubkey();
+    let authority = ctx.oracle_authority.pubkey();
+    ctx.send_by_admin(ix::create_price_feed(&admin, index, &authority, FEED_EXPO))
+        .await
+        .expect("create_price_feed");
+    ctx.set_price(&oracle, price, 0).await.expect("set_price");
+    let create = ix::create_market(
+        &admin,
+        &ctx.mint,
+        index,
+        &oracle,
+        perps_client::symbol("BTC-PERP"),
+        params,
+    );
+    ctx.send_by_admin(create).await.expect("create_market");
+    let order_book = ctx.create_order_book(&market).await;
+    let registry = ctx.create_registry(&market, capacity).await;
+    MarketFixture {
+        index,
+        market,
+        oracle,
+        order_book,
+        registry,
+        collateral_vault: pda::collateral_vault(&market),
+        insurance_vault: pda::insurance_vault(&market),
+        treasury: ctx.treasury,
+    }
 }
 
 /// The side that adds to a position of sign `sign` (bid for long).

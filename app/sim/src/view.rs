@@ -96,6 +96,12 @@ impl BankView {
         out
     }
 
+    /// The market's position registry, through the cache.
+    pub async fn registry(&mut self, key: &Pubkey) -> decode::Registry {
+        let data = self.account(key).await.expect("registry").data;
+        decode::registry(&data).expect("decode registry")
+    }
+
     pub async fn token_balance(&mut self, key: &Pubkey) -> u64 {
         let account = self.account(key).await.expect("token account exists");
         decode::token_amount(&account.data).expect("token account")
@@ -208,6 +214,7 @@ mod tests {
         let keys = ix::MarketKeys {
             market: pda::market(0),
             order_book: Pubkey::new_unique(),
+            registry: Pubkey::new_unique(),
             oracle: Pubkey::new_unique(),
             treasury: Pubkey::new_unique(),
         };

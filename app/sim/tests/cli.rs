@@ -40,7 +40,7 @@ fn a_short_run_writes_the_summary_the_timeline_and_a_png_chart() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     assert!(std::fs::read_to_string(out.join("summary.txt"))
         .unwrap()
-        .contains("ADL fills"));
+        .contains("ADL (started / completed / fills / left open at the end)"));
     std::fs::remove_dir_all(&out).ok();
 }
 

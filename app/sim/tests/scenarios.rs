@@ -24,20 +24,34 @@ async fn play(scenario: Scenario) -> Simulation {
     sim
 }
 
+/// Every time the market entered ADL, ADL closed the book, bar the one still open at the end;
+/// every sweep that started was ranked (or the book closed or changed sides first), in chunks.
+fn assert_adl_accounted(s: &perps_sim::report::Summary) {
+    assert_eq!(
+        s.adl_started,
+        s.adl_completed + s.adl_open_at_end as u64,
+        "{s}"
+    );
+    assert!(s.sweeps_ranked <= s.sweeps_started, "{s}");
+    assert!(s.sweeps_started >= s.adl_started, "{s}");
+    assert!(s.rank_transactions >= s.sweeps_ranked, "{s}");
+    assert!(s.positions_ranked >= s.rank_transactions, "{s}");
+    assert!(
+        s.steps_in_adl_without_candidate <= s.steps_ending_in_adl,
+        "{s}"
+    );
+}
+
 #[tokio::test]
 async fn crash_with_thin_insurance_ends_in_adl_and_every_invariant_holds() {
     let sim = play(short("crash", 50, 60)).await;
     let s = &sim.summary;
     assert!(s.liquidations > 0, "{s}");
-    assert!(s.bankruptcies > 0, "{s}");
+    assert!(s.bankruptcies_into_book > 0, "{s}");
     assert!(s.adl_completed > 0, "{s}");
-    // Every queued bankruptcy was closed by ADL or made solvent by the price, bar at most one
-    // still queued at the end.
-    let resolved = s.adl_completed + s.adl_cleared_by_price;
-    assert!(
-        resolved <= s.adl_events && s.adl_events <= resolved + 1,
-        "{s}"
-    );
+    assert_adl_accounted(s);
+    // 3 makers, 60 traders and 2 keepers: every sweep ranks all 65 registered positions.
+    assert!(s.positions_ranked >= 65 * s.sweeps_ranked, "{s}");
     assert!(s.adl_fills > 0 && !s.deleveraged.is_empty(), "{s}");
     assert!(s.largest_haircut > 0, "{s}");
     assert_eq!(s.keeper_errors, 0, "{s}");
@@ -50,12 +64,8 @@ async fn crash_with_thin_insurance_ends_in_adl_and_every_invariant_holds() {
 async fn squeeze_bankrupts_shorts_and_deleverages_longs() {
     let sim = play(short("squeeze", 50, 60)).await;
     let s = &sim.summary;
-    assert!(s.bankruptcies > 0 && s.adl_fills > 0, "{s}");
-    let resolved = s.adl_completed + s.adl_cleared_by_price;
-    assert!(
-        resolved <= s.adl_events && s.adl_events <= resolved + 1,
-        "{s}"
-    );
+    assert!(s.bankruptcies_into_book > 0 && s.adl_fills > 0, "{s}");
+    assert_adl_accounted(s);
 }
 
 #[tokio::test]
@@ -63,7 +73,11 @@ async fn calm_market_trades_without_bankruptcy_or_adl() {
     let sim = play(short("calm", 40, 40)).await;
     let s = &sim.summary;
     assert!(s.trades > 0, "{s}");
-    assert_eq!((s.bankruptcies, s.adl_fills), (0, 0), "{s}");
+    assert_eq!(
+        (s.bankruptcies(), s.adl_fills, s.rank_transactions),
+        (0, 0, 0),
+        "{s}"
+    );
     assert!(s.insurance_end >= s.insurance_start, "{s}");
 }
 
