@@ -26,7 +26,7 @@ pub const TRANSACTION_CU_LIMIT: u32 = 1_400_000;
 /// One SOL: more than the rent-exempt minimum of the program and of a book (0.52 SOL).
 const ACCOUNT_LAMPORTS: u64 = 1_000_000_000;
 /// ADL candidate counts and maker counts the table covers.
-pub const ADL_SIZES: [u16; 4] = [8, 16, 32, 64];
+pub const ADL_SIZES: [u16; 4] = [8, 16, 32, 48];
 pub const MATCH_SIZES: [u16; 4] = [1, 5, 10, 20];
 
 /// The repository's root.

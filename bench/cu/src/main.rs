@@ -59,6 +59,7 @@ async fn main() {
                 "sweep: eligibility and score",
                 "sweep: ranking insertion",
                 "fills down the ranking",
+                "sweep: below a full ranking's cut",
             ]
             .iter()
             .enumerate()
@@ -73,7 +74,7 @@ async fn main() {
             last - units[0]
         };
         let name = match case.path {
-            Path::Adl => "ADL total (sweep and fills)",
+            Path::Adl => "ADL total (the four stages)",
             path => label(path),
         };
         println!("| {name} | {} | {net} | {last} |", input(case));

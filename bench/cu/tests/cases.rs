@@ -21,7 +21,7 @@ fn every_case_and_stage_succeeds_natively() {
 #[test]
 fn malformed_instructions_are_refused() {
     let adl = |size| instruction_data(Path::Adl, 3, size);
-    assert_eq!(run(&adl(65), None), Err(Failure::Instruction));
+    assert_eq!(run(&adl(49), None), Err(Failure::Instruction));
     assert_eq!(run(&adl(0), None), Err(Failure::Instruction));
     let beyond_last_stage = instruction_data(Path::MarginCheck, 2, 0);
     assert_eq!(run(&beyond_last_stage, None), Err(Failure::Instruction));

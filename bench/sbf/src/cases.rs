@@ -22,7 +22,7 @@ use crate::fixtures::{self, ADL_BANKRUPTCY_PRICE, ORACLE, TAKER, TICK};
 
 /// The most positions one case sweeps here: their scores and the 10 KB ranking must fit the
 /// 32 KB heap.
-pub const MAX_ADL_CANDIDATES: u16 = 64;
+pub const MAX_ADL_CANDIDATES: u16 = 48;
 
 /// A hot path of the engine, as the instruction data's first byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub enum Path {
     PartialLiquidation,
     BankruptcyPrice,
     /// Stages: 1 judges and scores `size` positions as a sweep does, 2 keeps them in the top-128
-    /// ranking, 3 fills down it.
+    /// ranking, 3 fills down it, 4 tries them against a full ranking they all rank below.
     Adl,
     /// A bid crossing the `size` best asks of a full book, each fill applied to a maker state
     /// with its fee.
@@ -98,7 +98,7 @@ impl Path {
     pub fn stages(self) -> u8 {
         match self {
             Path::Noop => 0,
-            Path::Adl => 3,
+            Path::Adl => 4,
             _ => 1,
         }
     }
@@ -297,6 +297,18 @@ const RANKING_CAPACITY: usize = 128;
 fn adl(stage: u8, n: usize) -> Result<(), Failure> {
     let tiers = black_box(fixtures::tiers());
     let swept = black_box(fixtures::adl_candidates(n));
+    // A full ranking of positions scoring above every candidate, for stage 4.
+    let full = black_box(alloc::vec![
+        Ranked {
+            key: [0xFF; 32],
+            score_num: u128::MAX.to_le_bytes(),
+            score_den: 1u128.to_le_bytes(),
+            lots: 1,
+            slot: 0,
+            _padding: [0; 4],
+        };
+        RANKING_CAPACITY
+    ]);
     if stage == 0 {
         return Ok(());
     }
@@ -365,7 +377,22 @@ fn adl(stage: u8, n: usize) -> Result<(), Failure> {
         )?;
         book_lots -= lots.0;
     }
-    check(book_lots > 0 && book_lots < total)
+    check(book_lots > 0 && book_lots < total)?;
+    if stage == 3 {
+        return Ok(());
+    }
+    // The common case of a large market: each position ranks below a full ranking's cut.
+    for (key, score, _) in &scored {
+        let place = ranking_place(
+            RANKING_CAPACITY,
+            RANKING_CAPACITY,
+            |i| (full[i].score(), full[i].key),
+            score,
+            key,
+        );
+        check(place.is_none())?;
+    }
+    Ok(())
 }
 
 fn match_order(stage: u8, book: &mut Book, k: usize) -> Result<(), Failure> {
