@@ -41,22 +41,22 @@ pub(crate) async fn rank_sweep(ctx: &mut TestContext, m: &MarketFixture) -> usiz
     }
 }
 
-struct Crash {
-    ctx: TestContext,
-    m: MarketFixture,
-    alice: Wallet,
-    bob: Wallet,
-    carol: Wallet,
-    dave: Wallet,
-    erin: Wallet,
-    deposits: u64,
+pub(crate) struct Crash {
+    pub ctx: TestContext,
+    pub m: MarketFixture,
+    pub alice: Wallet,
+    pub bob: Wallet,
+    pub carol: Wallet,
+    pub dave: Wallet,
+    pub erin: Wallet,
+    pub deposits: u64,
 }
 
 /// Alice is 100 lots long from 60 on 100 USDC; Bob (100 USDC, 40 lots), Carol (1,000 USDC,
 /// 40 lots) and Dave (450 USDC, 20 lots: a little more leveraged than Carol) are short against
 /// her; Erin is a liquidator. The price falls to 57: Alice is 200 USDC under water and the
 /// insurance vault holds only fees.
-async fn crash() -> Crash {
+pub(crate) async fn crash() -> Crash {
     let mut ctx = TestContext::with_exchange().await;
     let m = ctx.create_market().await;
     let alice = ctx.funded_position(&m, 100 * USDC, 0).await;
@@ -94,7 +94,7 @@ async fn crash() -> Crash {
 
 /// Erin liquidates Alice: the vault pays what it holds above its floor and the market's ADL
 /// book takes her 100 lots over, leaving her position empty.
-async fn liquidate_alice(c: &mut Crash) {
+pub(crate) async fn liquidate_alice(c: &mut Crash) {
     c.ctx.liquidate(&c.m, &c.erin, &c.alice).await.unwrap();
     let market = c.ctx.market(&c.m.market).await;
     assert!(
@@ -106,7 +106,7 @@ async fn liquidate_alice(c: &mut Crash) {
     assert_eq!((a.base_lots, a.cost_basis, a.collateral), (0, 0, 0));
 }
 
-fn key(c: &Crash, w: &Wallet) -> anchor_lang::prelude::Pubkey {
+pub(crate) fn key(c: &Crash, w: &Wallet) -> anchor_lang::prelude::Pubkey {
     pda::position(&c.m.market, &w.pubkey())
 }
 

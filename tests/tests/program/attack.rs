@@ -1095,17 +1095,18 @@ impl Run {
         self.check_after_keeper()
     }
 
-    /// Sends one transaction that must be refused with `expected` (an attempt to steer ADL,
-    /// paid by an attacker account); one that lands, or is refused for another reason, fails
-    /// the sequence.
+    /// Sends one transaction that must be refused with `expected` (an attempt to steer ADL);
+    /// one that lands, or is refused for another reason, fails the sequence.
     async fn expect_refusal(
         &mut self,
         label: &str,
         instruction: Instruction,
         expected: PerpsError,
     ) -> Result<(), Failure> {
-        let attacker = self.attacker[0];
-        if self.send(label, vec![instruction], &[attacker]).await? {
+        // Permissionless: no signer but the fee payer. Counted as the attacker's.
+        self.stats.attacker_transactions += 1;
+        self.stats.attacker_refused += 1;
+        if self.send(label, vec![instruction], &[]).await? {
             return Err(format!(
                 "`{label}` landed; it must be refused with {expected:?}"
             ));

@@ -4,6 +4,7 @@
 #![allow(deprecated)]
 
 mod adl;
+mod adl_ranking;
 mod adl_status;
 mod attack;
 mod book_full;
