@@ -41,10 +41,12 @@ pub enum KeeperEffect {
     /// used up with lots left).
     SweepStarted,
     /// A `rank_adl_candidates` chunk ranked `positions` positions; `completed` when it was the
-    /// sweep's last.
+    /// sweep's last, and `checked` when the sweep's ranking was then checked against every
+    /// position (its chunks were sent back to back by this keeper, from the first).
     Ranked {
         positions: u64,
         completed: bool,
+        checked: bool,
     },
     AdlFill {
         candidate: Pubkey,
@@ -337,10 +339,6 @@ impl RecordingChain {
         let (ranked_before, done_before) = progress(before).unwrap_or((0, false));
         let done_after = progress(after).is_some_and(|(_, done)| done);
         let completed = done_after && !done_before;
-        self.effects.push(KeeperEffect::Ranked {
-            positions,
-            completed,
-        });
         // A run of chunks starts with the sweep's first one and goes on while this chain sends
         // nothing else.
         if ranked_before == 0 {
@@ -348,7 +346,13 @@ impl RecordingChain {
         } else if self.ranking_run != Some(sweep) {
             self.ranking_run = None;
         }
-        if completed && self.ranking_run == Some(sweep) {
+        let checked = completed && self.ranking_run == Some(sweep);
+        self.effects.push(KeeperEffect::Ranked {
+            positions,
+            completed,
+            checked,
+        });
+        if checked {
             // No position changed since the sweep's first chunk: the ranking must be the top of
             // every eligible position at the snapshot price.
             self.ranking_run = None;

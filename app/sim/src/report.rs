@@ -92,6 +92,9 @@ pub struct Summary {
     /// positions they ranked.
     pub sweeps_started: u64,
     pub sweeps_ranked: u64,
+    /// Ranked sweeps whose ranking was checked against every position (ranked back to back by
+    /// one keeper, nothing sent in between).
+    pub sweeps_checked: u64,
     pub rank_transactions: u64,
     pub positions_ranked: u64,
     pub funding_cranks: u64,
@@ -156,6 +159,7 @@ impl Summary {
             largest_haircut_share_ppm: 0,
             sweeps_started: 0,
             sweeps_ranked: 0,
+            sweeps_checked: 0,
             rank_transactions: 0,
             positions_ranked: 0,
             funding_cranks: 0,
@@ -211,12 +215,12 @@ impl Summary {
             KeeperEffect::Ranked {
                 positions,
                 completed,
+                checked,
             } => {
                 self.rank_transactions += 1;
                 self.positions_ranked += positions;
-                if completed {
-                    self.sweeps_ranked += 1;
-                }
+                self.sweeps_ranked += completed as u64;
+                self.sweeps_checked += checked as u64;
             }
             KeeperEffect::AdlFill {
                 candidate,
@@ -354,8 +358,11 @@ impl fmt::Display for Summary {
                 ),
             ),
             (
-                "ranking sweeps (started / ranked)",
-                format!("{} / {}", self.sweeps_started, self.sweeps_ranked),
+                "ranking sweeps (started / ranked / checked)",
+                format!(
+                    "{} / {} / {}",
+                    self.sweeps_started, self.sweeps_ranked, self.sweeps_checked
+                ),
             ),
             (
                 "ranking: transactions / positions ranked",

@@ -43,7 +43,7 @@ fn assert_adl_accounted(s: &perps_sim::report::Summary) {
 }
 
 #[tokio::test]
-async fn crash_with_thin_insurance_ends_in_adl_and_every_invariant_holds() {
+async fn crash_with_thin_insurance_goes_through_adl_and_every_invariant_holds() {
     let sim = play(short("crash", 50, 60)).await;
     let s = &sim.summary;
     assert!(s.liquidations > 0, "{s}");
