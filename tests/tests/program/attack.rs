@@ -165,8 +165,10 @@ struct Stats {
     /// Attempts to steer ADL (a chunk leaving a position out or reordering it, a slot ranked
     /// twice, `adl` early, out of order or with other accounts), each refused by name.
     steering_refused: u64,
-    /// Attacker accounts closed (and reopened) while the market was in ADL.
+    /// Attacker accounts closed (and reopened) while the market was in ADL, and keeper ranking
+    /// chunks that a close mid-sweep made stale (refused; the keeper read the registry again).
     closed_during_adl: u64,
+    stale_chunks: u64,
     funding_cranks: u64,
     bundles_landed: u64,
     /// Liquidations of an attacker account, by the keeper or by a sibling.
@@ -196,6 +198,7 @@ impl Stats {
         self.adl_steps += other.adl_steps;
         self.steering_refused += other.steering_refused;
         self.closed_during_adl += other.closed_during_adl;
+        self.stale_chunks += other.stale_chunks;
         self.funding_cranks += other.funding_cranks;
         self.bundles_landed += other.bundles_landed;
         self.attacker_liquidated += other.attacker_liquidated;
@@ -1127,8 +1130,58 @@ impl Run {
     /// The keeper's ranking of the current sweep: its chunks cut again at random slots and sent
     /// shuffled (chunks may land in any order), with the attacker's attempts to steer it in
     /// between: `adl` before the last chunk, a chunk leaving a position out or swapping two, a
-    /// chunk of slots already ranked, and once ranked, any chunk at all.
+    /// chunk of slots already ranked, and once ranked, any chunk at all. The attacker may also
+    /// close (and reopen) an empty account mid-sweep; a keeper chunk read before that may then be
+    /// refused, and the keeper reads the registry again and ranks what is left.
     async fn rank_sweep(&mut self, chunks: Vec<Instruction>) -> Result<(), Failure> {
+        let mut chunks = chunks;
+        for attempt in 0.. {
+            if self.rank_pieces(chunks).await? {
+                break;
+            }
+            if attempt == 4 {
+                return Err("the keeper could not finish a sweep in five readings".into());
+            }
+            chunks = match next_adl_step(
+                &self.m.keys(),
+                &self.last.market,
+                &self.last.registry,
+                &self.last.positions,
+                self.price(),
+                self.last.insurance,
+            ) {
+                AdlStep::Rank(chunks) => chunks,
+                other => return Err(format!("mid-sweep, the keeper's next step is {other:?}")),
+            };
+        }
+        self.stats.sweeps_ranked += 1;
+        let s = &self.last;
+        if !s.registry.header.is_ranked() {
+            return Err("the keeper's chunks left the sweep unranked".into());
+        }
+        invariants::ranking_is_the_top_of_every_eligible_position(
+            &s.market,
+            &s.registry,
+            &s.positions,
+        )
+        .map_err(|b| format!("right after the sweep: {b}"))?;
+        if self.rng.random_bool(0.2) {
+            let first = s.registry.positions().next();
+            if let Some((slot, key)) = first {
+                self.expect_refusal(
+                    "attacker ranks a slot of a complete sweep",
+                    ix::rank_adl_candidates(&self.m.keys(), slot, 1, &[key]),
+                    PerpsError::RankingComplete,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends `chunks` cut and shuffled as `rank_sweep` says; `Ok(false)` when a keeper chunk was
+    /// refused after the attacker closed an account mid-sweep (the keeper's read is stale).
+    async fn rank_pieces(&mut self, chunks: Vec<Instruction>) -> Result<bool, Failure> {
         let mut pieces: Vec<(u32, u32, Vec<Pubkey>)> = Vec::new();
         for chunk in &chunks {
             let args = <perps::instruction::RankAdlCandidates as anchor_lang::AnchorDeserialize>::try_from_slice(&chunk.data[8..])
@@ -1151,6 +1204,7 @@ impl Run {
         }
         let keys = self.m.keys();
         let mut sent: Vec<(u32, u32, Vec<Pubkey>)> = Vec::new();
+        let mut churned = false;
         for (n, (first, count, chunk)) in pieces.iter().enumerate() {
             if self.rng.random_bool(0.3) {
                 let roll = self.rng.random_range(0..4);
@@ -1203,8 +1257,27 @@ impl Run {
                 n + 1,
                 pieces.len()
             );
+            if self.rng.random_bool(0.2) {
+                let empty = self.attacker.iter().copied().find(|&i| {
+                    self.last
+                        .position(&self.actors[i].position)
+                        .is_some_and(|p| {
+                            (p.base_lots, p.collateral, p.open_order_count) == (0, 0, 0)
+                        })
+                });
+                if let Some(a) = empty {
+                    self.log
+                        .push(format!("  attacker {a} closes an empty account mid-sweep"));
+                    self.close_and_reopen(a, true).await?;
+                    churned = true;
+                }
+            }
             let instruction = ix::rank_adl_candidates(&keys, *first, *count, chunk);
             if !self.send(&label, vec![instruction], &[]).await? {
+                if churned {
+                    self.stats.stale_chunks += 1;
+                    return Ok(false);
+                }
                 return Err(format!(
                     "the keeper's ranking chunk was refused: {:?}",
                     self.last_error
@@ -1213,28 +1286,7 @@ impl Run {
             self.stats.rank_transactions += 1;
             sent.push((*first, *count, chunk.clone()));
         }
-        self.stats.sweeps_ranked += 1;
-        let s = &self.last;
-        if !s.registry.header.is_ranked() {
-            return Err("the keeper's chunks left the sweep unranked".into());
-        }
-        invariants::ranking_is_the_top_of_every_eligible_position(
-            &s.market,
-            &s.registry,
-            &s.positions,
-        )
-        .map_err(|b| format!("right after the sweep: {b}"))?;
-        if let Some((f, c, k)) = sent.first().cloned() {
-            if self.rng.random_bool(0.2) {
-                self.expect_refusal(
-                    "attacker ranks a slot of a complete sweep",
-                    ix::rank_adl_candidates(&keys, f, c, &k),
-                    PerpsError::RankingComplete,
-                )
-                .await?;
-            }
-        }
-        Ok(())
+        Ok(true)
     }
 
     /// Before the keeper's first `adl` step (`keeper_step`: the ranking's next entries in
@@ -1755,12 +1807,12 @@ impl Run {
 
     /// An empty attacker account closes (its registry slot freed mid-sweep, perhaps while it
     /// is ranked) and, mostly, opens again (reusing a freed slot).
-    async fn close_and_reopen(&mut self, a: usize) -> Result<(), Failure> {
+    async fn close_and_reopen(&mut self, a: usize, always: bool) -> Result<(), Failure> {
         let closable = self
             .last
             .position(&self.actors[a].position)
             .is_some_and(|p| (p.base_lots, p.collateral, p.open_order_count) == (0, 0, 0));
-        if !closable || !self.rng.random_bool(0.5) {
+        if !closable || !(always || self.rng.random_bool(0.5)) {
             return Ok(());
         }
         let owner = self.actors[a].wallet.pubkey();
@@ -2079,7 +2131,7 @@ impl Run {
                         self.withdraw(a, amount).await?;
                     }
                 }
-                self.close_and_reopen(a).await?;
+                self.close_and_reopen(a, false).await?;
             }
         }
         self.keeper_round().await
