@@ -8,7 +8,7 @@ use perps::state::{side_from_code, Market, Position};
 use perps_engine::{
     adl::{
         adl_eligibility, adl_fill_lots, adl_fill_price, adl_indicator, adl_order, adl_score,
-        AdlEligibility, AdlScore,
+        sweep_eligibility, AdlEligibility, AdlScore,
     },
     BaseLots, PositionSide, Price, SignedQuote,
 };
@@ -34,12 +34,15 @@ pub struct RankedPosition {
     pub rank: usize,
     /// BitMEX-style lights, 5 for the top 20% of the side's size.
     pub indicator: u8,
-    /// Whether the program would accept it as a candidate now: not liquidatable.
+    /// Whether a sweep would rank it now: not liquidatable and, while the market is in ADL, able
+    /// to pay the haircut of one lot at the book's fill price (`sweep_eligibility`).
     pub eligible: bool,
 }
 
 /// Ranks the profitable positions of `market` at `oracle`, per side, in the program's order, with
-/// funding settled as the program would settle it.
+/// funding settled as the program would settle it. While the market is in ADL, the side opposite
+/// its book is judged as a sweep judges it (`sweep_eligibility`, against the book's fill price at
+/// `oracle`).
 pub fn rank_positions(
     market: &Market,
     positions: &[(Pubkey, Position)],
@@ -48,17 +51,29 @@ pub fn rank_positions(
     let Ok(tiers) = market.params.margin_tiers() else {
         return Vec::new();
     };
+    let book = market.adl_book.state_at(market.funding_index).ok();
+    let book_fill = book.and_then(|book| {
+        let side = book.side()?;
+        let price = adl_fill_price(side, book.signed_bankruptcy_price().ok()?, oracle);
+        Some((side, price))
+    });
     let mut ranked = Vec::new();
     for side in [PositionSide::Long, PositionSide::Short] {
         let mut queue: Vec<(Pubkey, AdlScore, u64, bool)> = positions
             .iter()
             .filter_map(|(key, position)| {
                 let state = position.state_at(market.funding_index).ok()?;
-                // The queue is the side's profitable positions (DESIGN.md §8); those the program
-                // would refuse as liquidatable keep their place but are not eligible.
-                let healthy = match adl_eligibility(&state, side.opposite(), oracle, &tiers).ok()? {
+                let verdict = match book_fill {
+                    Some((book_side, fill_price)) if book_side == side.opposite() => {
+                        sweep_eligibility(&state, book_side, fill_price, oracle, &tiers).ok()?
+                    }
+                    _ => adl_eligibility(&state, side.opposite(), oracle, &tiers).ok()?,
+                };
+                // The queue is the side's profitable positions (DESIGN.md §8); those a sweep would
+                // pass over keep their place but are not eligible.
+                let healthy = match verdict {
                     AdlEligibility::Eligible => true,
-                    AdlEligibility::Liquidatable => false,
+                    AdlEligibility::Liquidatable | AdlEligibility::NoCapacity => false,
                     AdlEligibility::NotOtherSide | AdlEligibility::NotProfitable => return None,
                 };
                 let score = adl_score(&state, oracle).ok()?;

@@ -33,6 +33,8 @@ pub enum AdlEligibility {
     NotProfitable,
     /// Below maintenance margin itself: liquidation, not ADL, is its path.
     Liquidatable,
+    /// Its equity cannot pay the haircut of a single lot at the fill price (`sweep_eligibility`).
+    NoCapacity,
 }
 
 /// Judges `state` (funding settled) as a candidate against a bankrupt position on
@@ -53,6 +55,27 @@ pub fn adl_eligibility(
         return Ok(AdlEligibility::Liquidatable);
     }
     Ok(AdlEligibility::Eligible)
+}
+
+/// Whether a sweep ranks `state` (funding settled) against an ADL book on `book_side` that would
+/// close at `fill_price`, judged at the `snapshot` price: `adl_eligibility`, and then able to
+/// give at least one lot (`adl_capacity`). A position whose equity cannot pay a single lot's
+/// haircut would be passed over at every fill while its high score (tiny equity) kept others
+/// out of the ranking, sweep after sweep.
+pub fn sweep_eligibility(
+    state: &PositionState,
+    book_side: PositionSide,
+    fill_price: SignedPrice,
+    snapshot: Price,
+    tiers: &MarginTiers,
+) -> EngineResult<AdlEligibility> {
+    let verdict = adl_eligibility(state, book_side, snapshot, tiers)?;
+    if verdict == AdlEligibility::Eligible
+        && adl_capacity(state, fill_price, snapshot, tiers)?.0 == 0
+    {
+        return Ok(AdlEligibility::NoCapacity);
+    }
+    Ok(verdict)
 }
 
 /// `a · b` as a 256-bit `(high, low)` pair.
@@ -693,6 +716,35 @@ mod tests {
             prop_assert_eq!(nx.cmp(&ny), expected.reverse());
             prop_assert_eq!(mul_wide(u128::MAX, u128::MAX), (u128::MAX - 1, 1));
         }
+    }
+
+    #[test]
+    fn a_sweep_passes_over_a_position_that_cannot_pay_one_lots_haircut() {
+        // One lot short from 60.60 with 0.61 of collateral: at 59 it is up 1.60 with equity 2.21,
+        // above maintenance, and its tiny equity scores high. Against a long book closing at
+        // 61.30 (a haircut of 2.30 a lot) it cannot give a single lot; at 60.50 it can.
+        let t = sample_tiers();
+        let stuffer = PositionState {
+            collateral: SignedQuote(610_000),
+            size: SignedLots(-1),
+            cost_basis: SignedQuote(-60_600_000),
+            ..Default::default()
+        };
+        let at = |fill: i128| {
+            sweep_eligibility(
+                &stuffer,
+                PositionSide::Long,
+                SignedPrice(fill),
+                Price(59_000_000),
+                &t,
+            )
+        };
+        assert_eq!(
+            adl_eligibility(&stuffer, PositionSide::Long, Price(59_000_000), &t),
+            Ok(AdlEligibility::Eligible)
+        );
+        assert_eq!(at(61_300_000), Ok(AdlEligibility::NoCapacity));
+        assert_eq!(at(60_500_000), Ok(AdlEligibility::Eligible));
     }
 
     #[test]

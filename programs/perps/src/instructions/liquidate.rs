@@ -458,8 +458,10 @@ mod tests {
     fn opposite_bankruptcies_net_in_the_book() {
         // A long book of 100 from 60 with 70 USDC; a short of 100 from 58 with nothing left
         // comes in at 59: the book is flat, and what is left (70 + 5,800 − 6,000 = −130) is the
-        // deficit both left together at any price.
+        // deficit both left together at any price. The lots left open interest on both sides.
         let mut f = fixture(0);
+        f.market.open_interest_long = 100;
+        f.market.open_interest_short = 100;
         f.market.adl_book = testing::position(
             Pubkey::new_unique(),
             70 * USDC as i64,

@@ -37,7 +37,13 @@ pub fn handler(ctx: Context<OpenPosition>) -> Result<()> {
     let Registry { header, slots } = &mut registry;
     let key = ctx.accounts.position.key();
     let slot = if market.is_adl_pending() {
-        header.add_during_adl(slots, key, &market)?
+        let was_ranked = header.sweep == market.adl_sweep && header.is_ranked();
+        let slot = header.add_during_adl(slots, key, &market)?;
+        // Its slot may have been the sweep's last one left to rank.
+        if !was_ranked && header.is_ranked() {
+            emit!(header.ranking_completed(ctx.accounts.market.key()));
+        }
+        slot
     } else {
         header.add(slots, key)?
     };

@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 use perps_engine::{
-    adl::{adl_eligibility, adl_score, AdlEligibility},
+    adl::{adl_fill_price, adl_score, sweep_eligibility, AdlEligibility},
     Price,
 };
 
@@ -25,8 +25,9 @@ pub struct RankAdlCandidates<'info> {
 /// Permissionless (DESIGN.md §8): ranks the registry slots `first_slot .. first_slot +
 /// slot_count` for the market's current ADL sweep. The accounts supplied must be exactly the
 /// positions registered there, in slot order, so none can be left out; each eligible one (on the
-/// side opposite the ADL book, profitable at the sweep's snapshot price, not liquidatable) is
-/// scored there with the engine and kept in the on-chain ranking if among the best. Chunks may
+/// side opposite the ADL book, profitable at the sweep's snapshot price, not liquidatable, able
+/// to pay the haircut of at least one lot: `sweep_eligibility`) is scored there with the engine
+/// and kept in the on-chain ranking if among the best. Chunks may
 /// land in any order and overlap; a slot is ranked once per sweep. A position closed since the
 /// caller read the registry may still be supplied (it is passed over). When the last slot is
 /// ranked, `adl` may fill.
@@ -92,6 +93,14 @@ pub fn rank_action(
     let tiers = market.params.margin_tiers()?;
     let snapshot = Price(registry.snapshot_price);
     let book_side = side_from_code(registry.candidate_side)?.opposite();
+    // What a fill would cost a candidate now: the book (funding settled in memory) closing at its
+    // bankruptcy price, or the snapshot price once solvent there.
+    let book = market.adl_book.state_at(market.funding_index)?;
+    let fill_price = adl_fill_price(
+        book_side,
+        book.signed_bankruptcy_price().map_engine_err()?,
+        snapshot,
+    );
     let mut supplied = supplied.iter().peekable();
     let (mut newly_ranked, mut found, mut eligible) = (0u32, 0u32, 0u32);
     for slot in chunk.clone() {
@@ -119,7 +128,7 @@ pub fn rank_action(
             })?
             .ok_or(PerpsError::RankingChunkMismatch)?;
         found += 1;
-        if adl_eligibility(&state, book_side, snapshot, &tiers).map_engine_err()?
+        if sweep_eligibility(&state, book_side, fill_price, snapshot, &tiers).map_engine_err()?
             == AdlEligibility::Eligible
         {
             let score = adl_score(&state, snapshot).map_engine_err()?;
@@ -133,13 +142,9 @@ pub fn rank_action(
         require!(is_closed(positions, key)?, PerpsError::RankingChunkMismatch);
     }
     registry.slots_ranked += newly_ranked;
-    let completed = registry.is_ranked().then(|| AdlRankingCompleted {
-        market: market_key,
-        sweep: registry.sweep,
-        eligible_count: registry.eligible_count,
-        eligible_lots: registry.eligible_lots,
-        ranked: registry.ranked_len,
-    });
+    let completed = registry
+        .is_ranked()
+        .then(|| registry.ranking_completed(market_key));
     Ok(RankOutcome {
         chunk: AdlChunkRanked {
             market: market_key,
@@ -303,6 +308,23 @@ mod tests {
             f.rank(0..1, &[k[2], k[0]]).err().unwrap(),
             PerpsError::RankingChunkMismatch.into()
         );
+    }
+
+    #[test]
+    fn a_position_that_cannot_pay_one_lots_haircut_is_not_ranked_for_its_high_score() {
+        // The book: 100 lots long from 60 with −130 USDC, bankrupt at 61.30. A one-lot short from
+        // 60.60 with 0.61 USDC scores 0.705 at 59, above everyone, but closing one lot at 61.30
+        // costs 2.30 and it holds 2.21: ranking it would stall every fill.
+        let mut f = fixture();
+        let k = f.keys.clone();
+        f.market.adl_book.cost_basis = 100 * 60 * USDC as i64;
+        f.market.adl_book.collateral = -130 * USDC as i64;
+        let stuffer = &mut f.positions.0[3].1;
+        *stuffer = testing::position(stuffer.market, 610_000, -1, 60_600_000);
+        let outcome = f.rank(0..5, &[k[0], k[1], k[2], k[4]]).unwrap();
+        assert_eq!(outcome.chunk.eligible, 2);
+        let order: Vec<Pubkey> = f.registry.unfilled().iter().map(|r| r.position).collect();
+        assert_eq!(order, vec![k[0], k[2]]);
     }
 
     #[test]

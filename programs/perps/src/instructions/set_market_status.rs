@@ -41,8 +41,8 @@ pub fn handler(ctx: Context<SetMarketStatus>, status: MarketStatus) -> Result<()
     Ok(())
 }
 
-/// Sets `status` (a settled market is final; settling fixes the price `read_price` gives) and
-/// returns the status it replaced.
+/// Sets `status` (a settled market is final; settling fixes the price `read_price` gives, and is
+/// refused while the market is in ADL) and returns the status it replaced.
 pub fn set_market_status_action(
     market: &mut Market,
     status: MarketStatus,
@@ -54,6 +54,8 @@ pub fn set_market_status_action(
         PerpsError::MarketSettled
     );
     if status == MarketStatus::Settled {
+        // `adl` refuses a settled market: settling now would leave the ADL book open for good.
+        require!(!market.is_adl_pending(), PerpsError::AdlPending);
         market.settlement_price = read_price(market)?.0;
     }
     market.status = status as u8;
@@ -75,6 +77,13 @@ mod tests {
         let no_price = |_: &Market| -> Result<Price> { panic!("only settling reads the price") };
         let old = set_market_status_action(&mut market, MarketStatus::Active, no_price).unwrap();
         assert_eq!((old, market.breaker_until), (MarketStatus::ReduceOnly, 0));
+        // Not while the ADL book is open.
+        market.adl_book.base_lots = 5;
+        assert_eq!(
+            set_market_status_action(&mut market, MarketStatus::Settled, no_price).unwrap_err(),
+            PerpsError::AdlPending.into()
+        );
+        market.adl_book.base_lots = 0;
         set_market_status_action(&mut market, MarketStatus::Settled, |_| {
             Ok(Price(61_000_000))
         })

@@ -6,7 +6,7 @@ use crate::{
     error::{EngineResultExt, PerpsError},
     events::CollateralWithdrawn,
     oracle,
-    state::{Market, MarketStatus, Position},
+    state::{side_from_code, Market, MarketStatus, Position},
     vault::{self, Payout},
 };
 
@@ -66,7 +66,8 @@ pub fn handler(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
 
 /// Debits `amount` from `position` (the account at `key`; funding settled first) if what stays
 /// meets initial margin; returns its collateral. `observe_price` reads the oracle, only for a
-/// position with risk.
+/// position with risk. While the market is in ADL, a position on the side being ranked withdraws
+/// nothing.
 pub fn withdraw_action(
     market: &mut Market,
     position: &mut Position,
@@ -80,6 +81,14 @@ pub fn withdraw_action(
     );
     position.settle_funding(market)?;
     let state = position.state();
+    // A position on the side an ADL sweep ranks is scored by its collateral: what it deposits
+    // stays until the market leaves ADL, or depositing before its slot is ranked and withdrawing
+    // after would buy it a lower place (DESIGN.md §8).
+    require!(
+        !(market.is_adl_pending()
+            && state.side() == Some(side_from_code(market.adl_candidate_side)?)),
+        PerpsError::AdlPending
+    );
     require!(
         amount as i128 <= state.collateral.0,
         PerpsError::InsufficientCollateral
@@ -175,5 +184,26 @@ mod tests {
             PerpsError::InsufficientCollateral.into()
         );
         assert_eq!(position.collateral, 100);
+    }
+
+    #[test]
+    fn during_adl_the_side_being_ranked_withdraws_nothing() {
+        // A long book: the shorts are ranked. A short cannot take out the deposit that lowered
+        // its score; a long withdraws as usual.
+        let mut market = testing::market();
+        market.adl_book.base_lots = 10;
+        market
+            .start_adl_sweep(Pubkey::new_unique(), Price(P))
+            .unwrap();
+        let at_entry = |_: &mut Market| Ok(Price(P));
+        let mut short =
+            testing::position(Pubkey::new_unique(), (10_000 * USDC) as i64, -100, P as i64);
+        assert_eq!(
+            withdraw_action(&mut market, &mut short, 9_000 * USDC, at_entry).unwrap_err(),
+            PerpsError::AdlPending.into()
+        );
+        let mut long =
+            testing::position(Pubkey::new_unique(), (10_000 * USDC) as i64, 100, P as i64);
+        assert!(withdraw_action(&mut market, &mut long, 9_000 * USDC, at_entry).is_ok());
     }
 }

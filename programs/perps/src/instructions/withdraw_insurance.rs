@@ -47,11 +47,15 @@ pub fn handler(ctx: Context<WithdrawInsurance>, amount: u64) -> Result<()> {
     Ok(())
 }
 
-/// Whether `amount` may leave an insurance vault holding `balance`: not while ADL is pending,
-/// and never below the market's floor.
+/// Whether `amount` may leave an insurance vault holding `balance`: not while ADL is pending or
+/// the ADL book holds bad debt (opposite bankruptcies that netted to no lots with a loss the
+/// vault could not pay), and never below the market's floor.
 pub fn check_insurance_withdrawal(market: &Market, balance: u64, amount: u64) -> Result<()> {
     require!(amount > 0, PerpsError::ZeroAmount);
-    require!(!market.is_adl_pending(), PerpsError::AdlPending);
+    require!(
+        !market.is_adl_pending() && market.adl_book.collateral >= 0,
+        PerpsError::AdlPending
+    );
     let above_floor = balance.saturating_sub(market.params.insurance_floor);
     require!(amount <= above_floor, PerpsError::InsuranceBelowFloor);
     Ok(())
@@ -76,6 +80,12 @@ mod tests {
             PerpsError::ZeroAmount.into()
         );
         market.adl_book.base_lots = 5;
+        assert_eq!(
+            check_insurance_withdrawal(&market, 100, 1).unwrap_err(),
+            PerpsError::AdlPending.into()
+        );
+        market.adl_book.base_lots = 0;
+        market.adl_book.collateral = -1;
         assert_eq!(
             check_insurance_withdrawal(&market, 100, 1).unwrap_err(),
             PerpsError::AdlPending.into()

@@ -3,9 +3,10 @@ use bytemuck::{Pod, Zeroable};
 use perps_engine::{
     funding::{self, PremiumClock},
     liquidation::LiquidationParams,
+    open_interest_change,
     volatility::BreakerWindow,
-    Book, MarginTier, MarginTiers, OracleLimits, PositionSide, Price, RatePpm, MAX_MARGIN_TIERS,
-    PPM,
+    Book, MarginTier, MarginTiers, OracleLimits, PositionSide, Price, RatePpm, SignedLots,
+    MAX_MARGIN_TIERS, PPM,
 };
 
 use crate::{
@@ -412,12 +413,13 @@ impl Market {
 
     /// Takes a bankrupt `position` (funding settled, the vault's payment already in its
     /// collateral) over into the ADL book: its lots, cost basis and collateral join the book's,
-    /// and the position is left empty. Open interest does not move: the book holds the lots now.
-    /// Equity is linear in all three, so the book's equity at any price is the sum of what it
-    /// took over.
+    /// and the position is left empty. Lots on the book's side only change hands; lots on the
+    /// other side net against the book's and leave open interest on both sides. Equity is linear
+    /// in all three, so the book's equity at any price is the sum of what it took over.
     pub fn take_over_into_adl_book(&mut self, position: &mut Position) -> Result<()> {
         let mut book = self.adl_book;
         book.settle_funding(self)?;
+        let lots_before = (SignedLots(book.base_lots), SignedLots(position.base_lots));
         let sum = |a: i64, b: i64| a.checked_add(b).ok_or(PerpsError::MathOverflow);
         book.collateral = sum(book.collateral, position.collateral)?;
         book.base_lots = sum(book.base_lots, position.base_lots)?;
@@ -433,6 +435,14 @@ impl Market {
         position.collateral = 0;
         position.base_lots = 0;
         position.cost_basis = 0;
+        let (book_long, book_short) =
+            open_interest_change(lots_before.0, SignedLots(book.base_lots));
+        let (left_long, left_short) = open_interest_change(lots_before.1, SignedLots(0));
+        let moved = |open: u64, a: i128, b: i128| {
+            u64::try_from(open as i128 + a + b).map_err(|_| error!(PerpsError::MathOverflow))
+        };
+        self.open_interest_long = moved(self.open_interest_long, book_long, left_long)?;
+        self.open_interest_short = moved(self.open_interest_short, book_short, left_short)?;
         self.adl_book = book;
         Ok(())
     }

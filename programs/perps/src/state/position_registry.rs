@@ -7,7 +7,7 @@ use perps_engine::{
     PositionSide,
 };
 
-use crate::{error::PerpsError, state::Market};
+use crate::{error::PerpsError, events::AdlRankingCompleted, state::Market};
 
 /// Positions one sweep keeps in its ranking: the best this many, in order (DESIGN.md §8).
 pub const RANKING_CAPACITY: usize = 128;
@@ -244,6 +244,17 @@ impl PositionRegistry {
             self.slots_ranked += 1;
         }
         Ok(slot)
+    }
+
+    /// The event of a sweep that has just ranked its last slot.
+    pub fn ranking_completed(&self, market: Pubkey) -> AdlRankingCompleted {
+        AdlRankingCompleted {
+            market,
+            sweep: self.sweep,
+            eligible_count: self.eligible_count,
+            eligible_lots: self.eligible_lots,
+            ranked: self.ranked_len,
+        }
     }
 
     /// Whether every slot of the current sweep is ranked.
