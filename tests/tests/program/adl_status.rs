@@ -1,5 +1,6 @@
 //! ADL runs in Active and ReduceOnly markets only (DESIGN.md §8, issue 13 item 7a): while Paused
-//! or once Settled it is refused by name and changes nothing.
+//! or once Settled it is refused by name and changes nothing, and a market in ADL cannot be
+//! settled (its book would stay open for good).
 
 use perps::error::PerpsError;
 use perps::state::MarketStatus;
@@ -40,18 +41,18 @@ fn adl(m: &MarketFixture, candidate: &Wallet) -> solana_instruction::Instruction
 }
 
 #[tokio::test]
-async fn adl_is_refused_while_paused_and_after_settlement_and_runs_in_reduce_only() {
+async fn adl_is_refused_while_paused_a_market_in_adl_cannot_settle_and_adl_runs_in_reduce_only() {
     let (mut ctx, m, _alice, bob) = in_adl().await;
     ctx.set_status(&m, MarketStatus::Paused).await.unwrap();
     assert_perps_error(
         ctx.send(&[adl(&m, &bob)], &[]).await,
         PerpsError::MarketPaused,
     );
-    ctx.set_status(&m, MarketStatus::Settled).await.unwrap();
     assert_perps_error(
-        ctx.send(&[adl(&m, &bob)], &[]).await,
-        PerpsError::MarketSettled,
+        ctx.set_status(&m, MarketStatus::Settled).await,
+        PerpsError::AdlPending,
     );
+    assert_eq!(ctx.status(&m.market).await, MarketStatus::Paused);
     // Nothing moved: the book still holds Alice's 100 lots, Bob is still short 100, the ranking
     // still has him next.
     let market = ctx.market(&m.market).await;
@@ -59,6 +60,15 @@ async fn adl_is_refused_while_paused_and_after_settlement_and_runs_in_reduce_onl
     assert_eq!(ctx.position(&m.market, &bob.pubkey()).await.base_lots, -100);
     assert_eq!(ctx.registry(&m.registry).await.header.fill_cursor, 0);
     ctx.assert_vault_matches_positions(&m).await;
+
+    // A settled market (settled out of ADL) refuses `adl` by name.
+    let mut ctx = TestContext::with_exchange().await;
+    let m = ctx.create_market().await;
+    ctx.set_status(&m, MarketStatus::Settled).await.unwrap();
+    assert_perps_error(
+        ctx.send(&[ix::adl(&m.keys(), &[])], &[]).await,
+        PerpsError::MarketSettled,
+    );
 
     // In a ReduceOnly market it runs: Bob buys the book's 100 lots back at its bankruptcy price.
     let (mut ctx, m, _alice, bob) = in_adl().await;

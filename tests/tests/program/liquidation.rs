@@ -155,16 +155,11 @@ async fn a_short_vault_pays_what_it_holds_above_its_floor_and_the_adl_book_takes
         .await
         .is_none());
     assert_eq!(ctx.registry(&m.registry).await.header.count, registered - 1);
-    // Bob's short is 200 USDC in profit at 58; in ADL that profit does not back withdrawals:
-    // he keeps his initial margin (1% of 5,800 = 58 USDC) out of his collateral alone.
-    let collateral = ctx.position(&m.market, &bob.pubkey()).await.collateral as u64;
-    assert_perps_error(
-        ctx.withdraw(&m, &bob, collateral - 58 * USDC + 1).await,
-        PerpsError::WithdrawalBelowInitialMargin,
-    );
-    ctx.withdraw(&m, &bob, collateral - 58 * USDC)
-        .await
-        .unwrap();
+    // Bob's short is on the side the sweep ranks: while the market is in ADL he withdraws
+    // nothing (depositing before his slot is ranked and withdrawing after would buy him a lower
+    // place). The flat opener takes all of hers out.
+    assert_perps_error(ctx.withdraw(&m, &bob, 1).await, PerpsError::AdlPending);
+    ctx.withdraw(&m, &opener, 1_000 * USDC).await.unwrap();
     ctx.assert_vault_matches_positions(&m).await;
 }
 
