@@ -255,6 +255,11 @@ impl<C: Chain> Keeper<C> {
             return Ok(false);
         }
         for (target, health) in liquidatable {
+            if target == own_position {
+                // The program refuses a self-liquidation: another keeper's to take.
+                warn!(market = index, "the keeper's own position is liquidatable");
+                continue;
+            }
             let Some((_, position)) = positions.iter().find(|(k, _)| *k == target) else {
                 continue;
             };
