@@ -1151,7 +1151,9 @@ impl Run {
                 self.last.insurance,
             ) {
                 AdlStep::Rank(chunks) => chunks,
-                other => return Err(format!("mid-sweep, the keeper's next step is {other:?}")),
+                // The account reopened mid-sweep took the last unranked slot, which counts as
+                // ranked: the sweep is complete.
+                _ => break,
             };
         }
         self.stats.sweeps_ranked += 1;
@@ -1205,8 +1207,23 @@ impl Run {
         let keys = self.m.keys();
         let mut sent: Vec<(u32, u32, Vec<Pubkey>)> = Vec::new();
         let mut churned = false;
+        let sweep = self.last.market.adl_sweep;
         for (n, (first, count, chunk)) in pieces.iter().enumerate() {
-            if self.rng.random_bool(0.3) {
+            // Positions of the piece at slots this sweep has not ranked: leaving one of them out
+            // (or swapping two) is steering; a slot already ranked is rightly passed over.
+            let unranked: Vec<usize> = chunk
+                .iter()
+                .enumerate()
+                .filter(|(_, key)| {
+                    (*first..*first + *count).any(|slot| {
+                        let entry = &self.last.registry.slots[slot as usize];
+                        entry.position == **key && entry.ranked_in_sweep != sweep
+                    })
+                })
+                .map(|(i, _)| i)
+                .collect();
+            // After a close mid-sweep the pieces may be stale: no steering on them.
+            if !churned && self.rng.random_bool(0.3) {
                 let roll = self.rng.random_range(0..4);
                 if roll == 0 {
                     // `adl` while slots are still unranked.
@@ -1222,20 +1239,20 @@ impl Run {
                         PerpsError::RankingIncomplete,
                     )
                     .await?;
-                } else if roll == 1 && !chunk.is_empty() {
+                } else if roll == 1 && !unranked.is_empty() {
                     // One position left out of the chunk (an honest one, or its own).
                     let mut short = chunk.clone();
-                    short.remove(self.rng.random_range(0..short.len()));
+                    short.remove(unranked[self.rng.random_range(0..unranked.len())]);
                     self.expect_refusal(
                         &format!("attacker ranks slots {first}+{count} leaving a position out"),
                         ix::rank_adl_candidates(&keys, *first, *count, &short),
                         PerpsError::RankingChunkMismatch,
                     )
                     .await?;
-                } else if roll == 2 && chunk.len() >= 2 {
+                } else if roll == 2 && unranked.len() >= 2 {
                     let mut swapped = chunk.clone();
-                    let i = self.rng.random_range(0..swapped.len() - 1);
-                    swapped.swap(i, i + 1);
+                    let i = self.rng.random_range(0..unranked.len() - 1);
+                    swapped.swap(unranked[i], unranked[i + 1]);
                     self.expect_refusal(
                         &format!("attacker ranks slots {first}+{count} out of slot order"),
                         ix::rank_adl_candidates(&keys, *first, *count, &swapped),
