@@ -69,10 +69,11 @@ pub struct RankOutcome {
 }
 
 /// Ranks `chunk` (slots of `slots`) into `registry` for the market's sweep: every slot of the
-/// chunk not yet ranked in this sweep is ranked now (those already ranked are passed over; a
-/// chunk with none left is refused with `SlotAlreadyRanked`), and the keys `supplied` must be
-/// exactly the positions registered in those slots, in slot order, but for positions closed since
-/// (`RankingChunkMismatch`); the chunk must lie inside the sweep (`InvalidRankingChunk`).
+/// chunk not yet ranked in this sweep is ranked now (those already ranked are passed over, with
+/// their positions if supplied; a chunk with none left is refused with `SlotAlreadyRanked`), and
+/// the keys `supplied` must be exactly the positions registered in the chunk's slots, in slot
+/// order, but for positions closed since (`RankingChunkMismatch`); the chunk must lie inside the
+/// sweep (`InvalidRankingChunk`).
 /// Positions are read with funding settled as the program would settle it, without writing them.
 pub fn rank_action(
     market: &Market,
@@ -106,6 +107,11 @@ pub fn rank_action(
     for slot in chunk.clone() {
         let entry = &mut slots[slot as usize];
         if entry.ranked_in_sweep == registry.sweep {
+            // Ranked already (by a racing keeper, or opened during ADL): its position may be
+            // supplied by a caller that read the registry before, and is passed over.
+            if entry.position != Pubkey::default() && supplied.peek() == Some(&&entry.position) {
+                supplied.next();
+            }
             continue;
         }
         entry.ranked_in_sweep = registry.sweep;
@@ -295,10 +301,11 @@ mod tests {
         let mut f = fixture();
         let k = f.keys.clone();
         f.rank(0..2, &[k[0], k[1]]).unwrap();
-        // Slot 4's position closed after the keeper read the registry: still supplied, passed over.
+        // Slot 4's position closed after the keeper read the registry: still supplied, passed over;
+        // slot 1 was ranked by another keeper: its position too.
         f.registry.remove(&mut f.slots, 4, &k[4]).unwrap();
         f.positions.0.retain(|(key, _)| *key != k[4]);
-        let outcome = f.rank(1..5, &[k[2], k[4]]).unwrap();
+        let outcome = f.rank(1..5, &[k[1], k[2], k[4]]).unwrap();
         assert_eq!((outcome.chunk.positions, outcome.chunk.eligible), (1, 1));
         let completed = outcome.completed.unwrap();
         assert_eq!((completed.eligible_count, completed.ranked), (2, 2));
