@@ -2,14 +2,14 @@ use perps_client::pda;
 use perps_testkit::*;
 
 /// The sizes the README's account table lists, with Anchor's 8-byte discriminator.
-const EXCHANGE_BYTES: usize = 122;
-const MARKET_BYTES: usize = 744;
-const POSITION_BYTES: usize = 136;
-const PRICE_FEED_BYTES: usize = 101;
+const EXCHANGE_BYTES: usize = 284;
+const MARKET_BYTES: usize = 1_072;
+const POSITION_BYTES: usize = 200;
+const PRICE_FEED_BYTES: usize = 134;
 const TOKEN_ACCOUNT_BYTES: usize = 165;
-const ORDER_BOOK_BYTES: usize = 73_792;
+const ORDER_BOOK_BYTES: usize = 73_864;
 /// The position registry as the tests create it, for `REGISTRY_CAPACITY` (1,024) positions.
-const REGISTRY_BYTES: usize = 51_304;
+const REGISTRY_BYTES: usize = 51_368;
 
 #[tokio::test]
 async fn account_sizes_and_rent_are_as_documented() {

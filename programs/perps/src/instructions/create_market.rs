@@ -103,6 +103,7 @@ pub fn handler(ctx: Context<CreateMarket>, symbol: [u8; 16], params: MarketParam
         adl_sweep: 0,
         adl_candidate_side: 0,
         _adl_padding: [0; 3],
+        event_sequence: 0,
         symbol,
         index,
         status: MarketStatus::Active as u8,
@@ -110,7 +111,8 @@ pub fn handler(ctx: Context<CreateMarket>, symbol: [u8; 16], params: MarketParam
         collateral_vault_bump: ctx.bumps.collateral_vault,
         insurance_vault_bump: ctx.bumps.insurance_vault,
         quote_decimals: accounts.collateral_mint.decimals,
-        _padding: 0,
+        version: Market::VERSION,
+        _reserved: [0; 256],
     };
     accounts.exchange.market_count = index.checked_add(1).ok_or(PerpsError::MathOverflow)?;
     emit!(MarketCreated {

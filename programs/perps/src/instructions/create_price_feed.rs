@@ -48,6 +48,8 @@ pub fn handler(
         publish_time: 0,
         expo,
         bump: ctx.bumps.price_feed,
+        version: PriceFeed::VERSION,
+        _reserved: [0; 32],
     });
     Ok(())
 }

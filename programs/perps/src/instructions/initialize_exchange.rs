@@ -31,6 +31,10 @@ pub fn handler(ctx: Context<InitializeExchange>, bounds: ExchangeBounds) -> Resu
         market_count: 0,
         collateral_decimals: accounts.collateral_mint.decimals,
         bump: ctx.bumps.exchange,
+        pending_admin: Pubkey::default(),
+        paused: false,
+        version: Exchange::VERSION,
+        _reserved: [0; 128],
     });
     emit!(ExchangeInitialized {
         admin: accounts.admin.key(),

@@ -27,6 +27,7 @@ pub fn handler(ctx: Context<InitializeOrderBook>) -> Result<()> {
     );
     let mut book = ctx.accounts.order_book.load_init()?;
     book.market = ctx.accounts.market.key();
+    book.version = OrderBook::VERSION;
     book.book.next_order_id = 1;
     market.order_book = ctx.accounts.order_book.key();
     Ok(())

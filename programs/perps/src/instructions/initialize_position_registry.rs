@@ -34,6 +34,7 @@ pub fn handler(ctx: Context<InitializePositionRegistry>) -> Result<()> {
     registry.market = ctx.accounts.market.key();
     registry.capacity = capacity;
     registry.free_head = NO_SLOT;
+    registry.version = PositionRegistry::VERSION;
     market.position_registry = ctx.accounts.registry.key();
     Ok(())
 }

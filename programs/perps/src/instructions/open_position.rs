@@ -51,6 +51,7 @@ pub fn handler(ctx: Context<OpenPosition>) -> Result<()> {
     position.market = ctx.accounts.market.key();
     position.owner = ctx.accounts.owner.key();
     position.bump = ctx.bumps.position;
+    position.version = Position::VERSION;
     position.registry_slot = slot;
     emit!(PositionOpened {
         market: position.market,

@@ -51,4 +51,20 @@ pub struct Exchange {
     pub market_count: u16,
     pub collateral_decimals: u8,
     pub bump: u8,
+    /// The admin proposed by `propose_admin`, until it accepts (`Pubkey::default()` when none).
+    pub pending_admin: Pubkey,
+    /// While set, every user instruction but cancels and withdrawals of idle positions is
+    /// refused on every market (`ExchangePaused`).
+    pub paused: bool,
+    /// The account layout's version (`Exchange::VERSION` when created).
+    pub version: u8,
+    /// Zeroes, for fields a later version adds (README: Accounts).
+    pub _reserved: [u8; 128],
 }
+
+impl Exchange {
+    pub const VERSION: u8 = 1;
+}
+
+// The README's account table: 8 + 276 bytes, 128 of them reserved.
+const _: () = assert!(8 + Exchange::INIT_SPACE == 284);

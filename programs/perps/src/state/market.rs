@@ -353,6 +353,9 @@ pub struct Market {
     /// The side the sweep ranks: opposite the book's (`PositionSide` as 0 long, 1 short).
     pub adl_candidate_side: u8,
     pub _adl_padding: [u8; 3],
+    /// The number of the last event the market emitted: every event of a market carries the
+    /// next one, so an integrator sees a gap as a missed event.
+    pub event_sequence: u64,
     pub symbol: [u8; 16],
     pub index: u16,
     /// A `MarketStatus` discriminant.
@@ -362,10 +365,19 @@ pub struct Market {
     pub insurance_vault_bump: u8,
     /// Decimals of the collateral mint, for oracle price conversion.
     pub quote_decimals: u8,
-    pub _padding: u8,
+    /// The account layout's version (`Market::VERSION` when created).
+    pub version: u8,
+    /// Zeroes, for fields a later version adds (README: Accounts).
+    pub _reserved: [u8; 256],
 }
 
+// The README's account table: 8 + 1,064 bytes (the ADL book a 192-byte Position), 256 of them
+// reserved.
+const _: () = assert!(8 + std::mem::size_of::<Market>() == 1_072);
+
 impl Market {
+    pub const VERSION: u8 = 1;
+
     pub fn status(&self) -> Result<MarketStatus> {
         Ok(MarketStatus::try_from(self.status)?)
     }

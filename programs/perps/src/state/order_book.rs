@@ -6,7 +6,19 @@ use perps_engine::Book;
 #[account(zero_copy)]
 pub struct OrderBook {
     pub market: Pubkey,
+    /// The account layout's version (`OrderBook::VERSION` when adopted).
+    pub version: u8,
+    pub _padding: [u8; 7],
+    /// Zeroes, for fields a later version adds (README: Accounts).
+    pub _reserved: [u8; 64],
     pub book: Book,
+}
+
+// The README's account table: 73,864 bytes, 64 of them reserved.
+const _: () = assert!(8 + std::mem::size_of::<OrderBook>() == 73_864);
+
+impl OrderBook {
+    pub const VERSION: u8 = 1;
 }
 
 impl OrderBook {

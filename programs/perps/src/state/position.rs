@@ -32,8 +32,15 @@ pub struct Position {
     /// Its slot in the market's `PositionRegistry`.
     pub registry_slot: u32,
     pub bump: u8,
-    pub _padding: [u8; 7],
+    /// The account layout's version (`Position::VERSION` when opened).
+    pub version: u8,
+    pub _padding: [u8; 6],
+    /// Zeroes, for fields a later version adds (README: Accounts).
+    pub _reserved: [u8; 64],
 }
+
+// The README's account table: 8 + 192 bytes, 64 of them reserved.
+const _: () = assert!(8 + std::mem::size_of::<Position>() == 200);
 
 /// Position accounts an instruction reaches by address: the makers a taker order meets, the
 /// positions a ranking sweep scores, the candidates of an ADL step.
@@ -103,6 +110,8 @@ fn to_i64(value: i128) -> Result<i64> {
 }
 
 impl Position {
+    pub const VERSION: u8 = 1;
+
     /// The figures the engine judges the position by (funding as last settled).
     pub fn state(&self) -> PositionState {
         PositionState {

@@ -82,7 +82,11 @@ pub struct PositionRegistry {
     /// short).
     pub snapshot_price: u64,
     pub candidate_side: u8,
-    pub _padding: [u8; 7],
+    /// The account layout's version (`PositionRegistry::VERSION` when adopted).
+    pub version: u8,
+    pub _padding: [u8; 6],
+    /// Zeroes, for fields a later version adds (README: Accounts).
+    pub _reserved: [u8; 64],
     pub ranking: [RankedPosition; RANKING_CAPACITY],
 }
 
@@ -142,6 +146,8 @@ impl<'a> Registry<'a> {
 }
 
 impl PositionRegistry {
+    pub const VERSION: u8 = 1;
+
     /// Registers `position` in the first free slot (or the next unused one) and returns it.
     pub fn add(&mut self, slots: &mut [RegistrySlot], position: Pubkey) -> Result<u32> {
         let slot = if self.free_head != NO_SLOT {
@@ -377,4 +383,4 @@ mod ranking_tests {
 // The layout the README's account table and clients rely on.
 const _: () = assert!(std::mem::size_of::<RegistrySlot>() == 40);
 const _: () = assert!(std::mem::size_of::<RankedPosition>() == 80);
-const _: () = assert!(REGISTRY_HEADER_SIZE == 10_344);
+const _: () = assert!(REGISTRY_HEADER_SIZE == 10_408);

@@ -16,9 +16,18 @@ pub struct PriceFeed {
     pub publish_time: i64,
     pub expo: i32,
     pub bump: u8,
+    /// The account layout's version (`PriceFeed::VERSION` when created).
+    pub version: u8,
+    /// Zeroes, for fields a later version adds (README: Accounts).
+    pub _reserved: [u8; 32],
 }
 
+// The README's account table: 8 + 94 bytes, 32 of them reserved.
+const _: () = assert!(8 + PriceFeed::INIT_SPACE == 134);
+
 impl PriceFeed {
+    pub const VERSION: u8 = 1;
+
     pub fn reading(&self) -> perps_engine::OracleReading {
         perps_engine::OracleReading {
             price: self.price,
