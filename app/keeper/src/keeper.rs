@@ -356,7 +356,7 @@ impl<C: Chain> Keeper<C> {
                     let mut landed = 0;
                     for chunk in chunks {
                         // The chunk's positions follow the market and the registry.
-                        let ranked = chunk.accounts.len().saturating_sub(2) as u32;
+                        let ranked = perps_client::adl::positions_in_chunk(&chunk) as u32;
                         let decision = digest(&[
                             b"rank",
                             &market.adl_sweep.to_le_bytes(),

@@ -21,7 +21,7 @@ use crate::{
 /// Candidates one `adl` transaction carries: what fits in a 1,232-byte legacy transaction with
 /// its fee payer and a compute-unit-price instruction (measured by
 /// `capacity::adl_candidates_per_transaction`).
-pub const ADL_CANDIDATES_PER_TRANSACTION: usize = 23;
+pub const ADL_CANDIDATES_PER_TRANSACTION: usize = 22;
 
 /// One position in its side's deleveraging queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,7 +160,7 @@ pub fn sweep_indicator(
 /// Registry slots one `rank_adl_candidates` transaction carries positions of: what fits in a
 /// 1,232-byte legacy transaction with its fee payer and a compute-unit-price instruction
 /// (measured by `capacity::positions_per_ranking_transaction`).
-pub const RANK_POSITIONS_PER_TRANSACTION: usize = 28;
+pub const RANK_POSITIONS_PER_TRANSACTION: usize = 27;
 
 /// What a keeper sends next for a market in ADL (DESIGN.md §8).
 #[derive(Debug, Clone, PartialEq)]
@@ -219,6 +219,19 @@ pub fn next_adl_step(
             .map(|chunk| instructions::adl(keys, chunk))
             .collect(),
     )
+}
+
+/// The positions a `rank_adl_candidates` instruction carries (its accounts past the fixed ones).
+pub fn positions_in_chunk(chunk: &Instruction) -> usize {
+    let fixed = perps::accounts::RankAdlCandidates {
+        exchange: Pubkey::default(),
+        market: Pubkey::default(),
+        registry: Pubkey::default(),
+    };
+    chunk
+        .accounts
+        .len()
+        .saturating_sub(anchor_lang::ToAccountMetas::to_account_metas(&fixed, None).len())
 }
 
 /// Chunks over slots `0..end` not yet ranked in sweep `ranked_in`: contiguous runs, each with at
@@ -344,7 +357,10 @@ mod tests {
             .map(|ix| {
                 let first = u32::from_le_bytes(ix.data[8..12].try_into().unwrap());
                 let count = u32::from_le_bytes(ix.data[12..16].try_into().unwrap());
-                let positions = ix.accounts[2..].iter().map(|m| m.pubkey).collect();
+                let fixed = instructions::rank_adl_candidates(&keys(), 0, 0, &[])
+                    .accounts
+                    .len();
+                let positions = ix.accounts[fixed..].iter().map(|m| m.pubkey).collect();
                 (first, count, positions)
             })
             .collect()
@@ -442,7 +458,7 @@ mod tests {
             AdlStep::Fill(steps) => steps
                 .iter()
                 .flat_map(|ix| {
-                    ix.accounts[7..]
+                    ix.accounts[instructions::adl(&keys, &[]).accounts.len()..]
                         .iter()
                         .map(|m| m.pubkey)
                         .collect::<Vec<_>>()

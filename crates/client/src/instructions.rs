@@ -40,6 +40,7 @@ pub fn initialize_exchange(
     build(
         acc::InitializeExchange {
             admin: *admin,
+            program_data: pda::program_data(),
             exchange: pda::exchange(),
             collateral_mint: *collateral_mint,
             treasury: *treasury,
@@ -47,6 +48,68 @@ pub fn initialize_exchange(
             system_program: system_program::ID,
         },
         ix::InitializeExchange { bounds },
+    )
+}
+
+/// Names `proposed` as the next admin (the first step of a transfer).
+pub fn propose_admin(admin: &Pubkey, proposed: &Pubkey) -> Instruction {
+    build(
+        acc::ProposeAdmin {
+            admin: *admin,
+            exchange: pda::exchange(),
+        },
+        ix::ProposeAdmin {
+            proposed: *proposed,
+        },
+    )
+}
+
+/// The proposed admin takes over (the second step).
+pub fn accept_admin(new_admin: &Pubkey) -> Instruction {
+    build(
+        acc::AcceptAdmin {
+            new_admin: *new_admin,
+            exchange: pda::exchange(),
+        },
+        ix::AcceptAdmin {},
+    )
+}
+
+pub fn set_treasury(admin: &Pubkey, treasury: &Pubkey) -> Instruction {
+    build(
+        acc::SetTreasury {
+            admin: *admin,
+            exchange: pda::exchange(),
+            treasury: *treasury,
+        },
+        ix::SetTreasury {},
+    )
+}
+
+pub fn set_oracle_authority(
+    admin: &Pubkey,
+    price_feed: &Pubkey,
+    authority: &Pubkey,
+) -> Instruction {
+    build(
+        acc::SetOracleAuthority {
+            admin: *admin,
+            exchange: pda::exchange(),
+            price_feed: *price_feed,
+        },
+        ix::SetOracleAuthority {
+            authority: *authority,
+        },
+    )
+}
+
+pub fn set_exchange_paused(admin: &Pubkey, paused: bool) -> Instruction {
+    build(
+        acc::SetExchangePaused {
+            admin: *admin,
+            exchange: pda::exchange(),
+        },
+        ix::SetExchangePaused { paused },
     )
 }
 
@@ -140,6 +203,7 @@ pub fn set_market_status(
 pub fn open_position(owner: &Pubkey, market: &Pubkey, registry: &Pubkey) -> Instruction {
     build(
         acc::OpenPosition {
+            exchange: pda::exchange(),
             owner: *owner,
             market: *market,
             registry: *registry,
@@ -153,6 +217,7 @@ pub fn open_position(owner: &Pubkey, market: &Pubkey, registry: &Pubkey) -> Inst
 pub fn deposit(owner: &Pubkey, market: &Pubkey, owner_token: &Pubkey, amount: u64) -> Instruction {
     build(
         acc::Deposit {
+            exchange: pda::exchange(),
             owner: *owner,
             market: *market,
             position: pda::position(market, owner),
@@ -173,6 +238,7 @@ pub fn withdraw(
 ) -> Instruction {
     build(
         acc::Withdraw {
+            exchange: pda::exchange(),
             owner: *owner,
             market: *market,
             position: pda::position(market, owner),
@@ -204,6 +270,7 @@ pub fn fund_insurance(
 ) -> Instruction {
     build(
         acc::FundInsurance {
+            exchange: pda::exchange(),
             funder: *funder,
             market: *market,
             insurance_vault: pda::insurance_vault(market),
@@ -340,6 +407,7 @@ pub fn cancel_all_orders(owner: &Pubkey, keys: &MarketKeys) -> Instruction {
 pub fn crank_funding(keys: &MarketKeys) -> Instruction {
     build(
         acc::CrankFunding {
+            exchange: pda::exchange(),
             market: keys.market,
             order_book: keys.order_book,
             oracle: keys.oracle,
@@ -354,6 +422,7 @@ pub fn crank_funding(keys: &MarketKeys) -> Instruction {
 pub fn settle_funding(market: &Pubkey, position: &Pubkey) -> Instruction {
     build(
         acc::SettleFunding {
+            exchange: pda::exchange(),
             market: *market,
             position: *position,
         },
@@ -365,6 +434,7 @@ pub fn settle_funding(market: &Pubkey, position: &Pubkey) -> Instruction {
 pub fn liquidate(liquidator: &Pubkey, keys: &MarketKeys, position: &Pubkey) -> Instruction {
     build(
         acc::Liquidate {
+            exchange: pda::exchange(),
             liquidator: *liquidator,
             market: keys.market,
             order_book: keys.order_book,
@@ -408,6 +478,7 @@ pub fn rank_adl_candidates(
 ) -> Instruction {
     let mut instruction = build(
         acc::RankAdlCandidates {
+            exchange: pda::exchange(),
             market: keys.market,
             registry: keys.registry,
         },
@@ -429,6 +500,7 @@ pub fn rank_adl_candidates(
 pub fn adl(keys: &MarketKeys, ranked: &[Pubkey]) -> Instruction {
     let mut instruction = build(
         acc::Adl {
+            exchange: pda::exchange(),
             market: keys.market,
             order_book: keys.order_book,
             registry: keys.registry,

@@ -10,6 +10,12 @@ fn find(seeds: &[&[u8]]) -> Pubkey {
     Pubkey::find_program_address(seeds, &perps::ID).0
 }
 
+/// The program's data account under the upgradeable loader (it names the upgrade authority,
+/// whom `initialize_exchange` requires).
+pub fn program_data() -> Pubkey {
+    anchor_lang::solana_program::bpf_loader_upgradeable::get_program_data_address(&perps::ID)
+}
+
 pub fn exchange() -> Pubkey {
     find(&[EXCHANGE_SEED])
 }

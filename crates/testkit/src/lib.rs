@@ -136,7 +136,32 @@ impl TestContext {
         ctx.airdrop(&authority, 1_000_000_000).await;
         ctx.mint = ctx.create_mint().await;
         ctx.treasury = ctx.create_token_account(&admin).await;
+        ctx.set_upgrade_authority(Some(admin));
         ctx
+    }
+
+    /// Writes the program's data account as the upgradeable loader keeps it, naming `authority`
+    /// as the upgrade authority (the program runs natively here, so the bank has none): bincode
+    /// of `UpgradeableLoaderState::ProgramData { slot: 0, upgrade_authority_address }`.
+    pub fn set_upgrade_authority(&mut self, authority: Option<Pubkey>) {
+        let mut data = 3u32.to_le_bytes().to_vec();
+        data.extend_from_slice(&0u64.to_le_bytes());
+        match authority {
+            Some(key) => {
+                data.push(1);
+                data.extend_from_slice(key.as_ref());
+            }
+            None => data.push(0),
+        }
+        let account = Account {
+            lamports: 1_000_000_000,
+            data,
+            owner: anchor_lang::solana_program::bpf_loader_upgradeable::ID,
+            executable: false,
+            rent_epoch: 0,
+        };
+        self.bank
+            .set_account(&pda::program_data(), &AccountSharedData::from(account));
     }
 
     /// `new`, then `initialize_exchange` with the default bounds.
@@ -720,7 +745,8 @@ impl TestContext {
                     run.sweeps += 1;
                     for chunk in chunks {
                         run.rank_transactions += 1;
-                        run.positions_ranked += chunk.accounts.len() as u64 - 2;
+                        run.positions_ranked +=
+                            perps_client::adl::positions_in_chunk(&chunk) as u64;
                         self.send(&[chunk], &[]).await.expect("rank_adl_candidates");
                     }
                     let market = self.market(&m.market).await;

@@ -138,6 +138,12 @@ pub enum PerpsError {
     RegistryAlreadySet,
     #[msg("The account is not this market's position registry")]
     WrongRegistry,
+    #[msg("The exchange is paused: only cancels, withdrawals of idle positions and closing empty accounts")]
+    ExchangePaused,
+    #[msg("Only the program's upgrade authority may initialize the exchange")]
+    NotUpgradeAuthority,
+    #[msg("The signer is not the proposed admin")]
+    NotPendingAdmin,
     #[msg("The order would raise open interest above the market's cap")]
     OpenInterestCapExceeded,
     #[msg("The insurance vault cannot go below its floor")]

@@ -11,6 +11,39 @@ pub struct ExchangeInitialized {
     pub treasury: Pubkey,
 }
 
+/// The admin proposed `proposed` as the next admin (`Pubkey::default()`: proposal withdrawn).
+#[event]
+pub struct AdminProposed {
+    pub admin: Pubkey,
+    pub proposed: Pubkey,
+}
+
+/// The proposed admin accepted.
+#[event]
+pub struct AdminChanged {
+    pub old_admin: Pubkey,
+    pub new_admin: Pubkey,
+}
+
+#[event]
+pub struct TreasuryChanged {
+    pub old_treasury: Pubkey,
+    pub new_treasury: Pubkey,
+}
+
+#[event]
+pub struct OracleAuthorityChanged {
+    pub feed: Pubkey,
+    pub old_authority: Pubkey,
+    pub new_authority: Pubkey,
+}
+
+/// The exchange was paused (or resumed).
+#[event]
+pub struct ExchangePauseSet {
+    pub paused: bool,
+}
+
 #[event]
 pub struct MarketCreated {
     pub market: Pubkey,

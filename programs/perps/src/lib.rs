@@ -31,6 +31,31 @@ pub mod perps {
         initialize_exchange::handler(ctx, bounds)
     }
 
+    /// Names the next admin; the transfer completes when it signs `accept_admin`.
+    pub fn propose_admin(ctx: Context<ProposeAdmin>, proposed: Pubkey) -> Result<()> {
+        propose_admin::handler(ctx, proposed)
+    }
+
+    /// The proposed admin takes over.
+    pub fn accept_admin(ctx: Context<AcceptAdmin>) -> Result<()> {
+        accept_admin::handler(ctx)
+    }
+
+    /// Points the treasury's share of fees at another token account of the collateral mint.
+    pub fn set_treasury(ctx: Context<SetTreasury>) -> Result<()> {
+        set_treasury::handler(ctx)
+    }
+
+    /// Rotates a price feed's authority.
+    pub fn set_oracle_authority(ctx: Context<SetOracleAuthority>, authority: Pubkey) -> Result<()> {
+        set_oracle_authority::handler(ctx, authority)
+    }
+
+    /// Pauses or resumes the whole exchange.
+    pub fn set_exchange_paused(ctx: Context<SetExchangePaused>, paused: bool) -> Result<()> {
+        set_exchange_paused::handler(ctx, paused)
+    }
+
     pub fn create_price_feed(
         ctx: Context<CreatePriceFeed>,
         market_index: u16,

@@ -498,10 +498,7 @@ async fn ranking_chunks_landing_in_any_order_in_one_slot_give_the_ranking_of_an_
     assert_eq!(m2.market, m.market);
     let mut chunks: Vec<Instruction> = chunks
         .into_iter()
-        .map(|mut chunk| {
-            chunk.accounts[1].pubkey = m2.registry;
-            chunk
-        })
+        .map(|chunk| ix::with_account(chunk, &m.registry, &m2.registry))
         .collect();
     chunks.shuffle(&mut ChaCha8Rng::seed_from_u64(7));
     let slot_before = shuffled.clock().await.slot;

@@ -292,6 +292,31 @@ fn closing_side(lots: i64) -> OrderSide {
     }
 }
 
+/// Where a `liquidate` instruction carries the liquidated position and the liquidator's own,
+/// read off the builder.
+fn liquidate_account_indexes() -> (usize, usize) {
+    let (liquidator, target) = (Pubkey::new_unique(), Pubkey::new_unique());
+    let keys = perps_client::instructions::MarketKeys {
+        market: Pubkey::new_unique(),
+        order_book: Pubkey::new_unique(),
+        registry: Pubkey::new_unique(),
+        oracle: Pubkey::new_unique(),
+        treasury: Pubkey::new_unique(),
+    };
+    let instruction = perps_client::instructions::liquidate(&liquidator, &keys, &target);
+    let at = |key: Pubkey| {
+        instruction
+            .accounts
+            .iter()
+            .position(|m| m.pubkey == key)
+            .expect("in the instruction")
+    };
+    (
+        at(target),
+        at(perps_client::pda::position(&keys.market, &liquidator)),
+    )
+}
+
 fn is(instruction: &Instruction, discriminator: &[u8]) -> bool {
     instruction.program_id == perps::ID && instruction.data.starts_with(discriminator)
 }
@@ -620,7 +645,7 @@ impl Run {
         let liquidated: Vec<Pubkey> = instructions
             .iter()
             .filter(|i| is(i, perps::instruction::Liquidate::DISCRIMINATOR))
-            .map(|i| i.accounts[4].pubkey)
+            .map(|i| i.accounts[liquidate_account_indexes().0].pubkey)
             .collect();
         let adl = instructions
             .iter()
@@ -667,7 +692,7 @@ impl Run {
                 let liquidator = instructions
                     .iter()
                     .find(|i| is(i, perps::instruction::Liquidate::DISCRIMINATOR))
-                    .map(|i| i.accounts[3].pubkey);
+                    .map(|i| i.accounts[liquidate_account_indexes().1].pubkey);
                 if liquidator.is_some_and(|l| self.is_attacker(&l)) {
                     self.stats.sibling_liquidations += 1;
                 }

@@ -6,6 +6,7 @@
 mod adl;
 mod adl_ranking;
 mod adl_status;
+mod admin;
 mod attack;
 mod book_full;
 mod capacity;

@@ -10,14 +10,20 @@ use crate::{
     events::{AdlCompleted, AdlFilled, AdlRankingStarted, AdlSkipped, OrderCancelled},
     oracle,
     state::{
-        side_from_code, CancelReason, Market, OrderBook, PositionAccounts, PositionRegistry,
-        Registry, RemainingPositions,
+        side_from_code, CancelReason, Exchange, Market, OrderBook, PositionAccounts,
+        PositionRegistry, Registry, RemainingPositions, EXCHANGE_SEED,
     },
     vault::{self, Payout},
 };
 
 #[derive(Accounts)]
 pub struct Adl<'info> {
+    #[account(
+        seeds = [EXCHANGE_SEED],
+        bump = exchange.bump,
+        constraint = !exchange.paused @ PerpsError::ExchangePaused,
+    )]
+    pub exchange: Box<Account<'info, Exchange>>,
     #[account(mut)]
     pub market: AccountLoader<'info, Market>,
     #[account(mut, address = market.load()?.order_book @ PerpsError::WrongOrderBook)]

@@ -6,12 +6,18 @@ use crate::{
     error::{EngineResultExt, PerpsError},
     events::FundingUpdated,
     oracle,
-    state::{Market, OrderBook},
+    state::{Exchange, Market, OrderBook, EXCHANGE_SEED},
     vault::{self, Payout},
 };
 
 #[derive(Accounts)]
 pub struct CrankFunding<'info> {
+    #[account(
+        seeds = [EXCHANGE_SEED],
+        bump = exchange.bump,
+        constraint = !exchange.paused @ PerpsError::ExchangePaused,
+    )]
+    pub exchange: Box<Account<'info, Exchange>>,
     #[account(mut)]
     pub market: AccountLoader<'info, Market>,
     #[account(address = market.load()?.order_book @ PerpsError::WrongOrderBook)]

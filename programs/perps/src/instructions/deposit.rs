@@ -4,12 +4,18 @@ use anchor_spl::token::{Token, TokenAccount};
 use crate::{
     error::PerpsError,
     events::CollateralDeposited,
-    state::{Market, MarketStatus, Position},
+    state::{Exchange, Market, MarketStatus, Position, EXCHANGE_SEED},
     vault,
 };
 
 #[derive(Accounts)]
 pub struct Deposit<'info> {
+    #[account(
+        seeds = [EXCHANGE_SEED],
+        bump = exchange.bump,
+        constraint = !exchange.paused @ PerpsError::ExchangePaused,
+    )]
+    pub exchange: Box<Account<'info, Exchange>>,
     pub owner: Signer<'info>,
     pub market: AccountLoader<'info, Market>,
     #[account(

@@ -1,10 +1,21 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
-use crate::{error::PerpsError, events::InsuranceFunded, state::Market, vault};
+use crate::{
+    error::PerpsError,
+    events::InsuranceFunded,
+    state::{Exchange, Market, EXCHANGE_SEED},
+    vault,
+};
 
 #[derive(Accounts)]
 pub struct FundInsurance<'info> {
+    #[account(
+        seeds = [EXCHANGE_SEED],
+        bump = exchange.bump,
+        constraint = !exchange.paused @ PerpsError::ExchangePaused,
+    )]
+    pub exchange: Box<Account<'info, Exchange>>,
     pub funder: Signer<'info>,
     pub market: AccountLoader<'info, Market>,
     #[account(mut, address = market.load()?.insurance_vault @ PerpsError::WrongVault)]

@@ -1,4 +1,4 @@
-use anchor_lang::prelude::*;
+use anchor_lang::{prelude::*, solana_program::bpf_loader_upgradeable};
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::{
@@ -9,8 +9,19 @@ use crate::{
 
 #[derive(Accounts)]
 pub struct InitializeExchange<'info> {
+    /// The program's upgrade authority, who becomes the first admin: a deploy cannot be
+    /// front-run by whoever calls first.
     #[account(mut)]
     pub admin: Signer<'info>,
+    /// The program's data account under the upgradeable loader, which names its upgrade authority.
+    #[account(
+        seeds = [crate::ID.as_ref()],
+        bump,
+        seeds::program = bpf_loader_upgradeable::ID,
+        constraint = program_data.upgrade_authority_address == Some(admin.key())
+            @ PerpsError::NotUpgradeAuthority,
+    )]
+    pub program_data: Account<'info, ProgramData>,
     #[account(init, payer = admin, space = 8 + Exchange::INIT_SPACE, seeds = [EXCHANGE_SEED], bump)]
     pub exchange: Box<Account<'info, Exchange>>,
     pub collateral_mint: Box<Account<'info, Mint>>,
@@ -20,6 +31,8 @@ pub struct InitializeExchange<'info> {
     pub system_program: Program<'info, System>,
 }
 
+/// Creates the singleton exchange with its bounds, collateral mint and treasury; only the
+/// program's upgrade authority may, and it becomes the admin.
 pub fn handler(ctx: Context<InitializeExchange>, bounds: ExchangeBounds) -> Result<()> {
     bounds.validate()?;
     let accounts = &mut *ctx.accounts;

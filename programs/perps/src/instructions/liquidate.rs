@@ -12,12 +12,18 @@ use crate::{
         AdlBookTakeover, AdlRankingStarted, AdlStarted, Bankruptcy, Liquidation, OrderCancelled,
     },
     oracle,
-    state::{CancelReason, Market, OrderBook, Position},
+    state::{CancelReason, Exchange, Market, OrderBook, Position, EXCHANGE_SEED},
     vault::{self, Payout},
 };
 
 #[derive(Accounts)]
 pub struct Liquidate<'info> {
+    #[account(
+        seeds = [EXCHANGE_SEED],
+        bump = exchange.bump,
+        constraint = !exchange.paused @ PerpsError::ExchangePaused,
+    )]
+    pub exchange: Box<Account<'info, Exchange>>,
     pub liquidator: Signer<'info>,
     #[account(mut)]
     pub market: AccountLoader<'info, Market>,

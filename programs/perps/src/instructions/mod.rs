@@ -2,6 +2,7 @@
 // Each module's `handler` is called by its path; the globs re-export the Accounts types Anchor needs.
 #![allow(ambiguous_glob_reexports)]
 
+pub mod accept_admin;
 pub mod adl;
 pub mod cancel_all_orders;
 pub mod cancel_order;
@@ -17,14 +18,19 @@ pub mod initialize_position_registry;
 pub mod liquidate;
 pub mod open_position;
 pub mod place_order;
+pub mod propose_admin;
 pub mod rank_adl_candidates;
+pub mod set_exchange_paused;
 pub mod set_market_status;
+pub mod set_oracle_authority;
 pub mod set_price;
+pub mod set_treasury;
 pub mod settle_funding;
 pub mod update_market_params;
 pub mod withdraw;
 pub mod withdraw_insurance;
 
+pub use accept_admin::*;
 pub use adl::*;
 pub use cancel_all_orders::*;
 pub use cancel_order::*;
@@ -40,9 +46,13 @@ pub use initialize_position_registry::*;
 pub use liquidate::*;
 pub use open_position::*;
 pub use place_order::*;
+pub use propose_admin::*;
 pub use rank_adl_candidates::*;
+pub use set_exchange_paused::*;
 pub use set_market_status::*;
+pub use set_oracle_authority::*;
 pub use set_price::*;
+pub use set_treasury::*;
 pub use settle_funding::*;
 pub use update_market_params::*;
 pub use withdraw::*;

@@ -3,11 +3,20 @@ use anchor_lang::prelude::*;
 use crate::{
     error::PerpsError,
     events::PositionOpened,
-    state::{Market, MarketStatus, Position, PositionRegistry, Registry, POSITION_SEED},
+    state::{
+        Exchange, Market, MarketStatus, Position, PositionRegistry, Registry, EXCHANGE_SEED,
+        POSITION_SEED,
+    },
 };
 
 #[derive(Accounts)]
 pub struct OpenPosition<'info> {
+    #[account(
+        seeds = [EXCHANGE_SEED],
+        bump = exchange.bump,
+        constraint = !exchange.paused @ PerpsError::ExchangePaused,
+    )]
+    pub exchange: Box<Account<'info, Exchange>>,
     #[account(mut)]
     pub owner: Signer<'info>,
     pub market: AccountLoader<'info, Market>,

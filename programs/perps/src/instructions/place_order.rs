@@ -31,7 +31,11 @@ pub struct PlaceOrderArgs {
 #[derive(Accounts)]
 pub struct PlaceOrder<'info> {
     pub owner: Signer<'info>,
-    #[account(seeds = [EXCHANGE_SEED], bump = exchange.bump)]
+    #[account(
+        seeds = [EXCHANGE_SEED],
+        bump = exchange.bump,
+        constraint = !exchange.paused @ PerpsError::ExchangePaused,
+    )]
     pub exchange: Box<Account<'info, Exchange>>,
     #[account(mut, has_one = exchange @ PerpsError::WrongMarket)]
     pub market: AccountLoader<'info, Market>,

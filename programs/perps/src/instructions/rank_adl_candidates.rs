@@ -8,13 +8,19 @@ use crate::{
     error::{EngineResultExt, PerpsError},
     events::{AdlChunkRanked, AdlRankingCompleted},
     state::{
-        side_from_code, Market, PositionAccounts, PositionRegistry, Registry, RegistrySlot,
-        RemainingPositions,
+        side_from_code, Exchange, Market, PositionAccounts, PositionRegistry, Registry,
+        RegistrySlot, RemainingPositions, EXCHANGE_SEED,
     },
 };
 
 #[derive(Accounts)]
 pub struct RankAdlCandidates<'info> {
+    #[account(
+        seeds = [EXCHANGE_SEED],
+        bump = exchange.bump,
+        constraint = !exchange.paused @ PerpsError::ExchangePaused,
+    )]
+    pub exchange: Box<Account<'info, Exchange>>,
     pub market: AccountLoader<'info, Market>,
     #[account(mut, address = market.load()?.position_registry @ PerpsError::WrongRegistry)]
     pub registry: AccountLoader<'info, PositionRegistry>,

@@ -2,11 +2,17 @@ use anchor_lang::prelude::*;
 
 use crate::{
     error::PerpsError,
-    state::{Market, Position},
+    state::{Exchange, Market, Position, EXCHANGE_SEED},
 };
 
 #[derive(Accounts)]
 pub struct SettleFunding<'info> {
+    #[account(
+        seeds = [EXCHANGE_SEED],
+        bump = exchange.bump,
+        constraint = !exchange.paused @ PerpsError::ExchangePaused,
+    )]
+    pub exchange: Box<Account<'info, Exchange>>,
     #[account(mut)]
     pub market: AccountLoader<'info, Market>,
     #[account(mut, has_one = market @ PerpsError::WrongMarket)]

@@ -6,12 +6,15 @@ use crate::{
     error::{EngineResultExt, PerpsError},
     events::CollateralWithdrawn,
     oracle,
-    state::{side_from_code, Market, MarketStatus, Position},
+    state::{side_from_code, Exchange, Market, MarketStatus, Position, EXCHANGE_SEED},
     vault::{self, Payout},
 };
 
 #[derive(Accounts)]
 pub struct Withdraw<'info> {
+    /// The exchange: while it is paused, only an idle position withdraws.
+    #[account(seeds = [EXCHANGE_SEED], bump = exchange.bump)]
+    pub exchange: Box<Account<'info, Exchange>>,
     pub owner: Signer<'info>,
     #[account(mut)]
     pub market: AccountLoader<'info, Market>,
@@ -37,7 +40,8 @@ pub fn handler(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
     let accounts = &ctx.accounts;
     let mut market = accounts.market.load_mut()?;
     let mut position = accounts.position.load_mut()?;
-    let collateral = withdraw_action(&mut market, &mut position, amount, |market| {
+    let paused = accounts.exchange.paused;
+    let collateral = withdraw_action(&mut market, &mut position, amount, paused, |market| {
         oracle::observe_price(
             market,
             &accounts.market.key(),
@@ -67,11 +71,12 @@ pub fn handler(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
 /// Debits `amount` from `position` (the account at `key`; funding settled first) if what stays
 /// meets initial margin; returns its collateral. `observe_price` reads the oracle, only for a
 /// position with risk. While the market is in ADL, a position on the side being ranked withdraws
-/// nothing.
+/// nothing; while the exchange is paused, only an idle position withdraws.
 pub fn withdraw_action(
     market: &mut Market,
     position: &mut Position,
     amount: u64,
+    exchange_paused: bool,
     observe_price: impl FnOnce(&mut Market) -> Result<Price>,
 ) -> Result<i64> {
     require!(amount > 0, PerpsError::ZeroAmount);
@@ -81,6 +86,10 @@ pub fn withdraw_action(
     );
     position.settle_funding(market)?;
     let state = position.state();
+    require!(
+        !exchange_paused || state.is_idle(),
+        PerpsError::ExchangePaused
+    );
     // A position on the side an ADL sweep ranks is scored by its collateral: what it deposits
     // stays until the market leaves ADL, or depositing before its slot is ranked and withdrawing
     // after would buy it a lower place (DESIGN.md §8).
@@ -130,7 +139,7 @@ mod tests {
         let mut market = testing::market();
         let mut position = testing::position(Pubkey::new_unique(), 100, 0, 0);
         assert_eq!(
-            withdraw_action(&mut market, &mut position, 100, no_oracle).unwrap(),
+            withdraw_action(&mut market, &mut position, 100, false, no_oracle).unwrap(),
             0
         );
     }
@@ -144,12 +153,18 @@ mod tests {
             testing::position(Pubkey::new_unique(), (200 * USDC) as i64, 100, P as i64);
         let at_entry = |_: &mut Market| Ok(Price(P));
         assert_eq!(
-            withdraw_action(&mut market, &mut position.clone(), 140 * USDC + 1, at_entry)
-                .unwrap_err(),
+            withdraw_action(
+                &mut market,
+                &mut position.clone(),
+                140 * USDC + 1,
+                false,
+                at_entry
+            )
+            .unwrap_err(),
             PerpsError::WithdrawalBelowInitialMargin.into()
         );
         assert_eq!(
-            withdraw_action(&mut market, &mut position, 140 * USDC, at_entry).unwrap(),
+            withdraw_action(&mut market, &mut position, 140 * USDC, false, at_entry).unwrap(),
             (60 * USDC) as i64
         );
     }
@@ -162,11 +177,17 @@ mod tests {
         market.settlement_price = 66 * USDC;
         let mut position =
             testing::position(Pubkey::new_unique(), (200 * USDC) as i64, 100, P as i64);
-        let free = withdraw_action(&mut market, &mut position.clone(), 200 * USDC, no_oracle);
+        let free = withdraw_action(
+            &mut market,
+            &mut position.clone(),
+            200 * USDC,
+            false,
+            no_oracle,
+        );
         assert_eq!(free.unwrap(), 0);
         market.status = MarketStatus::Paused as u8;
         assert_eq!(
-            withdraw_action(&mut market, &mut position, 1, no_oracle).unwrap_err(),
+            withdraw_action(&mut market, &mut position, 1, false, no_oracle).unwrap_err(),
             PerpsError::MarketPaused.into()
         );
     }
@@ -176,11 +197,11 @@ mod tests {
         let mut market = testing::market();
         let mut position = testing::position(Pubkey::new_unique(), 100, 0, 0);
         assert_eq!(
-            withdraw_action(&mut market, &mut position, 0, no_oracle).unwrap_err(),
+            withdraw_action(&mut market, &mut position, 0, false, no_oracle).unwrap_err(),
             PerpsError::ZeroAmount.into()
         );
         assert_eq!(
-            withdraw_action(&mut market, &mut position, 101, no_oracle).unwrap_err(),
+            withdraw_action(&mut market, &mut position, 101, false, no_oracle).unwrap_err(),
             PerpsError::InsufficientCollateral.into()
         );
         assert_eq!(position.collateral, 100);
@@ -199,11 +220,28 @@ mod tests {
         let mut short =
             testing::position(Pubkey::new_unique(), (10_000 * USDC) as i64, -100, P as i64);
         assert_eq!(
-            withdraw_action(&mut market, &mut short, 9_000 * USDC, at_entry).unwrap_err(),
+            withdraw_action(&mut market, &mut short, 9_000 * USDC, false, at_entry).unwrap_err(),
             PerpsError::AdlPending.into()
         );
         let mut long =
             testing::position(Pubkey::new_unique(), (10_000 * USDC) as i64, 100, P as i64);
-        assert!(withdraw_action(&mut market, &mut long, 9_000 * USDC, at_entry).is_ok());
+        assert!(withdraw_action(&mut market, &mut long, 9_000 * USDC, false, at_entry).is_ok());
+    }
+
+    #[test]
+    fn a_paused_exchange_lets_only_an_idle_position_withdraw() {
+        let mut market = testing::market();
+        let mut idle = testing::position(Pubkey::new_unique(), 100, 0, 0);
+        assert_eq!(
+            withdraw_action(&mut market, &mut idle, 100, true, no_oracle).unwrap(),
+            0
+        );
+        let mut long = testing::position(Pubkey::new_unique(), (10_000 * USDC) as i64, 1, P as i64);
+        let at_entry = |_: &mut Market| Ok(Price(P));
+        assert_eq!(
+            withdraw_action(&mut market, &mut long, USDC, true, at_entry).unwrap_err(),
+            PerpsError::ExchangePaused.into()
+        );
+        assert!(withdraw_action(&mut market, &mut long, USDC, false, at_entry).is_ok());
     }
 }

@@ -1,0 +1,29 @@
+use anchor_lang::prelude::*;
+
+use crate::{
+    error::PerpsError,
+    events::OracleAuthorityChanged,
+    state::{Exchange, PriceFeed, EXCHANGE_SEED},
+};
+
+#[derive(Accounts)]
+pub struct SetOracleAuthority<'info> {
+    pub admin: Signer<'info>,
+    #[account(seeds = [EXCHANGE_SEED], bump = exchange.bump, has_one = admin @ PerpsError::Unauthorized)]
+    pub exchange: Box<Account<'info, Exchange>>,
+    #[account(mut)]
+    pub price_feed: Box<Account<'info, PriceFeed>>,
+}
+
+/// Rotates the key allowed to push prices to one of the program's price feeds.
+pub fn handler(ctx: Context<SetOracleAuthority>, authority: Pubkey) -> Result<()> {
+    let feed = &mut ctx.accounts.price_feed;
+    let old_authority = feed.authority;
+    feed.authority = authority;
+    emit!(OracleAuthorityChanged {
+        feed: feed.key(),
+        old_authority,
+        new_authority: authority,
+    });
+    Ok(())
+}
