@@ -20,6 +20,19 @@ use state::{CancelBy, ExchangeBounds, MarketParams, MarketStatus};
 
 declare_id!("FLDcqbBAcYoPFrkSziCNGKRE8r9tXN9G4VnTQ3WpAZxL");
 
+// Where to report a vulnerability, embedded in the program binary (the `solana-security-txt`
+// convention, read by explorers and `query-security-txt`). The contacts and the source address
+// are the deployer's, taken from the build's environment (build.rs, SECURITY.md).
+#[cfg(not(feature = "no-entrypoint"))]
+solana_security_txt::security_txt! {
+    name: "perps",
+    project_url: env!("PERPS_SOURCE_URL"),
+    contacts: env!("PERPS_SECURITY_CONTACTS"),
+    policy: "SECURITY.md in the program's source",
+    preferred_languages: "en",
+    source_code: env!("PERPS_SOURCE_URL")
+}
+
 #[program]
 pub mod perps {
     use super::*;
@@ -157,5 +170,18 @@ pub mod perps {
 
     pub fn withdraw_insurance(ctx: Context<WithdrawInsurance>, amount: u64) -> Result<()> {
         withdraw_insurance::handler(ctx, amount)
+    }
+}
+
+#[cfg(test)]
+mod security_txt_tests {
+    #[test]
+    fn the_binary_carries_a_security_txt_with_its_contacts_and_policy() {
+        let text = super::SECURITY_TXT;
+        assert!(text.starts_with("=======BEGIN SECURITY.TXT V1=======\0name\0perps\0"));
+        assert!(text.ends_with("=======END SECURITY.TXT V1=======\0"));
+        for field in ["project_url", "contacts", "policy", "source_code"] {
+            assert!(text.contains(&format!("\0{field}\0")), "{field}");
+        }
     }
 }
