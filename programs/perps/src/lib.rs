@@ -173,7 +173,9 @@ pub mod perps {
     }
 }
 
-#[cfg(test)]
+// Only a build with the entrypoint embeds it: `cargo test -p perps --lib` (CI runs it), not the
+// workspace's test build, which unifies in the callers' `no-entrypoint`.
+#[cfg(all(test, not(feature = "no-entrypoint")))]
 mod security_txt_tests {
     #[test]
     fn the_binary_carries_a_security_txt_with_its_contacts_and_policy() {
