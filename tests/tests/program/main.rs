@@ -18,6 +18,7 @@ mod negative_bankruptcy;
 mod oracle;
 mod oracle_adjustments;
 mod price_feed;
+mod settlement;
 mod sizes;
 mod trading;
 mod waterfall;
