@@ -492,6 +492,24 @@ mod tests {
         assert!(open_interest_balanced(&market(10, 9), &lopsided).is_err());
     }
 
+    #[test]
+    fn a_settling_market_values_its_positions_at_the_settlement_price_one_side_at_a_time() {
+        // Settled at 120: the long (bought 10 at 100) is settled, +200 realized; the short is not
+        // yet. The vault still holds 1,000; the short counts at 120 (500 − (−1,000) − 1,200).
+        let positions = [position(0, 0, 700), position(-10, -1_000, 500)];
+        let mut m = market(0, 10);
+        m.status = perps::state::MarketStatus::Settled as u8;
+        m.settlement_price = 120;
+        assert_eq!(vault_matches_positions(&m, &positions, 1_000), Ok(()));
+        assert!(vault_matches_positions(&m, &positions, 999).is_err());
+        assert_eq!(open_interest_balanced(&m, &positions), Ok(()));
+        // Each side must still match its positions' lots.
+        assert!(open_interest_balanced(&market(0, 9), &positions).is_err());
+        // Outside a Settled market, lopsided open interest is a breach.
+        m.status = perps::state::MarketStatus::Active as u8;
+        assert!(open_interest_balanced(&m, &positions).is_err());
+    }
+
     /// A market whose one margin tier asks 0.5% maintenance and 1% initial margin.
     fn tiered(long: u64, short: u64) -> Market {
         let mut m = market(long, short);
