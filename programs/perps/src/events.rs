@@ -88,7 +88,8 @@ pub struct PositionSettled {
     /// From the collateral vault to the insurance vault: the market's whole atoms of funding
     /// rounding, and a flat ADL book's surplus.
     pub to_insurance: u64,
-    /// From the insurance vault into a flat ADL book's deficit.
+    /// From the insurance vault: into the position, when the settlement price left it below zero,
+    /// and into a flat ADL book's deficit.
     pub from_insurance: u64,
 }
 

@@ -27,8 +27,8 @@ pub struct SettlePosition<'info> {
 /// Permissionless, in a Settled market only (DESIGN.md §11): closes one position at the
 /// market's settlement price, with its funding settled first, its resting orders cancelled and
 /// no fee; its owner then withdraws everything and closes the account. Sweeps the market's whole
-/// atoms of funding rounding to the insurance vault (the funding crank no longer runs), and
-/// clears what a flat ADL book has left against the insurance vault.
+/// atoms of funding rounding to the insurance vault (the funding crank no longer runs); the
+/// insurance vault pays up a position the price leaves below zero, and a flat ADL book's deficit.
 pub fn handler(ctx: Context<SettlePosition>) -> Result<()> {
     let accounts = &ctx.accounts;
     let market_key = accounts.market.key();
@@ -94,6 +94,10 @@ pub struct Settlement {
 /// surplus goes to insurance, a deficit is paid by the insurance vault from
 /// `insurance_available` (above its floor), as the next ADL would have.
 ///
+/// A position left with negative collateral at the settlement price (it was not liquidated
+/// before the market settled) is paid up to zero by the insurance vault first, as far as
+/// `insurance_available` goes.
+///
 /// A position with no lots and no orders is refused with `FlatPosition` (a keeper reads it as
 /// "already settled"), unless the market still has something to move (a whole atom of residue,
 /// a flat book's surplus, or its deficit while the insurance vault has something above its
@@ -148,15 +152,23 @@ pub fn settle_position_action(
     let swept = market.funding_residue / FUNDING_INDEX_SCALE as i64;
     market.funding_residue -= swept * FUNDING_INDEX_SCALE as i64;
     let mut to_insurance = swept as u64;
+    // A position the settlement price leaves below zero is a real loss: the insurance vault
+    // pays it as far as it can (ADL no longer runs); what it cannot pay stays on the position.
     let mut from_insurance = 0;
+    if position.collateral < 0 {
+        from_insurance = insurance_available.min(position.collateral.unsigned_abs());
+        position.add_collateral(from_insurance)?;
+    }
+    let insurance_available = insurance_available - from_insurance;
     if market.adl_book.base_lots == 0 {
         let left = market.adl_book.collateral;
         if left > 0 {
             to_insurance += left as u64;
             market.adl_book.collateral = 0;
         } else if left < 0 {
-            from_insurance = insurance_available.min(left.unsigned_abs());
-            market.adl_book.add_collateral(from_insurance)?;
+            let paid = insurance_available.min(left.unsigned_abs());
+            market.adl_book.add_collateral(paid)?;
+            from_insurance += paid;
         }
         market.adl_book.cost_basis = 0;
     }
@@ -347,6 +359,33 @@ mod tests {
         );
         assert_eq!(position.collateral, 100);
         assert!(!position.has_open_orders());
+    }
+
+    #[test]
+    fn a_position_below_zero_at_the_settlement_price_is_paid_up_by_insurance_as_far_as_it_goes() {
+        // Short 100 at 60 with 100 USDC, settled at 66: −600 realized leaves −500; the vault has
+        // 300 above its floor and pays them; −200 stays (the owner cannot close the account).
+        let mut f = settled();
+        let key = Pubkey::new_unique();
+        let mut short = testing::position(f.key, (100 * USDC) as i64, -100, P);
+        f.market.funding_index = 0;
+        let s = settle_position_action(
+            &mut f.market,
+            f.key,
+            &mut f.book,
+            &mut short,
+            key,
+            300 * USDC,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                s.event.realized_pnl,
+                s.event.from_insurance,
+                short.collateral
+            ),
+            (-((600 * USDC) as i64), 300 * USDC, -((200 * USDC) as i64))
+        );
     }
 
     #[test]
