@@ -11,7 +11,7 @@ use perps_client::{
     adl::{self as adl_plan, AdlStep},
     instructions as ix, oracle, pda,
 };
-use perps_engine::{oracle::OracleUse, MarginHealth, Price, RatePpm};
+use perps_engine::{funding::FUNDING_INDEX_SCALE, oracle::OracleUse, MarginHealth, Price, RatePpm};
 use solana_instruction::Instruction;
 use tracing::{debug, info, warn};
 
@@ -35,6 +35,8 @@ pub struct PassSummary {
     pub adl_transactions: u32,
     pub adl_completed: u32,
     pub funding_cranks: u32,
+    /// `settle_position` transactions landed in Settled markets.
+    pub settlements: u32,
     /// Actions another keeper had already taken (recognised from the program's error).
     pub skipped: u32,
     /// Actions a dry run would have sent.
@@ -126,6 +128,7 @@ impl<C: Chain> Keeper<C> {
             adl_transactions = summary.adl_transactions,
             adl_completed = summary.adl_completed,
             funding_cranks = summary.funding_cranks,
+            settlements = summary.settlements,
             skipped = summary.skipped,
             dry_run = summary.dry_run,
             errors = summary.errors,
@@ -148,6 +151,9 @@ impl<C: Chain> Keeper<C> {
         let market = self.market(&market_key).await?;
         match market.status() {
             Ok(MarketStatus::Active | MarketStatus::ReduceOnly) => {}
+            Ok(MarketStatus::Settled) => {
+                return self.settle_all(index, &market_key, &market, summary).await;
+            }
             _ => {
                 debug!(
                     market = index,
@@ -221,6 +227,64 @@ impl<C: Chain> Keeper<C> {
                 .await
             {
                 summary.funding_cranks += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// In a Settled market: `settle_position` for every position that still holds lots or
+    /// resting orders (no price needed: the market's settlement price is fixed). Once none is
+    /// left, one more call on any position if the market still has whole atoms of funding
+    /// rounding (or a flat ADL book's collateral) to move, so the collateral vault ends at
+    /// exactly what the positions hold. `FlatPosition` means another keeper got there first.
+    async fn settle_all(
+        &mut self,
+        index: u16,
+        market_key: &Pubkey,
+        market: &Market,
+        summary: &mut PassSummary,
+    ) -> anyhow::Result<()> {
+        let keys = ix::MarketKeys {
+            market: *market_key,
+            order_book: market.order_book,
+            registry: market.position_registry,
+            oracle: market.oracle,
+            // `settle_position` pays nothing to the treasury.
+            treasury: Pubkey::default(),
+        };
+        let positions = self.chain.positions(market_key).await?;
+        summary.positions += positions.len() as u32;
+        let open: Vec<&(Pubkey, Position)> = positions
+            .iter()
+            .filter(|(_, p)| p.base_lots != 0 || p.has_open_orders())
+            .collect();
+        let left_over = market.funding_residue >= FUNDING_INDEX_SCALE as i64
+            || (market.adl_book.base_lots == 0 && market.adl_book.collateral != 0);
+        let targets: Vec<&(Pubkey, Position)> = match (open.is_empty(), positions.first()) {
+            (false, _) => open,
+            (true, Some(any)) if left_over => vec![any],
+            _ => return Ok(()),
+        };
+        for (key, position) in targets {
+            let decision = digest(&[
+                b"settle",
+                key.as_ref(),
+                &bytemuck_bytes(position),
+                &market.funding_residue.to_le_bytes(),
+            ]);
+            if let Sent::Done = self
+                .execute(
+                    "settle_position",
+                    index,
+                    key,
+                    ix::settle_position(&keys, key),
+                    decision,
+                    &[PerpsError::FlatPosition],
+                    summary,
+                )
+                .await
+            {
+                summary.settlements += 1;
             }
         }
         Ok(())

@@ -270,3 +270,51 @@ async fn a_registry_larger_than_one_chunk_is_ranked_in_several_and_a_dry_run_sen
     );
     ctx.assert_vault_matches_positions(&m).await;
 }
+
+#[tokio::test]
+async fn in_a_settled_market_keepers_settle_every_position_with_lots_or_orders_once() {
+    use perps::state::MarketStatus;
+    use perps_client::OrderType;
+    let mut ctx = TestContext::with_exchange().await;
+    let m = ctx.create_market().await;
+    // Four pairs of 5, 8, 11 and 14 lots at 60; a fifth wallet only quotes.
+    for i in 0..4 {
+        let long = ctx.funded_position(&m, 1_000 * USDC, 0).await;
+        let short = ctx.funded_position(&m, 1_000 * USDC, 0).await;
+        ctx.cross(&m, &long, &short, OrderSide::Ask, P, 5 + 3 * i)
+            .await;
+    }
+    let quoter = ctx.funded_position(&m, 500 * USDC, 0).await;
+    let ask = order(OrderSide::Ask, 62 * USDC, 2, OrderType::PostOnly);
+    ctx.place(&m, &quoter, ask).await.unwrap();
+    // The keepers' own positions are opened (and funded) before the market settles.
+    let mut first = keeper(&mut ctx, &m, false).await;
+    let mut second = keeper(&mut ctx, &m, false).await;
+    ctx.set_price(&m.oracle, btc(61_000), 0).await.unwrap();
+    ctx.set_status(&m, MarketStatus::Settled).await.unwrap();
+
+    // Both keepers pass at once: the eight positions with lots and the quoter are settled once
+    // each; whatever one finds already done is skipped, never an error.
+    let (one, two) = tokio::join!(first.pass(), second.pass());
+    assert_eq!((one.errors, two.errors), (0, 0), "{one:?} {two:?}");
+    assert_eq!(one.settlements + two.settlements, 9, "{one:?} {two:?}");
+    let market = ctx.market(&m.market).await;
+    assert_eq!(
+        (market.open_interest_long, market.open_interest_short),
+        (0, 0)
+    );
+    let positions = ctx.positions_of(&m).await;
+    assert!(positions
+        .iter()
+        .all(|(_, p)| p.base_lots == 0 && !p.has_open_orders()));
+    ctx.assert_vault_matches_positions(&m).await;
+    let held: i64 = positions.iter().map(|(_, p)| p.collateral).sum();
+    assert_eq!(held as u64, ctx.token_balance(&m.collateral_vault).await);
+    // Nothing is left to do.
+    let again = first.pass().await;
+    assert_eq!(
+        (again.settlements, again.skipped, again.errors),
+        (0, 0, 0),
+        "{again:?}"
+    );
+}

@@ -430,6 +430,22 @@ pub fn settle_funding(market: &Pubkey, position: &Pubkey) -> Instruction {
     )
 }
 
+/// Closes `position` at the settlement price of its Settled market (permissionless; no signer
+/// beyond the fee payer). Sweeps the market's funding rounding to its insurance vault.
+pub fn settle_position(keys: &MarketKeys, position: &Pubkey) -> Instruction {
+    build(
+        acc::SettlePosition {
+            market: keys.market,
+            order_book: keys.order_book,
+            position: *position,
+            collateral_vault: pda::collateral_vault(&keys.market),
+            insurance_vault: pda::insurance_vault(&keys.market),
+            token_program: anchor_spl::token::ID,
+        },
+        ix::SettlePosition {},
+    )
+}
+
 /// Liquidates `position`; the liquidator's own position in the market takes the lots over.
 pub fn liquidate(liquidator: &Pubkey, keys: &MarketKeys, position: &Pubkey) -> Instruction {
     build(

@@ -53,17 +53,27 @@ fn breach(invariant: &'static str, detail: String) -> Result<(), Breach> {
 }
 
 /// §12.1: vault = Σ (C − Q) − pending funding + unswept residue, exactly (in index-scaled atoms),
-/// over the positions and the ADL book.
+/// over the positions and the ADL book. In a Settled market, `settle_position` closes positions
+/// one at a time at the settlement price `S`, so long and short lots differ until the last one
+/// is closed: there each position counts at `S`, `Σ (C − Q + q·S)` (the same sum while they
+/// balance).
 pub fn vault_matches_positions(
     market: &Market,
     positions: &[(Pubkey, Position)],
     vault: u64,
 ) -> Result<(), Breach> {
+    let settlement_price = if settled(market) {
+        market.settlement_price as i128
+    } else {
+        0
+    };
     let mut scaled_sum: i128 = market.funding_residue as i128;
     for p in with_book(market, positions) {
         let pending =
             p.base_lots as i128 * (market.funding_index - p.funding_index_snapshot) as i128;
-        scaled_sum += (p.collateral as i128 - p.cost_basis as i128) * FUNDING_INDEX_SCALE - pending;
+        let equity =
+            p.collateral as i128 - p.cost_basis as i128 + p.base_lots as i128 * settlement_price;
+        scaled_sum += equity * FUNDING_INDEX_SCALE - pending;
     }
     let scaled_vault = vault as i128 * FUNDING_INDEX_SCALE;
     if scaled_vault != scaled_sum {
@@ -78,7 +88,14 @@ pub fn vault_matches_positions(
     Ok(())
 }
 
-/// §12.2: open interest long = short = Σ long lots = Σ short lots, the ADL book's included.
+fn settled(market: &Market) -> bool {
+    market.status == perps::state::MarketStatus::Settled as u8
+}
+
+/// §12.2: open interest long = short = Σ long lots = Σ short lots, the ADL book's included. In a
+/// Settled market each side only equals its positions' lots: `settle_position` closes one
+/// position at a time against the settlement price, so the sides are equal again (at zero) once
+/// every position is settled.
 pub fn open_interest_balanced(
     market: &Market,
     positions: &[(Pubkey, Position)],
@@ -90,7 +107,7 @@ pub fn open_interest_balanced(
         .map(|p| p.base_lots.min(0).unsigned_abs())
         .sum();
     let recorded = (market.open_interest_long, market.open_interest_short);
-    if recorded != (longs, shorts) || longs != shorts {
+    if recorded != (longs, shorts) || (longs != shorts && !settled(market)) {
         return breach(
             "12.2 open interest balanced",
             format!(
@@ -473,6 +490,24 @@ mod tests {
         assert!(open_interest_balanced(&market(10, 9), &positions).is_err());
         let lopsided = [position(10, 1_000, 500), position(-9, -900, 500)];
         assert!(open_interest_balanced(&market(10, 9), &lopsided).is_err());
+    }
+
+    #[test]
+    fn a_settling_market_values_its_positions_at_the_settlement_price_one_side_at_a_time() {
+        // Settled at 120: the long (bought 10 at 100) is settled, +200 realized; the short is not
+        // yet. The vault still holds 1,000; the short counts at 120 (500 − (−1,000) − 1,200).
+        let positions = [position(0, 0, 700), position(-10, -1_000, 500)];
+        let mut m = market(0, 10);
+        m.status = perps::state::MarketStatus::Settled as u8;
+        m.settlement_price = 120;
+        assert_eq!(vault_matches_positions(&m, &positions, 1_000), Ok(()));
+        assert!(vault_matches_positions(&m, &positions, 999).is_err());
+        assert_eq!(open_interest_balanced(&m, &positions), Ok(()));
+        // Each side must still match its positions' lots.
+        assert!(open_interest_balanced(&market(0, 9), &positions).is_err());
+        // Outside a Settled market, lopsided open interest is a breach.
+        m.status = perps::state::MarketStatus::Active as u8;
+        assert!(open_interest_balanced(&m, &positions).is_err());
     }
 
     /// A market whose one margin tier asks 0.5% maintenance and 1% initial margin.

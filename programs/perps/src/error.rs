@@ -152,6 +152,8 @@ pub enum PerpsError {
     MathOverflow,
     #[msg("The book side is full and the position of the order to evict was not supplied")]
     MissingEvictedAccount,
+    #[msg("The market is not settled: positions close at a settlement price only once it is")]
+    MarketNotSettled,
 }
 
 /// Turns an engine result into the program's, keeping the engine error's own name.

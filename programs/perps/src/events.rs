@@ -102,6 +102,30 @@ pub struct PositionClosed {
     pub position: Pubkey,
 }
 
+/// A position of a Settled market closed at its settlement price (`settle_position`).
+#[event]
+pub struct PositionSettled {
+    pub market: Pubkey,
+    pub position: Pubkey,
+    /// Signed lots closed (positive: a long sold), at `price` quote atoms a lot, without fee.
+    pub lots: i64,
+    pub price: u64,
+    /// Realized into collateral by the close.
+    pub realized_pnl: i64,
+    /// Funding settled first (positive paid, negative received).
+    pub funding: i64,
+    /// Lots of the resting orders cancelled.
+    pub cancelled_lots: u64,
+    /// The position's collateral after: what its owner may withdraw.
+    pub collateral: i64,
+    /// From the collateral vault to the insurance vault: the market's whole atoms of funding
+    /// rounding, and a flat ADL book's surplus.
+    pub to_insurance: u64,
+    /// From the insurance vault: into the position, when the settlement price left it below zero,
+    /// and into a flat ADL book's deficit.
+    pub from_insurance: u64,
+}
+
 #[event]
 pub struct InsuranceFunded {
     pub market: Pubkey,

@@ -152,6 +152,15 @@ pub mod perps {
         settle_funding::handler(ctx)
     }
 
+    /// Permissionless, in a Settled market only: closes one position at the settlement price
+    /// (funding settled first, resting orders cancelled, no fee), after which its owner
+    /// withdraws everything and closes the account. Sweeps the market's whole atoms of funding
+    /// rounding to insurance. A position with no lots and no orders is refused with
+    /// `FlatPosition` unless the market still has residue to sweep.
+    pub fn settle_position(ctx: Context<SettlePosition>) -> Result<()> {
+        settle_position::handler(ctx)
+    }
+
     pub fn liquidate(ctx: Context<Liquidate>) -> Result<()> {
         liquidate::handler(ctx)
     }

@@ -19,6 +19,7 @@ mod negative_bankruptcy;
 mod oracle;
 mod oracle_adjustments;
 mod price_feed;
+mod settlement;
 mod sizes;
 mod trading;
 mod waterfall;

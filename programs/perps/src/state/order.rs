@@ -75,4 +75,6 @@ pub enum CancelReason {
     ByAdl = 5,
     /// The worst order of a full book side, pushed off by a better-priced one (DESIGN.md §9).
     Evicted = 6,
+    /// Cancelled by `settle_position` in a Settled market.
+    BySettlement = 7,
 }
