@@ -435,6 +435,7 @@ pub fn settle_funding(market: &Pubkey, position: &Pubkey) -> Instruction {
 pub fn settle_position(keys: &MarketKeys, position: &Pubkey) -> Instruction {
     build(
         acc::SettlePosition {
+            exchange: pda::exchange(),
             market: keys.market,
             order_book: keys.order_book,
             position: *position,

@@ -212,6 +212,7 @@ async fn a_paused_exchange_allows_only_cancels_idle_withdrawals_and_closing_empt
         ix::settle_funding(&m.market, &alice_position),
         ix::adl(&m.keys(), &[]),
         ix::rank_adl_candidates(&m.keys(), 0, 1, &[alice_position]),
+        ix::settle_position(&m.keys(), &alice_position),
     ];
     for crank in cranks {
         assert_perps_error(ctx.send(&[crank], &[]).await, PerpsError::ExchangePaused);

@@ -5,12 +5,18 @@ use perps_engine::{funding::FUNDING_INDEX_SCALE, Price, SignedLots};
 use crate::{
     error::PerpsError,
     events::{OrderCancelled, PositionSettled},
-    state::{CancelReason, Market, MarketStatus, OrderBook, Position},
+    state::{CancelReason, Exchange, Market, MarketStatus, OrderBook, Position, EXCHANGE_SEED},
     vault::{self, Payout},
 };
 
 #[derive(Accounts)]
 pub struct SettlePosition<'info> {
+    #[account(
+        seeds = [EXCHANGE_SEED],
+        bump = exchange.bump,
+        constraint = !exchange.paused @ PerpsError::ExchangePaused,
+    )]
+    pub exchange: Box<Account<'info, Exchange>>,
     #[account(mut)]
     pub market: AccountLoader<'info, Market>,
     #[account(mut, address = market.load()?.order_book @ PerpsError::WrongOrderBook)]
