@@ -413,15 +413,19 @@ fn match_order(stage: u8, book: &mut Book, k: usize) -> Result<(), Failure> {
         ..PositionState::default()
     };
     let mut maker_fees = SignedQuote::ZERO;
-    let outcome = book.match_order::<Failure>(&taker, |order, offered| {
-        let price = Price(order.price);
-        maker.apply_fill(SignedLots(-(offered.0 as i64)), price)?;
-        maker_fees = maker_fees.checked_add(fee(price.value_of(offered)?, 2)?)?;
-        Ok(MakerResponse::Fill {
-            lots: offered,
-            cancel_rest: false,
-        })
-    })?;
+    let outcome = book.match_order::<Failure>(
+        &taker,
+        |order, offered| {
+            let price = Price(order.price);
+            maker.apply_fill(SignedLots(-(offered.0 as i64)), price)?;
+            maker_fees = maker_fees.checked_add(fee(price.value_of(offered)?, 2)?)?;
+            Ok(MakerResponse::Fill {
+                lots: offered,
+                cancel_rest: false,
+            })
+        },
+        |_| {},
+    )?;
     check(
         outcome.fills as usize == k
             && outcome.filled == taker.lots
@@ -462,8 +466,10 @@ fn cancel_all(stage: u8, book: &mut Book) -> Result<(), Failure> {
     if stage == 0 {
         return Ok(());
     }
-    let totals = book.cancel_all(&maker);
-    check(totals.orders as usize == 2 * BOOK_SIDE_CAPACITY / fixtures::MAKERS)
+    // The program records each cancelled order for its event.
+    let mut ids = 0u64;
+    let totals = book.cancel_all(&maker, |_, order| ids = ids.wrapping_add(order.order_id));
+    check(totals.orders as usize == 2 * BOOK_SIDE_CAPACITY / fixtures::MAKERS && ids > 0)
 }
 
 /// The oracle half a cent under the book's mid: a 500 ppm premium.

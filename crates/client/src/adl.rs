@@ -21,7 +21,7 @@ use crate::{
 /// Candidates one `adl` transaction carries: what fits in a 1,232-byte legacy transaction with
 /// its fee payer and a compute-unit-price instruction (measured by
 /// `capacity::adl_candidates_per_transaction`).
-pub const ADL_CANDIDATES_PER_TRANSACTION: usize = 22;
+pub const ADL_CANDIDATES_PER_TRANSACTION: usize = 21;
 
 /// One position in its side's deleveraging queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,7 +160,7 @@ pub fn sweep_indicator(
 /// Registry slots one `rank_adl_candidates` transaction carries positions of: what fits in a
 /// 1,232-byte legacy transaction with its fee payer and a compute-unit-price instruction
 /// (measured by `capacity::positions_per_ranking_transaction`).
-pub const RANK_POSITIONS_PER_TRANSACTION: usize = 27;
+pub const RANK_POSITIONS_PER_TRANSACTION: usize = 26;
 
 /// What a keeper sends next for a market in ADL (DESIGN.md §8).
 #[derive(Debug, Clone, PartialEq)]
@@ -223,15 +223,8 @@ pub fn next_adl_step(
 
 /// The positions a `rank_adl_candidates` instruction carries (its accounts past the fixed ones).
 pub fn positions_in_chunk(chunk: &Instruction) -> usize {
-    let fixed = perps::accounts::RankAdlCandidates {
-        exchange: Pubkey::default(),
-        market: Pubkey::default(),
-        registry: Pubkey::default(),
-    };
-    chunk
-        .accounts
-        .len()
-        .saturating_sub(anchor_lang::ToAccountMetas::to_account_metas(&fixed, None).len())
+    let fixed = instructions::rank_adl_candidates(&MarketKeys::default(), 0, 0, &[]);
+    chunk.accounts.len().saturating_sub(fixed.accounts.len())
 }
 
 /// Chunks over slots `0..end` not yet ranked in sweep `ranked_in`: contiguous runs, each with at

@@ -39,6 +39,8 @@ pub fn initialize_exchange(
 ) -> Instruction {
     build(
         acc::InitializeExchange {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             admin: *admin,
             program_data: pda::program_data(),
             exchange: pda::exchange(),
@@ -55,6 +57,8 @@ pub fn initialize_exchange(
 pub fn propose_admin(admin: &Pubkey, proposed: &Pubkey) -> Instruction {
     build(
         acc::ProposeAdmin {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             admin: *admin,
             exchange: pda::exchange(),
         },
@@ -68,6 +72,8 @@ pub fn propose_admin(admin: &Pubkey, proposed: &Pubkey) -> Instruction {
 pub fn accept_admin(new_admin: &Pubkey) -> Instruction {
     build(
         acc::AcceptAdmin {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             new_admin: *new_admin,
             exchange: pda::exchange(),
         },
@@ -78,6 +84,8 @@ pub fn accept_admin(new_admin: &Pubkey) -> Instruction {
 pub fn set_treasury(admin: &Pubkey, treasury: &Pubkey) -> Instruction {
     build(
         acc::SetTreasury {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             admin: *admin,
             exchange: pda::exchange(),
             treasury: *treasury,
@@ -93,6 +101,8 @@ pub fn set_oracle_authority(
 ) -> Instruction {
     build(
         acc::SetOracleAuthority {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             admin: *admin,
             exchange: pda::exchange(),
             price_feed: *price_feed,
@@ -106,6 +116,8 @@ pub fn set_oracle_authority(
 pub fn set_exchange_paused(admin: &Pubkey, paused: bool) -> Instruction {
     build(
         acc::SetExchangePaused {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             admin: *admin,
             exchange: pda::exchange(),
         },
@@ -139,6 +151,8 @@ pub fn create_price_feed(
 pub fn set_price(authority: &Pubkey, price_feed: &Pubkey, price: i64, conf: u64) -> Instruction {
     build(
         acc::SetPrice {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             authority: *authority,
             price_feed: *price_feed,
         },
@@ -157,6 +171,8 @@ pub fn create_market(
     let market = pda::market(market_index);
     build(
         acc::CreateMarket {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             admin: *admin,
             exchange: pda::exchange(),
             market,
@@ -174,6 +190,8 @@ pub fn create_market(
 pub fn update_market_params(admin: &Pubkey, market: &Pubkey, params: MarketParams) -> Instruction {
     build(
         acc::UpdateMarketParams {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             admin: *admin,
             exchange: pda::exchange(),
             market: *market,
@@ -190,6 +208,8 @@ pub fn set_market_status(
 ) -> Instruction {
     build(
         acc::SetMarketStatus {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             admin: *admin,
             exchange: pda::exchange(),
             market: *market,
@@ -203,6 +223,8 @@ pub fn set_market_status(
 pub fn open_position(owner: &Pubkey, market: &Pubkey, registry: &Pubkey) -> Instruction {
     build(
         acc::OpenPosition {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             exchange: pda::exchange(),
             owner: *owner,
             market: *market,
@@ -217,6 +239,8 @@ pub fn open_position(owner: &Pubkey, market: &Pubkey, registry: &Pubkey) -> Inst
 pub fn deposit(owner: &Pubkey, market: &Pubkey, owner_token: &Pubkey, amount: u64) -> Instruction {
     build(
         acc::Deposit {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             exchange: pda::exchange(),
             owner: *owner,
             market: *market,
@@ -238,6 +262,8 @@ pub fn withdraw(
 ) -> Instruction {
     build(
         acc::Withdraw {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             exchange: pda::exchange(),
             owner: *owner,
             market: *market,
@@ -254,6 +280,8 @@ pub fn withdraw(
 pub fn close_position(owner: &Pubkey, market: &Pubkey, registry: &Pubkey) -> Instruction {
     build(
         acc::ClosePosition {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             owner: *owner,
             position: pda::position(market, owner),
             registry: *registry,
@@ -270,6 +298,8 @@ pub fn fund_insurance(
 ) -> Instruction {
     build(
         acc::FundInsurance {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             exchange: pda::exchange(),
             funder: *funder,
             market: *market,
@@ -342,7 +372,7 @@ pub fn initialize_order_book(admin: &Pubkey, market: &Pubkey, order_book: &Pubke
 }
 
 /// The accounts of one market that trading instructions name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MarketKeys {
     pub market: Pubkey,
     pub order_book: Pubkey,
@@ -361,6 +391,8 @@ pub fn place_order(
 ) -> Instruction {
     let mut instruction = build(
         acc::PlaceOrder {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             owner: *owner,
             exchange: pda::exchange(),
             market: keys.market,
@@ -383,6 +415,8 @@ pub fn place_order(
 pub fn cancel_order(owner: &Pubkey, keys: &MarketKeys, by: CancelBy) -> Instruction {
     build(
         acc::CancelOrder {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             owner: *owner,
             market: keys.market,
             order_book: keys.order_book,
@@ -395,6 +429,8 @@ pub fn cancel_order(owner: &Pubkey, keys: &MarketKeys, by: CancelBy) -> Instruct
 pub fn cancel_all_orders(owner: &Pubkey, keys: &MarketKeys) -> Instruction {
     build(
         acc::CancelAllOrders {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             owner: *owner,
             market: keys.market,
             order_book: keys.order_book,
@@ -407,6 +443,8 @@ pub fn cancel_all_orders(owner: &Pubkey, keys: &MarketKeys) -> Instruction {
 pub fn crank_funding(keys: &MarketKeys) -> Instruction {
     build(
         acc::CrankFunding {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             exchange: pda::exchange(),
             market: keys.market,
             order_book: keys.order_book,
@@ -435,6 +473,8 @@ pub fn settle_funding(market: &Pubkey, position: &Pubkey) -> Instruction {
 pub fn settle_position(keys: &MarketKeys, position: &Pubkey) -> Instruction {
     build(
         acc::SettlePosition {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             exchange: pda::exchange(),
             market: keys.market,
             order_book: keys.order_book,
@@ -451,6 +491,8 @@ pub fn settle_position(keys: &MarketKeys, position: &Pubkey) -> Instruction {
 pub fn liquidate(liquidator: &Pubkey, keys: &MarketKeys, position: &Pubkey) -> Instruction {
     build(
         acc::Liquidate {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             exchange: pda::exchange(),
             liquidator: *liquidator,
             market: keys.market,
@@ -474,6 +516,8 @@ pub fn withdraw_insurance(
 ) -> Instruction {
     build(
         acc::WithdrawInsurance {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             admin: *admin,
             exchange: pda::exchange(),
             market: *market,
@@ -495,6 +539,8 @@ pub fn rank_adl_candidates(
 ) -> Instruction {
     let mut instruction = build(
         acc::RankAdlCandidates {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             exchange: pda::exchange(),
             market: keys.market,
             registry: keys.registry,
@@ -517,6 +563,8 @@ pub fn rank_adl_candidates(
 pub fn adl(keys: &MarketKeys, ranked: &[Pubkey]) -> Instruction {
     let mut instruction = build(
         acc::Adl {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             exchange: pda::exchange(),
             market: keys.market,
             order_book: keys.order_book,

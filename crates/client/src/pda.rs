@@ -16,6 +16,11 @@ pub fn program_data() -> Pubkey {
     anchor_lang::solana_program::bpf_loader_upgradeable::get_program_data_address(&perps::ID)
 }
 
+/// The program's event authority: the signer of its self-CPI events (Anchor's event-cpi).
+pub fn event_authority() -> Pubkey {
+    find(&[b"__event_authority"])
+}
+
 pub fn exchange() -> Pubkey {
     find(&[EXCHANGE_SEED])
 }

@@ -242,12 +242,13 @@ impl Book {
     }
 
     /// Walks the opposite side best first while it crosses `taker.limit_price`, asking `settle`
-    /// how much each maker takes; the taker's own orders in the way are cancelled, not filled.
-    /// `settle` may fail with its caller's own error type.
+    /// how much each maker takes; the taker's own orders in the way are cancelled, not filled,
+    /// each reported to `self_traded`. `settle` may fail with its caller's own error type.
     pub fn match_order<E: From<EngineError>>(
         &mut self,
         taker: &TakerOrder,
         mut settle: impl FnMut(&RestingOrder, BaseLots) -> Result<MakerResponse, E>,
+        mut self_traded: impl FnMut(&RestingOrder),
     ) -> Result<MatchOutcome, E> {
         let mut outcome = MatchOutcome::default();
         let resting_side = self.side_mut(taker.side.opposite());
@@ -260,6 +261,7 @@ impl Book {
             }
             let last = resting_side.len as usize - 1;
             if best.maker == taker.taker {
+                self_traded(&best);
                 resting_side.remove_at(last);
                 outcome.self_trade_cancelled_orders += 1;
                 outcome.self_trade_cancelled_lots.0 += best.lots;
@@ -373,13 +375,18 @@ impl Book {
     }
 
     /// Removes every order of `maker` and returns what was removed.
-    pub fn cancel_all(&mut self, maker: &[u8; 32]) -> CancelledTotals {
+    pub fn cancel_all(
+        &mut self,
+        maker: &[u8; 32],
+        mut cancelled: impl FnMut(OrderSide, &RestingOrder),
+    ) -> CancelledTotals {
         let mut totals = CancelledTotals::default();
         self.bids.retain(
             |o| o.maker == *maker,
             |o| {
                 totals.orders += 1;
                 totals.bid_lots.0 += o.lots;
+                cancelled(OrderSide::Bid, o);
             },
         );
         self.asks.retain(
@@ -387,6 +394,7 @@ impl Book {
             |o| {
                 totals.orders += 1;
                 totals.ask_lots.0 += o.lots;
+                cancelled(OrderSide::Ask, o);
             },
         );
         totals
@@ -447,10 +455,14 @@ mod tests {
             taker: maker(9),
         };
         let outcome = book
-            .match_order(&taker, |o, offered| {
-                seen.push((o.order_id, offered.0));
-                fill_all(o, offered)
-            })
+            .match_order(
+                &taker,
+                |o, offered| {
+                    seen.push((o.order_id, offered.0));
+                    fill_all(o, offered)
+                },
+                |_| {},
+            )
             .unwrap();
         // 3 at 100 (b, first at 100), 4 at 100 (c), then 3 of 5 at 101 (a); 103 is beyond the limit.
         assert_eq!(seen, [(b, 3), (c, 4), (a, 3)]);
@@ -475,18 +487,24 @@ mod tests {
             lots: BaseLots(10),
             taker: maker(9),
         };
+        let mut self_traded = Vec::new();
         let outcome = book
-            .match_order(&taker, |o, offered| -> EngineResult<_> {
-                Ok(if o.maker == maker(2) {
-                    MakerResponse::Stop
-                } else {
-                    MakerResponse::Fill {
-                        lots: offered,
-                        cancel_rest: false,
-                    }
-                })
-            })
+            .match_order(
+                &taker,
+                |o, offered| -> EngineResult<_> {
+                    Ok(if o.maker == maker(2) {
+                        MakerResponse::Stop
+                    } else {
+                        MakerResponse::Fill {
+                            lots: offered,
+                            cancel_rest: false,
+                        }
+                    })
+                },
+                |o| self_traded.push((o.order_id, o.lots)),
+            )
             .unwrap();
+        assert_eq!(self_traded, [(1, 2)]);
         assert_eq!(outcome.self_trade_cancelled_orders, 1);
         assert_eq!(outcome.self_trade_cancelled_lots, BaseLots(2));
         assert_eq!(outcome.filled, BaseLots(2));
@@ -531,7 +549,12 @@ mod tests {
             None,
             "order 1 is maker 1's"
         );
-        let totals = book.cancel_all(&maker(3));
+        let mut cancelled = 0;
+        let totals = book.cancel_all(&maker(3), |side, o| {
+            assert_eq!((side, o.maker), (OrderSide::Bid, maker(3)));
+            cancelled += 1;
+        });
+        assert_eq!(cancelled, 73);
         assert_eq!(totals.orders, 73);
         assert_eq!(totals.bid_lots, BaseLots(73));
         assert_eq!(book.bids.len as usize, BOOK_SIDE_CAPACITY - 73);
@@ -736,12 +759,13 @@ mod tests {
                                 last = Some(*o);
                                 Ok(MakerResponse::Fill { lots: offered, cancel_rest: false })
                             },
+                            |_| {},
                         ).unwrap();
                         prop_assert!(outcome.filled.0 <= lots);
                         resting -= outcome.filled.0 as i128 + outcome.self_trade_cancelled_lots.0 as i128;
                     }
                     Action::CancelAll { maker: m } => {
-                        let t = book.cancel_all(&maker(m));
+                        let t = book.cancel_all(&maker(m), |_, _| {});
                         resting -= (t.bid_lots.0 + t.ask_lots.0) as i128;
                     }
                 }

@@ -1,8 +1,135 @@
-//! Events for integrators and indexers (DESIGN.md §2).
+//! Events for integrators and indexers (DESIGN.md §2), emitted as self-CPIs (Anchor's event-cpi
+//! convention): each is the data of an inner instruction of the program to itself, signed by its
+//! event authority, so it survives log truncation and is read from the transaction's inner
+//! instructions. Events of an instruction that writes the market carry an `EventHeader`: the
+//! market, its next sequence number, and the slot and time.
 
-use anchor_lang::prelude::*;
+use anchor_lang::{prelude::*, solana_program::program::invoke_signed};
 
-use crate::state::{CancelReason, OrderSide};
+use crate::state::{CancelReason, Market, MarketStatus, OrderSide};
+
+/// Where and when a market event happened: the market's `sequence` goes up by one with each
+/// event it emits, so an indexer sees a gap as a missed event.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EventHeader {
+    pub market: Pubkey,
+    pub sequence: u64,
+    pub slot: u64,
+    pub unix_timestamp: i64,
+}
+
+impl EventHeader {
+    /// The header of an event of `market`, numbered when it is emitted.
+    pub fn of(market: Pubkey) -> Self {
+        Self {
+            market,
+            ..Self::default()
+        }
+    }
+}
+
+/// An event that carries an `EventHeader`.
+pub trait MarketEvent: anchor_lang::Event {
+    fn header_mut(&mut self) -> &mut EventHeader;
+}
+
+macro_rules! market_events {
+    ($($event:ident),+ $(,)?) => {
+        $(
+            impl MarketEvent for $event {
+                fn header_mut(&mut self) -> &mut EventHeader {
+                    &mut self.header
+                }
+            }
+        )+
+    };
+}
+
+market_events!(
+    MarketParamsUpdated,
+    MarketStatusChanged,
+    CollateralWithdrawn,
+    PositionSettled,
+    OrderPlaced,
+    Fill,
+    OrderCancelled,
+    FundingUpdated,
+    CircuitBreakerTripped,
+    CircuitBreakerCleared,
+    Liquidation,
+    Bankruptcy,
+    InsuranceWithdrawn,
+    AdlStarted,
+    AdlBookTakeover,
+    AdlRankingStarted,
+    AdlFilled,
+    AdlSkipped,
+    AdlCompleted,
+);
+
+/// Emits an instruction's events through the program's event authority (the `event_authority`
+/// account `#[event_cpi]` adds).
+pub struct Emitter<'info> {
+    authority: AccountInfo<'info>,
+    slot: u64,
+    unix_timestamp: i64,
+}
+
+impl<'info> Emitter<'info> {
+    pub fn new(authority: &UncheckedAccount<'info>) -> Result<Self> {
+        let clock = Clock::get()?;
+        Ok(Self {
+            authority: authority.to_account_info(),
+            slot: clock.slot,
+            unix_timestamp: clock.unix_timestamp,
+        })
+    }
+
+    /// Emits `event` as a self-CPI: Anchor's event tag, then the event's discriminator and data.
+    pub fn emit(&self, event: &impl anchor_lang::Event) -> Result<()> {
+        let data: Vec<u8> = anchor_lang::event::EVENT_IX_TAG_LE
+            .iter()
+            .copied()
+            .chain(event.data())
+            .collect();
+        let instruction = anchor_lang::solana_program::instruction::Instruction::new_with_bytes(
+            crate::ID,
+            &data,
+            vec![AccountMeta::new_readonly(*self.authority.key, true)],
+        );
+        invoke_signed(
+            &instruction,
+            std::slice::from_ref(&self.authority),
+            &[&[b"__event_authority", &[crate::EVENT_AUTHORITY_AND_BUMP.1]]],
+        )
+        .map_err(Into::into)
+    }
+
+    /// The circuit breaker's events of a price observation, as market events.
+    pub fn emit_breaker(
+        &self,
+        market: &mut Market,
+        breaker: crate::oracle::BreakerEvents,
+    ) -> Result<()> {
+        crate::emit_present!(self, market = market; breaker.cleared, breaker.tripped);
+        Ok(())
+    }
+
+    /// Numbers `event` with `market`'s next sequence number, stamps the slot and time, and emits
+    /// it.
+    pub fn emit_market(&self, market: &mut Market, mut event: impl MarketEvent) -> Result<()> {
+        market.event_sequence = market
+            .event_sequence
+            .checked_add(1)
+            .ok_or(crate::error::PerpsError::MathOverflow)?;
+        let header = event.header_mut();
+        header.sequence = market.event_sequence;
+        header.slot = self.slot;
+        header.unix_timestamp = self.unix_timestamp;
+        self.emit(&event)
+    }
+}
+
 
 #[event]
 pub struct ExchangeInitialized {
@@ -54,14 +181,14 @@ pub struct MarketCreated {
 
 #[event]
 pub struct MarketParamsUpdated {
-    pub market: Pubkey,
+    pub header: EventHeader,
 }
 
 #[event]
 pub struct MarketStatusChanged {
-    pub market: Pubkey,
-    pub old_status: u8,
-    pub new_status: u8,
+    pub header: EventHeader,
+    pub old_status: MarketStatus,
+    pub new_status: MarketStatus,
     /// Quote atoms per lot; non-zero only when the market settles.
     pub settlement_price: u64,
 }
@@ -90,6 +217,7 @@ pub struct CollateralDeposited {
 
 #[event]
 pub struct CollateralWithdrawn {
+    pub header: EventHeader,
     pub position: Pubkey,
     pub amount: u64,
     pub collateral: i64,
@@ -105,7 +233,7 @@ pub struct PositionClosed {
 /// A position of a Settled market closed at its settlement price (`settle_position`).
 #[event]
 pub struct PositionSettled {
-    pub market: Pubkey,
+    pub header: EventHeader,
     pub position: Pubkey,
     /// Signed lots closed (positive: a long sold), at `price` quote atoms a lot, without fee.
     pub lots: i64,
@@ -136,7 +264,7 @@ pub struct InsuranceFunded {
 
 #[event]
 pub struct OrderPlaced {
-    pub market: Pubkey,
+    pub header: EventHeader,
     pub position: Pubkey,
     /// The resting order's id; 0 when nothing rested.
     pub order_id: u64,
@@ -151,7 +279,7 @@ pub struct OrderPlaced {
 
 #[event]
 pub struct Fill {
-    pub market: Pubkey,
+    pub header: EventHeader,
     pub maker: Pubkey,
     pub taker: Pubkey,
     pub maker_order_id: u64,
@@ -165,17 +293,20 @@ pub struct Fill {
 
 #[event]
 pub struct OrderCancelled {
-    pub market: Pubkey,
+    pub header: EventHeader,
     pub position: Pubkey,
-    /// 0 for a batch (cancel-all, self-trade prevention).
+    /// One event per order, however many a cancel-all, a liquidation or self-trade prevention
+    /// took off the book.
     pub order_id: u64,
+    pub side: OrderSide,
+    /// The lots it still had.
     pub lots: u64,
     pub reason: CancelReason,
 }
 
 #[event]
 pub struct FundingUpdated {
-    pub market: Pubkey,
+    pub header: EventHeader,
     /// The book's time-weighted impact premium over the oracle since the last crank (signed
     /// ppm), before the rate cap.
     pub premium_ppm: i64,
@@ -187,7 +318,7 @@ pub struct FundingUpdated {
 
 #[event]
 pub struct CircuitBreakerTripped {
-    pub market: Pubkey,
+    pub header: EventHeader,
     pub reference_price: u64,
     pub price: u64,
     /// When the market returns to Active by itself.
@@ -196,12 +327,12 @@ pub struct CircuitBreakerTripped {
 
 #[event]
 pub struct CircuitBreakerCleared {
-    pub market: Pubkey,
+    pub header: EventHeader,
 }
 
 #[event]
 pub struct Liquidation {
-    pub market: Pubkey,
+    pub header: EventHeader,
     pub position: Pubkey,
     pub liquidator: Pubkey,
     pub lots: u64,
@@ -216,7 +347,7 @@ pub struct Liquidation {
 
 #[event]
 pub struct Bankruptcy {
-    pub market: Pubkey,
+    pub header: EventHeader,
     pub position: Pubkey,
     pub deficit: u64,
     pub paid_by_insurance: u64,
@@ -230,7 +361,7 @@ pub struct Bankruptcy {
 
 #[event]
 pub struct InsuranceWithdrawn {
-    pub market: Pubkey,
+    pub header: EventHeader,
     pub amount: u64,
     pub vault_balance: u64,
 }
@@ -238,7 +369,7 @@ pub struct InsuranceWithdrawn {
 /// The market entered ADL: a bankruptcy the vault could not cover was taken into its ADL book.
 #[event]
 pub struct AdlStarted {
-    pub market: Pubkey,
+    pub header: EventHeader,
     /// The book's lots and the price at which its equity is zero.
     pub lots: u64,
     pub bankruptcy_price: i64,
@@ -247,7 +378,7 @@ pub struct AdlStarted {
 /// A bankrupt position the vault could not cover was taken over into the market's ADL book.
 #[event]
 pub struct AdlBookTakeover {
-    pub market: Pubkey,
+    pub header: EventHeader,
     pub position: Pubkey,
     /// Signed lots taken over (positive long), and the book's lots and bankruptcy price after.
     pub lots: i64,
@@ -258,7 +389,7 @@ pub struct AdlBookTakeover {
 /// A sweep of the registry started: every position will be ranked at `snapshot_price`.
 #[event]
 pub struct AdlRankingStarted {
-    pub market: Pubkey,
+    pub header: EventHeader,
     pub sweep: u32,
     pub snapshot_price: u64,
     /// The side ranked (0 long, 1 short): opposite the ADL book.
@@ -291,7 +422,7 @@ pub struct AdlRankingCompleted {
 
 #[event]
 pub struct AdlFilled {
-    pub market: Pubkey,
+    pub header: EventHeader,
     pub candidate: Pubkey,
     pub lots: u64,
     /// Both sides close here, without fees: the book's bankruptcy price while it is insolvent
@@ -312,7 +443,7 @@ pub struct AdlFilled {
 /// A ranked position was passed over: closed, flipped, liquidatable, or without equity to give.
 #[event]
 pub struct AdlSkipped {
-    pub market: Pubkey,
+    pub header: EventHeader,
     pub candidate: Pubkey,
     pub rank: u32,
     pub sweep: u32,
@@ -321,19 +452,27 @@ pub struct AdlSkipped {
 /// The ADL book is closed: the market leaves ADL.
 #[event]
 pub struct AdlCompleted {
-    pub market: Pubkey,
+    pub header: EventHeader,
     /// What the book had left (rounding dust, or its surplus when it closed solvent at the
     /// oracle), paid to the insurance vault.
     pub to_insurance: u64,
 }
 
-/// Emits each of the events given as `Option`s that is present, in order.
+/// Emits each of the events given as `Option`s that is present, in order, through `$emitter`;
+/// with `market = $market`, as market events numbered in that order.
 #[macro_export]
 macro_rules! emit_present {
-    ($($event:expr),+ $(,)?) => {
+    ($emitter:expr; $($event:expr),+ $(,)?) => {
         $(
             if let Some(event) = $event {
-                anchor_lang::prelude::emit!(event);
+                $emitter.emit(&event)?;
+            }
+        )+
+    };
+    ($emitter:expr, market = $market:expr; $($event:expr),+ $(,)?) => {
+        $(
+            if let Some(event) = $event {
+                $emitter.emit_market(&mut *$market, event)?;
             }
         )+
     };

@@ -8,7 +8,7 @@ use pyth_solana_receiver_sdk::price_update::{PriceUpdateV2, VerificationLevel};
 
 use crate::{
     error::{EngineResultExt, PerpsError},
-    events::{CircuitBreakerCleared, CircuitBreakerTripped},
+    events::{CircuitBreakerCleared, CircuitBreakerTripped, EventHeader},
     state::{Market, MarketParams, MarketStatus, OracleSource, PriceFeed},
 };
 
@@ -80,15 +80,23 @@ pub fn read_price(
         .map_engine_err()?)
 }
 
+/// What a price observation did to the circuit breaker, for the instruction to emit.
+#[derive(Default)]
+pub struct BreakerEvents {
+    pub cleared: Option<CircuitBreakerCleared>,
+    pub tripped: Option<CircuitBreakerTripped>,
+}
+
 /// Reads the market's price like `read_price` and lets the market observe it: the oracle EMA
 /// moves, a breaker whose cool-down has passed clears (the market returns to Active), and a move
 /// beyond the breaker's limit from the reference of its window, or of the window just before
-/// (`BreakerWindow::observe`), puts an Active market into ReduceOnly.
+/// (`BreakerWindow::observe`), puts an Active market into ReduceOnly; `breaker` records either.
 pub fn observe_price(
     market: &mut Market,
     market_key: &Pubkey,
     oracle: &AccountInfo,
     usage: OracleUse,
+    breaker: &mut BreakerEvents,
 ) -> Result<Price> {
     let price = read_price(market, market_key, oracle, usage)?;
     let now = Clock::get()?.unix_timestamp;
@@ -108,8 +116,8 @@ pub fn observe_price(
         if market.status()? == MarketStatus::ReduceOnly {
             market.status = MarketStatus::Active as u8;
         }
-        emit!(CircuitBreakerCleared {
-            market: *market_key
+        breaker.cleared = Some(CircuitBreakerCleared {
+            header: EventHeader::of(*market_key),
         });
     }
     if params.breaker_move_ppm > 0 {
@@ -126,8 +134,8 @@ pub fn observe_price(
             if market.status()? == MarketStatus::Active {
                 market.status = MarketStatus::ReduceOnly as u8;
                 market.breaker_until = now + params.breaker_cooldown_secs as i64;
-                emit!(CircuitBreakerTripped {
-                    market: *market_key,
+                breaker.tripped = Some(CircuitBreakerTripped {
+                    header: EventHeader::of(*market_key),
                     reference_price: reference.0,
                     price: price.0,
                     until: market.breaker_until,

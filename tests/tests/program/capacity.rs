@@ -50,7 +50,7 @@ fn makers_per_place_order_transaction() {
         fit
     );
     // The figure the README states.
-    assert_eq!(fit, 22);
+    assert_eq!(fit, 21);
 }
 
 /// Bytes of a legacy transaction paid by a keeper, with a compute-unit-price instruction before

@@ -2,10 +2,11 @@ use anchor_lang::prelude::*;
 
 use crate::{
     error::PerpsError,
-    events::AdminChanged,
+    events::{Emitter, AdminChanged},
     state::{Exchange, EXCHANGE_SEED},
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct AcceptAdmin<'info> {
     /// The proposed admin: only its signature completes the transfer.
@@ -16,12 +17,13 @@ pub struct AcceptAdmin<'info> {
 
 /// Second step of an admin transfer: the proposed admin takes over.
 pub fn handler(ctx: Context<AcceptAdmin>) -> Result<()> {
+    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
     let new_admin = ctx.accounts.new_admin.key();
     let old_admin = accept_admin_action(&mut ctx.accounts.exchange, &new_admin)?;
-    emit!(AdminChanged {
+    emitter.emit(&AdminChanged {
         old_admin,
         new_admin,
-    });
+    })?;
     Ok(())
 }
 

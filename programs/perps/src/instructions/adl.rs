@@ -7,8 +7,11 @@ use perps_engine::{
 
 use crate::{
     error::{EngineResultExt, PerpsError},
-    events::{AdlCompleted, AdlFilled, AdlRankingStarted, AdlSkipped, OrderCancelled},
-    oracle,
+    events::{
+        AdlCompleted, AdlFilled, AdlRankingStarted, AdlSkipped, Emitter, EventHeader,
+        OrderCancelled,
+    },
+    oracle::{self, BreakerEvents},
     state::{
         side_from_code, CancelReason, Exchange, Market, OrderBook, PositionAccounts,
         PositionRegistry, Registry, RemainingPositions, EXCHANGE_SEED,
@@ -16,6 +19,7 @@ use crate::{
     vault::{self, Payout},
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct Adl<'info> {
     #[account(
@@ -59,6 +63,7 @@ pub fn handler<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
         .saturating_sub(market.params.insurance_floor);
     let mut registry = Registry::load_mut(accounts.registry.as_ref())?;
     let mut book = accounts.order_book.load_mut()?;
+    let mut breaker = BreakerEvents::default();
     let outcome = adl_action(
         AdlAccounts {
             market: &mut market,
@@ -76,17 +81,20 @@ pub fn handler<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
                 &market_key,
                 &accounts.oracle,
                 OracleUse::Liquidation,
+                &mut breaker,
             )
         },
     )?;
+    let emitter = Emitter::new(&accounts.event_authority)?;
+    emitter.emit_breaker(&mut market, breaker)?;
     for event in outcome.events {
         match event {
-            AdlEvent::Filled(filled) => emit!(filled),
-            AdlEvent::Skipped(skipped) => emit!(skipped),
-            AdlEvent::Cancelled(cancelled) => emit!(cancelled),
+            AdlEvent::Filled(filled) => emitter.emit_market(&mut market, filled)?,
+            AdlEvent::Skipped(skipped) => emitter.emit_market(&mut market, skipped)?,
+            AdlEvent::Cancelled(cancelled) => emitter.emit_market(&mut market, cancelled)?,
         }
     }
-    crate::emit_present!(outcome.completed, outcome.ranking_started);
+    crate::emit_present!(emitter, market = market; outcome.completed, outcome.ranking_started);
     vault::release_then_pay_out(
         market,
         (registry, book),
@@ -246,7 +254,7 @@ pub fn adl_action(
             let (lots, cancelled) = filled.unwrap_or((0, None));
             if lots == 0 {
                 outcome.events.push(AdlEvent::Skipped(AdlSkipped {
-                    market: market_key,
+                    header: EventHeader::of(market_key),
                     candidate: *key,
                     rank,
                     sweep: registry.sweep,
@@ -266,7 +274,7 @@ pub fn adl_action(
                 .saturating_mul(lots as u128);
             let score = entry.score();
             outcome.events.push(AdlEvent::Filled(AdlFilled {
-                market: market_key,
+                header: EventHeader::of(market_key),
                 candidate: *key,
                 lots,
                 price,
@@ -278,12 +286,8 @@ pub fn adl_action(
                 sweep: registry.sweep,
             }));
             if let Some(cancelled) = cancelled {
-                outcome.events.push(AdlEvent::Cancelled(OrderCancelled {
-                    market: market_key,
-                    position: *key,
-                    order_id: 0,
-                    lots: cancelled.bid_lots.0 + cancelled.ask_lots.0,
-                    reason: CancelReason::ByAdl,
+                outcome.events.extend(cancelled.iter().map(|order| {
+                    AdlEvent::Cancelled(order.event(market_key, *key, CancelReason::ByAdl))
                 }));
             }
         }
@@ -303,7 +307,7 @@ pub fn adl_action(
         adl_book.cost_basis = 0;
         market.adl_book = adl_book;
         outcome.completed = Some(AdlCompleted {
-            market: market_key,
+            header: EventHeader::of(market_key),
             to_insurance: outcome.to_insurance,
         });
     } else {

@@ -2,10 +2,11 @@ use anchor_lang::prelude::*;
 
 use crate::{
     error::PerpsError,
-    events::OrderCancelled,
-    state::{CancelReason, Market, OrderBook, Position},
+    events::Emitter,
+    state::{CancelReason, CancelledOrder, Market, OrderBook, Position},
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct CancelAllOrders<'info> {
     pub owner: Signer<'info>,
@@ -24,37 +25,38 @@ pub struct CancelAllOrders<'info> {
 
 /// Cancels every resting order of the owner's position, in any market status.
 pub fn handler(ctx: Context<CancelAllOrders>) -> Result<()> {
-    let position_key = ctx.accounts.position.key();
-    let lots = cancel_all_orders_action(
-        &mut *ctx.accounts.market.load_mut()?,
+    let (market_key, position_key) = (ctx.accounts.market.key(), ctx.accounts.position.key());
+    let mut market = ctx.accounts.market.load_mut()?;
+    let cancelled = cancel_all_orders_action(
+        &mut market,
         &mut *ctx.accounts.order_book.load_mut()?,
         &mut *ctx.accounts.position.load_mut()?,
         &position_key,
         Clock::get()?.unix_timestamp,
     )?;
-    emit!(OrderCancelled {
-        market: ctx.accounts.market.key(),
-        position: position_key,
-        order_id: 0,
-        lots,
-        reason: CancelReason::ByOwner,
-    });
+    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
+    for order in cancelled {
+        emitter.emit_market(
+            &mut market,
+            order.event(market_key, position_key, CancelReason::ByOwner),
+        )?;
+    }
     Ok(())
 }
 
 /// Removes every resting order of `position` (the account at `key`) with
 /// `OrderBook::cancel_all_of`, shared with liquidation and ADL, and samples the book's funding
-/// premium at `now`; returns the lots removed.
+/// premium at `now`; returns the orders removed.
 pub fn cancel_all_orders_action(
     market: &mut Market,
     book: &mut OrderBook,
     position: &mut Position,
     key: &Pubkey,
     now: i64,
-) -> Result<u64> {
-    let totals = book.cancel_all_of(key, position)?;
+) -> Result<Vec<CancelledOrder>> {
+    let cancelled = book.cancel_all_of(key, position)?;
     market.resample_funding_premium(&book.book, now)?;
-    Ok(totals.bid_lots.0 + totals.ask_lots.0)
+    Ok(cancelled)
 }
 
 #[cfg(test)]
@@ -85,9 +87,16 @@ mod tests {
         market
             .sample_funding_premium(&book.book, Price(60 * USDC), 0)
             .unwrap();
-        let lots =
+        let cancelled =
             cancel_all_orders_action(&mut market, &mut book, &mut position, &key, 100).unwrap();
-        assert_eq!(lots, 400);
+        assert_eq!(
+            cancelled,
+            vec![CancelledOrder {
+                side: OrderSide::Bid,
+                order_id: 0,
+                lots: 400
+            }]
+        );
         assert_eq!((position.open_bid_lots, position.open_order_count), (0, 0));
         assert_eq!(
             (

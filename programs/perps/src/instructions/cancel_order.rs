@@ -3,10 +3,11 @@ use perps_engine::RestingOrder;
 
 use crate::{
     error::PerpsError,
-    events::OrderCancelled,
+    events::{Emitter, EventHeader, OrderCancelled},
     state::{CancelBy, CancelReason, Market, OrderBook, Position},
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct CancelOrder<'info> {
     pub owner: Signer<'info>,
@@ -25,27 +26,33 @@ pub struct CancelOrder<'info> {
 
 /// Cancels one of the owner's resting orders, in any market status.
 pub fn handler(ctx: Context<CancelOrder>, by: CancelBy) -> Result<()> {
-    let position_key = ctx.accounts.position.key();
-    let order = cancel_order_action(
-        &mut *ctx.accounts.market.load_mut()?,
+    let (market_key, position_key) = (ctx.accounts.market.key(), ctx.accounts.position.key());
+    let mut market = ctx.accounts.market.load_mut()?;
+    let (side, order) = cancel_order_action(
+        &mut market,
         &mut *ctx.accounts.order_book.load_mut()?,
         &mut *ctx.accounts.position.load_mut()?,
         &position_key,
         by,
         Clock::get()?.unix_timestamp,
     )?;
-    emit!(OrderCancelled {
-        market: ctx.accounts.market.key(),
-        position: position_key,
-        order_id: order.order_id,
-        lots: order.lots,
-        reason: CancelReason::ByOwner,
-    });
+    Emitter::new(&ctx.accounts.event_authority)?.emit_market(
+        &mut market,
+        OrderCancelled {
+            header: EventHeader::of(market_key),
+            position: position_key,
+            order_id: order.order_id,
+            side: side.into(),
+            lots: order.lots,
+            reason: CancelReason::ByOwner,
+        },
+    )?;
     Ok(())
 }
 
 /// Takes the order `by` names off the book, if it is `position`'s (the account at `key`), and
 /// forgets it in the position's open-order totals; the book's funding premium is sampled at `now`.
+/// Returns the order and its side.
 pub fn cancel_order_action(
     market: &mut Market,
     book: &mut OrderBook,
@@ -53,14 +60,14 @@ pub fn cancel_order_action(
     key: &Pubkey,
     by: CancelBy,
     now: i64,
-) -> Result<RestingOrder> {
+) -> Result<(perps_engine::OrderSide, RestingOrder)> {
     let (side, order) = book
         .book
         .cancel(&key.to_bytes(), by.into())
         .ok_or(PerpsError::OrderNotFound)?;
     position.remove_open_orders(side, order.lots, 1)?;
     market.resample_funding_premium(&book.book, now)?;
-    Ok(order)
+    Ok((side, order))
 }
 
 #[cfg(test)]
@@ -89,7 +96,7 @@ mod tests {
             position.add_open_orders(OrderSide::Bid, 5, 1).unwrap();
         }
         let mut market = testing::market();
-        let first = cancel_order_action(
+        let (side, first) = cancel_order_action(
             &mut market,
             &mut book,
             &mut position,
@@ -98,9 +105,9 @@ mod tests {
             0,
         )
         .unwrap();
-        assert_eq!((first.price, first.lots), (60_000_000, 5));
+        assert_eq!((side, first.price, first.lots), (OrderSide::Bid, 60_000_000, 5));
         let id = second_id(&book);
-        let second = cancel_order_action(
+        let (_, second) = cancel_order_action(
             &mut market,
             &mut book,
             &mut position,

@@ -2,10 +2,11 @@ use anchor_lang::prelude::*;
 
 use crate::{
     error::PerpsError,
-    events::PositionClosed,
+    events::{Emitter, PositionClosed},
     state::{Position, PositionRegistry, Registry},
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct ClosePosition<'info> {
     #[account(mut)]
@@ -23,6 +24,7 @@ pub struct ClosePosition<'info> {
 /// Closes a flat, order-free, empty position, frees its registry slot and returns its rent to
 /// the owner.
 pub fn handler(ctx: Context<ClosePosition>) -> Result<()> {
+    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
     let position = ctx.accounts.position.load()?;
     position.require_closable()?;
     let mut registry = Registry::load_mut(ctx.accounts.registry.as_ref())?;
@@ -31,10 +33,10 @@ pub fn handler(ctx: Context<ClosePosition>) -> Result<()> {
         position.registry_slot,
         &ctx.accounts.position.key(),
     )?;
-    emit!(PositionClosed {
+    emitter.emit(&PositionClosed {
         market: position.market,
         owner: position.owner,
         position: ctx.accounts.position.key(),
-    });
+    })?;
     Ok(())
 }

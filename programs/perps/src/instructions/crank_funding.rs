@@ -4,12 +4,13 @@ use perps_engine::{funding, OracleUse, Price, RatePpm};
 
 use crate::{
     error::{EngineResultExt, PerpsError},
-    events::FundingUpdated,
+    events::{Emitter, EventHeader, FundingUpdated},
     oracle,
     state::{Exchange, Market, OrderBook, EXCHANGE_SEED},
     vault::{self, Payout},
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct CrankFunding<'info> {
     #[account(
@@ -45,6 +46,8 @@ pub fn handler(ctx: Context<CrankFunding>) -> Result<()> {
         Clock::get()?.unix_timestamp,
         |market| oracle::read_price(market, &market_key, &accounts.oracle, OracleUse::Trading),
     )?;
+    let swept = event.swept_to_insurance;
+    Emitter::new(&accounts.event_authority)?.emit_market(&mut market, event)?;
     vault::release_then_pay_out(
         market,
         (),
@@ -53,11 +56,9 @@ pub fn handler(ctx: Context<CrankFunding>) -> Result<()> {
         &[Payout {
             from: &accounts.collateral_vault,
             to: &accounts.insurance_vault,
-            amount: event.swept_to_insurance,
+            amount: swept,
         }],
-    )?;
-    emit!(event);
-    Ok(())
+    )
 }
 
 /// Moves the market's funding index at `now` (refused before an interval has passed) by the
@@ -94,7 +95,7 @@ pub fn crank_funding_action(
     let swept = market.funding_residue / funding::FUNDING_INDEX_SCALE as i64;
     market.funding_residue -= swept * funding::FUNDING_INDEX_SCALE as i64;
     Ok(FundingUpdated {
-        market: market_key,
+        header: EventHeader::of(market_key),
         premium_ppm: premium,
         oracle: oracle_price.0,
         rate_ppm: rate,
@@ -170,7 +171,7 @@ mod tests {
             .unwrap();
         let event = crank_funding_action(&mut market, key, &book, HOUR, oracle).unwrap();
         assert_eq!((event.premium_ppm, event.rate_ppm), (0, 0));
-        book.book.cancel_all(&[1; 32]);
+        book.book.cancel_all(&[1; 32], |_, _| {});
         market.resample_funding_premium(&book.book, HOUR).unwrap();
         let event = crank_funding_action(&mut market, key, &book, 2 * HOUR, oracle).unwrap();
         assert_eq!((event.premium_ppm, event.rate_ppm), (0, 0));

@@ -4,7 +4,7 @@ use bytemuck::Zeroable;
 
 use crate::{
     error::PerpsError,
-    events::MarketCreated,
+    events::{Emitter, MarketCreated},
     oracle,
     state::{
         Exchange, Market, MarketParams, MarketStatus, Position, COLLATERAL_VAULT_SEED,
@@ -12,6 +12,7 @@ use crate::{
     },
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct CreateMarket<'info> {
     #[account(mut)]
@@ -60,6 +61,7 @@ pub struct CreateMarket<'info> {
 }
 
 pub fn handler(ctx: Context<CreateMarket>, symbol: [u8; 16], params: MarketParams) -> Result<()> {
+    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
     let accounts = &mut *ctx.accounts;
     params.validate(&accounts.exchange.bounds)?;
     let market_key = accounts.market.key();
@@ -115,11 +117,11 @@ pub fn handler(ctx: Context<CreateMarket>, symbol: [u8; 16], params: MarketParam
         _reserved: [0; 256],
     };
     accounts.exchange.market_count = index.checked_add(1).ok_or(PerpsError::MathOverflow)?;
-    emit!(MarketCreated {
+    emitter.emit(&MarketCreated {
         market: market_key,
         index,
         symbol,
         oracle: accounts.oracle.key(),
-    });
+    })?;
     Ok(())
 }

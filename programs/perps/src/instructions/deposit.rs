@@ -3,11 +3,12 @@ use anchor_spl::token::{Token, TokenAccount};
 
 use crate::{
     error::PerpsError,
-    events::CollateralDeposited,
+    events::{Emitter, CollateralDeposited},
     state::{Exchange, Market, MarketStatus, Position, EXCHANGE_SEED},
     vault,
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct Deposit<'info> {
     #[account(
@@ -37,6 +38,7 @@ pub struct Deposit<'info> {
 
 /// Adds collateral to the owner's position. Allowed while paused; not once settled.
 pub fn handler(ctx: Context<Deposit>, amount: u64) -> Result<()> {
+    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
     let collateral = deposit_action(
         &*ctx.accounts.market.load()?,
         &mut *ctx.accounts.position.load_mut()?,
@@ -50,11 +52,11 @@ pub fn handler(ctx: Context<Deposit>, amount: u64) -> Result<()> {
         &ctx.accounts.owner,
         amount,
     )?;
-    emit!(CollateralDeposited {
+    emitter.emit(&CollateralDeposited {
         position: ctx.accounts.position.key(),
         amount,
         collateral,
-    });
+    })?;
     Ok(())
 }
 

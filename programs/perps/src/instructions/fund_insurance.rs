@@ -3,11 +3,12 @@ use anchor_spl::token::{Token, TokenAccount};
 
 use crate::{
     error::PerpsError,
-    events::InsuranceFunded,
+    events::{Emitter, InsuranceFunded},
     state::{Exchange, Market, EXCHANGE_SEED},
     vault,
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct FundInsurance<'info> {
     #[account(
@@ -31,6 +32,7 @@ pub struct FundInsurance<'info> {
 
 /// Anyone may add to a market's insurance vault, in any market status.
 pub fn handler(ctx: Context<FundInsurance>, amount: u64) -> Result<()> {
+    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
     require!(amount > 0, PerpsError::ZeroAmount);
     require!(
         ctx.accounts.funder_token.amount >= amount,
@@ -44,11 +46,11 @@ pub fn handler(ctx: Context<FundInsurance>, amount: u64) -> Result<()> {
         amount,
     )?;
     ctx.accounts.insurance_vault.reload()?;
-    emit!(InsuranceFunded {
+    emitter.emit(&InsuranceFunded {
         market: ctx.accounts.market.key(),
         funder: ctx.accounts.funder.key(),
         amount,
         vault_balance: ctx.accounts.insurance_vault.amount,
-    });
+    })?;
     Ok(())
 }

@@ -3,10 +3,11 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::{
     error::PerpsError,
-    events::ExchangeInitialized,
+    events::{Emitter, ExchangeInitialized},
     state::{Exchange, ExchangeBounds, EXCHANGE_SEED},
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct InitializeExchange<'info> {
     /// The program's upgrade authority, who becomes the first admin: a deploy cannot be
@@ -34,6 +35,7 @@ pub struct InitializeExchange<'info> {
 /// Creates the singleton exchange with its bounds, collateral mint and treasury; only the
 /// program's upgrade authority may, and it becomes the admin.
 pub fn handler(ctx: Context<InitializeExchange>, bounds: ExchangeBounds) -> Result<()> {
+    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
     bounds.validate()?;
     let accounts = &mut *ctx.accounts;
     accounts.exchange.set_inner(Exchange {
@@ -49,10 +51,10 @@ pub fn handler(ctx: Context<InitializeExchange>, bounds: ExchangeBounds) -> Resu
         version: Exchange::VERSION,
         _reserved: [0; 128],
     });
-    emit!(ExchangeInitialized {
+    emitter.emit(&ExchangeInitialized {
         admin: accounts.admin.key(),
         collateral_mint: accounts.collateral_mint.key(),
         treasury: accounts.treasury.key(),
-    });
+    })?;
     Ok(())
 }

@@ -9,13 +9,15 @@ use crate::{
     emit_present,
     error::{EngineResultExt, PerpsError},
     events::{
-        AdlBookTakeover, AdlRankingStarted, AdlStarted, Bankruptcy, Liquidation, OrderCancelled,
+        AdlBookTakeover, AdlRankingStarted, AdlStarted, Bankruptcy, Emitter, EventHeader,
+        Liquidation, OrderCancelled,
     },
-    oracle,
+    oracle::{self, BreakerEvents},
     state::{CancelReason, Exchange, Market, OrderBook, Position, EXCHANGE_SEED},
     vault::{self, Payout},
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct Liquidate<'info> {
     #[account(
@@ -65,6 +67,7 @@ pub fn handler(ctx: Context<Liquidate>) -> Result<()> {
     let mut target = accounts.position.load_mut()?;
     let mut liquidator = accounts.liquidator_position.load_mut()?;
     let mut book = accounts.order_book.load_mut()?;
+    let mut breaker = BreakerEvents::default();
     let outcome = liquidate_action(
         LiquidateAccounts {
             market: &mut market,
@@ -83,12 +86,17 @@ pub fn handler(ctx: Context<Liquidate>) -> Result<()> {
                 &accounts.market.key(),
                 &accounts.oracle,
                 OracleUse::Liquidation,
+                &mut breaker,
             )
         },
     )?;
     let events = outcome.events;
-    emit_present!(
-        events.cancelled,
+    let emitter = Emitter::new(&accounts.event_authority)?;
+    emitter.emit_breaker(&mut market, breaker)?;
+    for cancelled in events.cancelled {
+        emitter.emit_market(&mut market, cancelled)?;
+    }
+    emit_present!(emitter, market = market;
         events.bankruptcy_queued,
         events.takeover,
         events.adl_started,
@@ -130,7 +138,7 @@ pub struct LiquidateAccounts<'a> {
 /// The events of one liquidation, in the order they are emitted.
 #[derive(Default)]
 pub struct LiquidationEvents {
-    pub cancelled: Option<OrderCancelled>,
+    pub cancelled: Vec<OrderCancelled>,
     /// The position was taken into the ADL book (the market entering ADL with `adl_started`,
     /// a sweep starting with `ranking_started`).
     pub bankruptcy_queued: Option<Bankruptcy>,
@@ -186,16 +194,11 @@ pub fn liquidate_action(
     .map_engine_err()?;
 
     let mut events = LiquidationEvents::default();
-    let cancelled = book.cancel_all_of(&target_key, target)?;
-    if cancelled.orders > 0 {
-        events.cancelled = Some(OrderCancelled {
-            market: market_key,
-            position: target_key,
-            order_id: 0,
-            lots: cancelled.bid_lots.0 + cancelled.ask_lots.0,
-            reason: CancelReason::ByLiquidation,
-        });
-    }
+    events.cancelled = book
+        .cancel_all_of(&target_key, target)?
+        .iter()
+        .map(|order| order.event(market_key, target_key, CancelReason::ByLiquidation))
+        .collect();
     let deficit = u64::try_from(plan.deficit.0).map_err(|_| PerpsError::MathOverflow)?;
     let available = insurance_balance.saturating_sub(params.insurance_floor);
     let decision = waterfall(&plan, available).map_engine_err()?;
@@ -219,7 +222,7 @@ pub fn liquidate_action(
             None => 0,
         };
         events.bankruptcy_queued = Some(Bankruptcy {
-            market: market_key,
+            header: EventHeader::of(market_key),
             position: target_key,
             deficit,
             paid_by_insurance,
@@ -228,7 +231,7 @@ pub fn liquidate_action(
             lots: lots.unsigned_abs(),
         });
         events.takeover = Some(AdlBookTakeover {
-            market: market_key,
+            header: EventHeader::of(market_key),
             position: target_key,
             lots,
             book_lots: market.adl_book.base_lots,
@@ -239,7 +242,7 @@ pub fn liquidate_action(
         if market.is_adl_pending() && market.adl_book_side() != side_before {
             if side_before.is_none() {
                 events.adl_started = Some(AdlStarted {
-                    market: market_key,
+                    header: EventHeader::of(market_key),
                     lots: market.adl_book.base_lots.unsigned_abs(),
                     bankruptcy_price: book_bankruptcy_price,
                 });
@@ -275,7 +278,7 @@ pub fn liquidate_action(
         );
         let improvement = oracle_price.0.abs_diff(plan.price.0) as u128 * plan.lots.0 as u128;
         events.liquidation = Some(Liquidation {
-            market: market_key,
+            header: EventHeader::of(market_key),
             position: target_key,
             liquidator: liquidator_key,
             lots: plan.lots.0,
@@ -287,7 +290,7 @@ pub fn liquidate_action(
         });
         if deficit > 0 {
             events.bankruptcy_paid = Some(Bankruptcy {
-                market: market_key,
+                header: EventHeader::of(market_key),
                 position: target_key,
                 deficit,
                 paid_by_insurance,

@@ -2,13 +2,14 @@ use anchor_lang::prelude::*;
 
 use crate::{
     error::PerpsError,
-    events::PositionOpened,
+    events::{Emitter, PositionOpened},
     state::{
         Exchange, Market, MarketStatus, Position, PositionRegistry, Registry, EXCHANGE_SEED,
         POSITION_SEED,
     },
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct OpenPosition<'info> {
     #[account(
@@ -37,6 +38,7 @@ pub struct OpenPosition<'info> {
 /// Opens the owner's position in a market and registers it, so that every ADL sweep ranks it.
 /// Refused when the registry is full (`RegistryFull`) or the market settled.
 pub fn handler(ctx: Context<OpenPosition>) -> Result<()> {
+    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
     let market = ctx.accounts.market.load()?;
     require!(
         market.status()? != MarketStatus::Settled,
@@ -50,7 +52,7 @@ pub fn handler(ctx: Context<OpenPosition>) -> Result<()> {
         let slot = header.add_during_adl(slots, key, &market)?;
         // Its slot may have been the sweep's last one left to rank.
         if !was_ranked && header.is_ranked() {
-            emit!(header.ranking_completed(ctx.accounts.market.key()));
+            emitter.emit(&header.ranking_completed(ctx.accounts.market.key()))?;
         }
         slot
     } else {
@@ -62,10 +64,10 @@ pub fn handler(ctx: Context<OpenPosition>) -> Result<()> {
     position.bump = ctx.bumps.position;
     position.version = Position::VERSION;
     position.registry_slot = slot;
-    emit!(PositionOpened {
+    emitter.emit(&PositionOpened {
         market: position.market,
         owner: position.owner,
         position: ctx.accounts.position.key(),
-    });
+    })?;
     Ok(())
 }

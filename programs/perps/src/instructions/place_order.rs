@@ -7,8 +7,8 @@ use perps_engine::{
 
 use crate::{
     error::{CallbackError, EngineResultExt, PerpsError},
-    events::{Fill, OrderCancelled, OrderPlaced},
-    oracle,
+    events::{Emitter, EventHeader, Fill, OrderCancelled, OrderPlaced},
+    oracle::{self, BreakerEvents},
     state::{
         CancelReason, Exchange, Market, MarketStatus, OrderBook, OrderSide, OrderType, Position,
         PositionAccounts, RemainingPositions, EXCHANGE_SEED, MAX_OPEN_ORDERS_PER_POSITION,
@@ -28,6 +28,7 @@ pub struct PlaceOrderArgs {
     pub client_order_id: u64,
 }
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct PlaceOrder<'info> {
     pub owner: Signer<'info>,
@@ -69,6 +70,7 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
     let mut market = accounts.market.load_mut()?;
     let mut book = accounts.order_book.load_mut()?;
     let mut taker = accounts.position.load_mut()?;
+    let mut breaker = BreakerEvents::default();
     let outcome = place_order_action(
         PlaceOrderAccounts {
             market: &mut market,
@@ -80,14 +82,25 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
         &mut RemainingPositions(ctx.remaining_accounts),
         &args,
         Clock::get()?.unix_timestamp,
-        |market| oracle::observe_price(market, &market_key, &accounts.oracle, OracleUse::Trading),
+        |market| {
+            oracle::observe_price(
+                market,
+                &market_key,
+                &accounts.oracle,
+                OracleUse::Trading,
+                &mut breaker,
+            )
+        },
     )?;
+    let emitter = Emitter::new(&accounts.event_authority)?;
+    emitter.emit_breaker(&mut market, breaker)?;
     for event in outcome.events {
         match event {
-            OrderEvent::Fill(fill) => emit!(fill),
-            OrderEvent::Cancelled(cancelled) => emit!(cancelled),
+            OrderEvent::Fill(fill) => emitter.emit_market(&mut market, fill)?,
+            OrderEvent::Cancelled(cancelled) => emitter.emit_market(&mut market, cancelled)?,
         }
     }
+    emitter.emit_market(&mut market, outcome.placed)?;
     vault::release_then_pay_out(
         market,
         (taker, book),
@@ -105,9 +118,7 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
                 amount: outcome.fees_to_treasury,
             },
         ],
-    )?;
-    emit!(outcome.placed);
-    Ok(())
+    )
 }
 
 /// The loaded accounts an order works on (the makers come apart, by address).
@@ -205,6 +216,7 @@ pub fn place_order_action(
     };
     let mut fees_collected = SignedQuote::ZERO;
     let mut events = Vec::new();
+    let mut self_traded = Vec::new();
     let outcome = book
         .book
         .match_order(
@@ -222,7 +234,7 @@ pub fn place_order_action(
                     .and_then(|f| f.checked_add(fill.taker_fee))?;
                 if fill.lots.0 > 0 {
                     events.push(OrderEvent::Fill(Fill {
-                        market: market_key,
+                        header: EventHeader::of(market_key),
                         maker: maker_key,
                         taker: taker_key,
                         maker_order_id: order.order_id,
@@ -235,9 +247,10 @@ pub fn place_order_action(
                 }
                 if let Some(reason) = fill.cancelled {
                     events.push(OrderEvent::Cancelled(OrderCancelled {
-                        market: market_key,
+                        header: EventHeader::of(market_key),
                         position: maker_key,
                         order_id: order.order_id,
+                        side: side.opposite().into(),
                         lots: order.lots - fill.lots.0,
                         reason,
                     }));
@@ -247,6 +260,7 @@ pub fn place_order_action(
                     cancel_rest: fill.cancelled.is_some(),
                 })
             },
+            |order| self_traded.push(*order),
         )
         .map_err(|e| e.0)?;
     require_eq!(
@@ -262,12 +276,15 @@ pub fn place_order_action(
             outcome.self_trade_cancelled_lots.0,
             outcome.self_trade_cancelled_orders,
         )?;
-        events.push(OrderEvent::Cancelled(OrderCancelled {
-            market: market_key,
-            position: taker_key,
-            order_id: 0,
-            lots: outcome.self_trade_cancelled_lots.0,
-            reason: CancelReason::SelfTrade,
+        events.extend(self_traded.into_iter().map(|order: RestingOrder| {
+            OrderEvent::Cancelled(OrderCancelled {
+                header: EventHeader::of(market_key),
+                position: taker_key,
+                order_id: order.order_id,
+                side: side.opposite().into(),
+                lots: order.lots,
+                reason: CancelReason::SelfTrade,
+            })
         }));
     }
 
@@ -287,9 +304,10 @@ pub fn place_order_action(
         if let Some(evicted) = book.book.evictee(side, price) {
             release_evicted(&evicted, side, taker, &taker_key, makers, &market_key)?;
             events.push(OrderEvent::Cancelled(OrderCancelled {
-                market: market_key,
+                header: EventHeader::of(market_key),
                 position: Pubkey::new_from_array(evicted.maker),
                 order_id: evicted.order_id,
+                side: args.side,
                 lots: evicted.lots,
                 reason: CancelReason::Evicted,
             }));
@@ -341,7 +359,7 @@ pub fn place_order_action(
     Ok(OrderOutcome {
         events,
         placed: OrderPlaced {
-            market: market_key,
+            header: EventHeader::of(market_key),
             position: taker_key,
             order_id: rested_id,
             client_order_id: args.client_order_id,

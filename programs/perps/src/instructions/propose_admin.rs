@@ -2,10 +2,11 @@ use anchor_lang::prelude::*;
 
 use crate::{
     error::PerpsError,
-    events::AdminProposed,
+    events::{Emitter, AdminProposed},
     state::{Exchange, EXCHANGE_SEED},
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct ProposeAdmin<'info> {
     pub admin: Signer<'info>,
@@ -16,10 +17,11 @@ pub struct ProposeAdmin<'info> {
 /// First step of an admin transfer: names the next admin, who must accept (`accept_admin`).
 /// Proposing `Pubkey::default()` withdraws a proposal.
 pub fn handler(ctx: Context<ProposeAdmin>, proposed: Pubkey) -> Result<()> {
+    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
     ctx.accounts.exchange.pending_admin = proposed;
-    emit!(AdminProposed {
+    emitter.emit(&AdminProposed {
         admin: ctx.accounts.admin.key(),
         proposed,
-    });
+    })?;
     Ok(())
 }

@@ -6,13 +6,14 @@ use perps_engine::{
 
 use crate::{
     error::{EngineResultExt, PerpsError},
-    events::{AdlChunkRanked, AdlRankingCompleted},
+    events::{AdlChunkRanked, AdlRankingCompleted, Emitter},
     state::{
         side_from_code, Exchange, Market, PositionAccounts, PositionRegistry, Registry,
         RegistrySlot, RemainingPositions, EXCHANGE_SEED,
     },
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct RankAdlCandidates<'info> {
     #[account(
@@ -55,10 +56,9 @@ pub fn handler<'info>(
         &supplied,
         &mut RemainingPositions(ctx.remaining_accounts),
     )?;
-    emit!(outcome.chunk);
-    if let Some(completed) = outcome.completed {
-        emit!(completed);
-    }
+    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
+    emitter.emit(&outcome.chunk)?;
+    crate::emit_present!(emitter; outcome.completed);
     Ok(())
 }
 

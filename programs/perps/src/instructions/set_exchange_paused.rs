@@ -2,10 +2,11 @@ use anchor_lang::prelude::*;
 
 use crate::{
     error::PerpsError,
-    events::ExchangePauseSet,
+    events::{Emitter, ExchangePauseSet},
     state::{Exchange, EXCHANGE_SEED},
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct SetExchangePaused<'info> {
     pub admin: Signer<'info>,
@@ -18,7 +19,8 @@ pub struct SetExchangePaused<'info> {
 /// accounts: trading, deposits, withdrawals with risk, liquidation, ADL, ranking and funding all
 /// wait.
 pub fn handler(ctx: Context<SetExchangePaused>, paused: bool) -> Result<()> {
+    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
     ctx.accounts.exchange.paused = paused;
-    emit!(ExchangePauseSet { paused });
+    emitter.emit(&ExchangePauseSet { paused })?;
     Ok(())
 }

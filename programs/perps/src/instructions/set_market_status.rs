@@ -3,11 +3,12 @@ use perps_engine::{OracleUse, Price};
 
 use crate::{
     error::PerpsError,
-    events::MarketStatusChanged,
+    events::{Emitter, EventHeader, MarketStatusChanged},
     oracle,
     state::{Exchange, Market, MarketStatus, EXCHANGE_SEED},
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct SetMarketStatus<'info> {
     pub admin: Signer<'info>,
@@ -32,12 +33,16 @@ pub fn handler(ctx: Context<SetMarketStatus>, status: MarketStatus) -> Result<()
             OracleUse::Trading,
         )
     })?;
-    emit!(MarketStatusChanged {
-        market: market_key,
-        old_status: old_status as u8,
-        new_status: status as u8,
-        settlement_price: market.settlement_price,
-    });
+    let settlement_price = market.settlement_price;
+    Emitter::new(&ctx.accounts.event_authority)?.emit_market(
+        &mut market,
+        MarketStatusChanged {
+            header: EventHeader::of(market_key),
+            old_status,
+            new_status: status,
+            settlement_price,
+        },
+    )?;
     Ok(())
 }
 

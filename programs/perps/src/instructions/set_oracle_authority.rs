@@ -2,10 +2,11 @@ use anchor_lang::prelude::*;
 
 use crate::{
     error::PerpsError,
-    events::OracleAuthorityChanged,
+    events::{Emitter, OracleAuthorityChanged},
     state::{Exchange, PriceFeed, EXCHANGE_SEED},
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct SetOracleAuthority<'info> {
     pub admin: Signer<'info>,
@@ -17,13 +18,14 @@ pub struct SetOracleAuthority<'info> {
 
 /// Rotates the key allowed to push prices to one of the program's price feeds.
 pub fn handler(ctx: Context<SetOracleAuthority>, authority: Pubkey) -> Result<()> {
+    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
     let feed = &mut ctx.accounts.price_feed;
     let old_authority = feed.authority;
     feed.authority = authority;
-    emit!(OracleAuthorityChanged {
+    emitter.emit(&OracleAuthorityChanged {
         feed: feed.key(),
         old_authority,
         new_authority: authority,
-    });
+    })?;
     Ok(())
 }

@@ -1,7 +1,8 @@
 use anchor_lang::prelude::*;
 
-use crate::{error::PerpsError, events::PriceFeedUpdated, state::PriceFeed};
+use crate::{error::PerpsError, events::{Emitter, PriceFeedUpdated}, state::PriceFeed};
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct SetPrice<'info> {
     pub authority: Signer<'info>,
@@ -11,17 +12,18 @@ pub struct SetPrice<'info> {
 
 /// Pushes a price stamped with the current cluster time.
 pub fn handler(ctx: Context<SetPrice>, price: i64, conf: u64) -> Result<()> {
+    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
     require!(price > 0, PerpsError::InvalidOraclePrice);
     let publish_time = Clock::get()?.unix_timestamp;
     let feed = &mut ctx.accounts.price_feed;
     feed.price = price;
     feed.conf = conf;
     feed.publish_time = publish_time;
-    emit!(PriceFeedUpdated {
+    emitter.emit(&PriceFeedUpdated {
         feed: feed.key(),
         price,
         conf,
         publish_time,
-    });
+    })?;
     Ok(())
 }

@@ -3,10 +3,11 @@ use anchor_spl::token::TokenAccount;
 
 use crate::{
     error::PerpsError,
-    events::TreasuryChanged,
+    events::{Emitter, TreasuryChanged},
     state::{Exchange, EXCHANGE_SEED},
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct SetTreasury<'info> {
     pub admin: Signer<'info>,
@@ -19,12 +20,13 @@ pub struct SetTreasury<'info> {
 
 /// Points the treasury's share of trading fees at another token account of the collateral mint.
 pub fn handler(ctx: Context<SetTreasury>) -> Result<()> {
+    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
     let exchange = &mut ctx.accounts.exchange;
     let old_treasury = exchange.treasury;
     exchange.treasury = ctx.accounts.treasury.key();
-    emit!(TreasuryChanged {
+    emitter.emit(&TreasuryChanged {
         old_treasury,
         new_treasury: exchange.treasury,
-    });
+    })?;
     Ok(())
 }

@@ -4,11 +4,12 @@ use perps_engine::{funding::FUNDING_INDEX_SCALE, Price, SignedLots};
 
 use crate::{
     error::PerpsError,
-    events::{OrderCancelled, PositionSettled},
+    events::{Emitter, EventHeader, OrderCancelled, PositionSettled},
     state::{CancelReason, Exchange, Market, MarketStatus, OrderBook, Position, EXCHANGE_SEED},
     vault::{self, Payout},
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct SettlePosition<'info> {
     #[account(
@@ -57,8 +58,11 @@ pub fn handler(ctx: Context<SettlePosition>) -> Result<()> {
         settlement.event.from_insurance,
         settlement.event.to_insurance,
     );
-    crate::emit_present!(settlement.cancelled);
-    emit!(settlement.event);
+    let emitter = Emitter::new(&accounts.event_authority)?;
+    for cancelled in settlement.cancelled {
+        emitter.emit_market(&mut market, cancelled)?;
+    }
+    emitter.emit_market(&mut market, settlement.event)?;
     vault::release_then_pay_out(
         market,
         position,
@@ -82,8 +86,8 @@ pub fn handler(ctx: Context<SettlePosition>) -> Result<()> {
 /// What settling one position did.
 pub struct Settlement {
     pub event: PositionSettled,
-    /// Set when the position had resting orders.
-    pub cancelled: Option<OrderCancelled>,
+    /// Its resting orders, cancelled.
+    pub cancelled: Vec<OrderCancelled>,
 }
 
 /// Settles `position` (the account at `key`) in a Settled market (`MarketNotSettled` otherwise):
@@ -137,15 +141,12 @@ pub fn settle_position_action(
     position.settle_funding(market)?;
     let funding = before_funding - position.collateral;
 
-    let totals = book.cancel_all_of(&key, position)?;
-    let cancelled_lots = totals.bid_lots.0 + totals.ask_lots.0;
-    let cancelled = (totals.orders > 0).then_some(OrderCancelled {
-        market: market_key,
-        position: key,
-        order_id: 0,
-        lots: cancelled_lots,
-        reason: CancelReason::BySettlement,
-    });
+    let orders = book.cancel_all_of(&key, position)?;
+    let cancelled_lots = orders.iter().map(|o| o.lots).sum();
+    let cancelled = orders
+        .iter()
+        .map(|o| o.event(market_key, key, CancelReason::BySettlement))
+        .collect();
 
     let lots = position.base_lots;
     let before_close = position.collateral;
@@ -180,7 +181,7 @@ pub fn settle_position_action(
     }
     Ok(Settlement {
         event: PositionSettled {
-            market: market_key,
+            header: EventHeader::of(market_key),
             position: key,
             lots,
             price: price.0,
@@ -277,11 +278,14 @@ mod tests {
         );
         assert_eq!(s.event.collateral, (800 * USDC) as i64 - 124);
         assert_eq!(s.event.cancelled_lots, 8);
-        let cancelled = s.cancelled.unwrap();
+        let cancelled: Vec<(u64, CancelReason)> =
+            s.cancelled.iter().map(|c| (c.lots, c.reason)).collect();
         assert_eq!(
-            (cancelled.lots, cancelled.reason),
-            (8, CancelReason::BySettlement)
+            cancelled.iter().map(|c| c.0).sum::<u64>(),
+            8,
+            "{cancelled:?}"
         );
+        assert!(cancelled.iter().all(|c| c.1 == CancelReason::BySettlement));
         assert!(!long.has_open_orders());
         assert!(f.book.book.side(OrderSide::Ask).orders().is_empty());
         assert_eq!((long.base_lots, long.cost_basis), (0, 0));
@@ -305,7 +309,7 @@ mod tests {
             (-100, -123, -((600 * USDC) as i64))
         );
         assert_eq!(s.event.collateral, (400 * USDC) as i64 + 123);
-        assert!(s.cancelled.is_none());
+        assert!(s.cancelled.is_empty());
         assert_eq!((f.market.funding_residue, s.event.to_insurance), (0, 1));
         assert_eq!(
             (f.market.open_interest_long, f.market.open_interest_short),

@@ -2,10 +2,11 @@ use anchor_lang::prelude::*;
 
 use crate::{
     error::PerpsError,
-    events::MarketParamsUpdated,
+    events::{Emitter, EventHeader, MarketParamsUpdated},
     state::{Exchange, ExchangeBounds, Market, MarketParams, MarketStatus, EXCHANGE_SEED},
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct UpdateMarketParams<'info> {
     pub admin: Signer<'info>,
@@ -18,14 +19,14 @@ pub struct UpdateMarketParams<'info> {
 /// Admin only: replaces the market's parameters, validated as at creation and against the
 /// current ones (immutable fields, no maintenance rate increase).
 pub fn handler(ctx: Context<UpdateMarketParams>, params: MarketParams) -> Result<()> {
-    update_market_params_action(
-        &mut *ctx.accounts.market.load_mut()?,
-        &ctx.accounts.exchange.bounds,
-        params,
+    let mut market = ctx.accounts.market.load_mut()?;
+    update_market_params_action(&mut market, &ctx.accounts.exchange.bounds, params)?;
+    Emitter::new(&ctx.accounts.event_authority)?.emit_market(
+        &mut market,
+        MarketParamsUpdated {
+            header: EventHeader::of(ctx.accounts.market.key()),
+        },
     )?;
-    emit!(MarketParamsUpdated {
-        market: ctx.accounts.market.key(),
-    });
     Ok(())
 }
 

@@ -4,12 +4,13 @@ use perps_engine::{OracleUse, Price};
 
 use crate::{
     error::{EngineResultExt, PerpsError},
-    events::CollateralWithdrawn,
-    oracle,
+    events::{CollateralWithdrawn, Emitter, EventHeader},
+    oracle::{self, BreakerEvents},
     state::{side_from_code, Exchange, Market, MarketStatus, Position, EXCHANGE_SEED},
     vault::{self, Payout},
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct Withdraw<'info> {
     /// The exchange: while it is paused, only an idle position withdraws.
@@ -41,14 +42,27 @@ pub fn handler(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
     let mut market = accounts.market.load_mut()?;
     let mut position = accounts.position.load_mut()?;
     let paused = accounts.exchange.paused;
+    let mut breaker = BreakerEvents::default();
     let collateral = withdraw_action(&mut market, &mut position, amount, paused, |market| {
         oracle::observe_price(
             market,
             &accounts.market.key(),
             &accounts.oracle,
             OracleUse::Trading,
+            &mut breaker,
         )
     })?;
+    let emitter = Emitter::new(&accounts.event_authority)?;
+    emitter.emit_breaker(&mut market, breaker)?;
+    emitter.emit_market(
+        &mut market,
+        CollateralWithdrawn {
+            header: EventHeader::of(accounts.market.key()),
+            position: accounts.position.key(),
+            amount,
+            collateral,
+        },
+    )?;
     vault::release_then_pay_out(
         market,
         position,
@@ -59,13 +73,7 @@ pub fn handler(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
             to: &accounts.owner_token,
             amount,
         }],
-    )?;
-    emit!(CollateralWithdrawn {
-        position: accounts.position.key(),
-        amount,
-        collateral,
-    });
-    Ok(())
+    )
 }
 
 /// Debits `amount` from `position` (the account at `key`; funding settled first) if what stays

@@ -3,17 +3,18 @@ use anchor_spl::token::{Token, TokenAccount};
 
 use crate::{
     error::PerpsError,
-    events::InsuranceWithdrawn,
+    events::{Emitter, EventHeader, InsuranceWithdrawn},
     state::{Exchange, Market, EXCHANGE_SEED},
     vault::{self, Payout},
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct WithdrawInsurance<'info> {
     pub admin: Signer<'info>,
     #[account(seeds = [EXCHANGE_SEED], bump = exchange.bump, has_one = admin @ PerpsError::Unauthorized)]
     pub exchange: Box<Account<'info, Exchange>>,
-    #[account(has_one = exchange @ PerpsError::WrongMarket)]
+    #[account(mut, has_one = exchange @ PerpsError::WrongMarket)]
     pub market: AccountLoader<'info, Market>,
     #[account(mut, address = market.load()?.insurance_vault @ PerpsError::WrongVault)]
     pub insurance_vault: Box<Account<'info, TokenAccount>>,
@@ -25,8 +26,16 @@ pub struct WithdrawInsurance<'info> {
 /// Admin only: takes insurance above the market's floor, never while an ADL is pending.
 pub fn handler(ctx: Context<WithdrawInsurance>, amount: u64) -> Result<()> {
     let accounts = &ctx.accounts;
-    let market = accounts.market.load()?;
+    let mut market = accounts.market.load_mut()?;
     check_insurance_withdrawal(&market, accounts.insurance_vault.amount, amount)?;
+    Emitter::new(&accounts.event_authority)?.emit_market(
+        &mut market,
+        InsuranceWithdrawn {
+            header: EventHeader::of(accounts.market.key()),
+            amount,
+            vault_balance: accounts.insurance_vault.amount - amount,
+        },
+    )?;
     vault::release_then_pay_out(
         market,
         (),
@@ -37,14 +46,7 @@ pub fn handler(ctx: Context<WithdrawInsurance>, amount: u64) -> Result<()> {
             to: &accounts.destination,
             amount,
         }],
-    )?;
-    ctx.accounts.insurance_vault.reload()?;
-    emit!(InsuranceWithdrawn {
-        market: ctx.accounts.market.key(),
-        amount,
-        vault_balance: ctx.accounts.insurance_vault.amount,
-    });
-    Ok(())
+    )
 }
 
 /// Whether `amount` may leave an insurance vault holding `balance`: not while ADL is pending or

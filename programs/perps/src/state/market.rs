@@ -11,7 +11,7 @@ use perps_engine::{
 
 use crate::{
     error::{EngineResultExt, PerpsError},
-    events::AdlRankingStarted,
+    events::{AdlRankingStarted, EventHeader},
     state::{side_code, ExchangeBounds, Position},
 };
 
@@ -416,7 +416,7 @@ impl Market {
         self.adl_snapshot_price = snapshot_price.0;
         self.adl_candidate_side = side_code(book_side.opposite());
         Ok(AdlRankingStarted {
-            market: market_key,
+            header: EventHeader::of(market_key),
             sweep: self.adl_sweep,
             snapshot_price: snapshot_price.0,
             candidate_side: self.adl_candidate_side,

@@ -21,22 +21,56 @@ impl OrderBook {
     pub const VERSION: u8 = 1;
 }
 
+/// A resting order a mass cancel took off the book.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CancelledOrder {
+    pub side: perps_engine::OrderSide,
+    pub order_id: u64,
+    pub lots: u64,
+}
+
+impl CancelledOrder {
+    /// The `OrderCancelled` event of this order of `position`, for `reason`.
+    pub fn event(
+        &self,
+        market: Pubkey,
+        position: Pubkey,
+        reason: crate::state::CancelReason,
+    ) -> crate::events::OrderCancelled {
+        crate::events::OrderCancelled {
+            header: crate::events::EventHeader::of(market),
+            position,
+            order_id: self.order_id,
+            side: self.side.into(),
+            lots: self.lots,
+            reason,
+        }
+    }
+}
+
 impl OrderBook {
     /// Removes every resting order of `position` (the account at `key`) and forgets them in its
-    /// open-order totals; returns what was removed.
+    /// open-order totals; returns each order removed (at most `MAX_OPEN_ORDERS_PER_POSITION`).
     pub fn cancel_all_of(
         &mut self,
         key: &Pubkey,
         position: &mut crate::state::Position,
-    ) -> Result<perps_engine::book::CancelledTotals> {
-        let totals = self.book.cancel_all(&key.to_bytes());
+    ) -> Result<Vec<CancelledOrder>> {
+        let mut orders = Vec::with_capacity(position.open_order_count as usize);
+        let totals = self.book.cancel_all(&key.to_bytes(), |side, order| {
+            orders.push(CancelledOrder {
+                side,
+                order_id: order.order_id,
+                lots: order.lots,
+            })
+        });
         position.remove_open_orders(perps_engine::OrderSide::Bid, totals.bid_lots.0, 0)?;
         position.remove_open_orders(
             perps_engine::OrderSide::Ask,
             totals.ask_lots.0,
             totals.orders,
         )?;
-        Ok(totals)
+        Ok(orders)
     }
 }
 
@@ -72,10 +106,12 @@ mod tests {
                 false,
             )
             .unwrap();
-        let totals = book.cancel_all_of(&key, &mut position).unwrap();
+        let cancelled = book.cancel_all_of(&key, &mut position).unwrap();
+        let ids: Vec<(OrderSide, u64)> = cancelled.iter().map(|o| (o.side, o.lots)).collect();
         assert_eq!(
-            (totals.orders, totals.bid_lots.0, totals.ask_lots.0),
-            (3, 3, 9)
+            ids,
+            // Each side as stored, worst price first.
+            vec![(OrderSide::Bid, 3), (OrderSide::Ask, 5), (OrderSide::Ask, 4)]
         );
         assert!(!position.has_open_orders());
         assert_eq!(book.book.side(OrderSide::Bid).orders().len(), 1);
