@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod adl;
 pub mod book;
+pub mod events;
 pub mod instructions;
 pub mod liquidation;
 pub mod oracle;

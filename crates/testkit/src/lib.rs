@@ -187,6 +187,41 @@ impl TestContext {
         instructions: &[Instruction],
         signers: &[&Keypair],
     ) -> std::result::Result<(), TxError> {
+        let tx = self.sign(instructions, signers).await;
+        self.process(tx).await
+    }
+
+    /// `send`, returning the program's events in the order it emitted them, read from the
+    /// transaction's inner instructions (the self-CPIs of Anchor's event-cpi) as an indexer reads
+    /// them: the bank simulates the transaction for them, then processes it.
+    pub async fn send_with_events(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> std::result::Result<Vec<perps_client::events::PerpsEvent>, TxError> {
+        let tx = self.sign(instructions, signers).await;
+        let simulation = self
+            .bank
+            .banks_client
+            .simulate_transaction(tx.clone())
+            .await
+            .unwrap_or_else(|e| panic!("bank failure: {e}"));
+        let keys = &tx.message.account_keys;
+        let events = simulation
+            .simulation_details
+            .and_then(|details| details.inner_instructions)
+            .unwrap_or_default()
+            .iter()
+            .flatten()
+            .filter(|inner| keys[inner.instruction.program_id_index as usize] == perps::ID)
+            .filter_map(|inner| perps_client::events::decode(&inner.instruction.data))
+            .collect();
+        self.process(tx).await.map(|()| events)
+    }
+
+    /// Signs `instructions` with the bank's payer and `signers` on the latest blockhash (a fresh
+    /// one when the same transaction was sent before).
+    async fn sign(&mut self, instructions: &[Instruction], signers: &[&Keypair]) -> Transaction {
         let payer = self.bank.payer.insecure_clone();
         let mut all: Vec<&Keypair> = vec![&payer];
         all.extend(
@@ -212,8 +247,12 @@ impl TestContext {
             tx = sign(self.bank.last_blockhash);
         }
         self.sent.insert(tx.signatures[0]);
-        // Executed and committed on the working bank at once; `process_transaction` would
-        // queue it and poll for its status, several milliseconds a transaction.
+        tx
+    }
+
+    /// Executes and commits `tx` on the working bank at once; `process_transaction` would queue
+    /// it and poll for its status, several milliseconds a transaction.
+    async fn process(&mut self, tx: Transaction) -> std::result::Result<(), TxError> {
         self.bank
             .banks_client
             .process_transaction_with_metadata(tx)
@@ -508,10 +547,33 @@ impl TestContext {
         trader: &Wallet,
         args: perps_client::PlaceOrderArgs,
     ) -> std::result::Result<(), TxError> {
+        let instruction = self.order(m, trader, args).await;
+        self.send(&[instruction], &[&trader.keypair]).await
+    }
+
+    /// `place`, returning the events it emitted.
+    pub async fn place_with_events(
+        &mut self,
+        m: &MarketFixture,
+        trader: &Wallet,
+        args: perps_client::PlaceOrderArgs,
+    ) -> std::result::Result<Vec<perps_client::events::PerpsEvent>, TxError> {
+        let instruction = self.order(m, trader, args).await;
+        self.send_with_events(&[instruction], &[&trader.keypair])
+            .await
+    }
+
+    /// A `place_order` instruction with the makers it reaches: only those, not an evicted maker
+    /// (`book::order_accounts` adds it), so the tests of a full book side see
+    /// `MissingEvictedAccount` through it.
+    async fn order(
+        &mut self,
+        m: &MarketFixture,
+        trader: &Wallet,
+        args: perps_client::PlaceOrderArgs,
+    ) -> Instruction {
         let book = self.order_book(&m.order_book).await;
         let taker = pda::position(&m.market, &trader.pubkey());
-        // Only the makers in reach, not an evicted maker (`book::order_accounts` adds it): the
-        // tests of a full book side see `MissingEvictedAccount` through this.
         let makers = perps_client::book::makers_in_reach(
             &book,
             &taker,
@@ -519,8 +581,7 @@ impl TestContext {
             perps_engine::Price(args.price),
             args.lots,
         );
-        let instruction = ix::place_order(&trader.pubkey(), &m.keys(), args, &makers);
-        self.send(&[instruction], &[&trader.keypair]).await
+        ix::place_order(&trader.pubkey(), &m.keys(), args, &makers)
     }
 
     /// Opens exposure through the book: `maker` rests `lots` at `price` on the side opposite
@@ -829,6 +890,22 @@ impl TestContext {
     pub async fn status(&mut self, market: &Pubkey) -> MarketStatus {
         MarketStatus::try_from(self.market(market).await.status).expect("status")
     }
+}
+
+/// Asserts that the market events among `events` (those with an `EventHeader`) are numbered
+/// `after + 1, after + 2, …` in the order emitted, all of `market`, and returns the last number.
+pub fn assert_sequenced(
+    events: &[perps_client::events::PerpsEvent],
+    market: &Pubkey,
+    after: u64,
+) -> u64 {
+    let mut last = after;
+    for header in events.iter().filter_map(|event| event.header()) {
+        assert_eq!(header.market, *market, "an event of another market");
+        assert_eq!(header.sequence, last + 1, "events out of sequence");
+        last = header.sequence;
+    }
+    last
 }
 
 /// What `TestContext::run_adl` sent.

@@ -130,7 +130,6 @@ impl<'info> Emitter<'info> {
     }
 }
 
-
 #[event]
 pub struct ExchangeInitialized {
     pub admin: Pubkey,

@@ -4,6 +4,7 @@
 //! shorts at the book's bankruptcy price.
 
 use perps::error::PerpsError;
+use perps_client::events::PerpsEvent;
 use perps_client::{
     adl::{self as keeper, next_adl_step, AdlStep},
     instructions as ix, pda, OrderSide,
@@ -94,8 +95,18 @@ pub(crate) async fn crash() -> Crash {
 
 /// Erin liquidates Alice: the vault pays what it holds above its floor and the market's ADL
 /// book takes her 100 lots over, leaving her position empty.
-pub(crate) async fn liquidate_alice(c: &mut Crash) {
-    c.ctx.liquidate(&c.m, &c.erin, &c.alice).await.unwrap();
+/// Erin liquidates Alice, bankrupt beyond the vault: the ADL book takes her over. Returns the
+/// liquidation's events.
+pub(crate) async fn liquidate_alice(c: &mut Crash) -> Vec<PerpsEvent> {
+    let target = pda::position(&c.m.market, &c.alice.pubkey());
+    let events = c
+        .ctx
+        .send_with_events(
+            &[ix::liquidate(&c.erin.pubkey(), &c.m.keys(), &target)],
+            &[&c.erin.keypair],
+        )
+        .await
+        .unwrap();
     let market = c.ctx.market(&c.m.market).await;
     assert!(
         market.is_adl_pending(),
@@ -104,6 +115,7 @@ pub(crate) async fn liquidate_alice(c: &mut Crash) {
     assert_eq!(market.adl_book.base_lots, 100);
     let a = c.ctx.position(&c.m.market, &c.alice.pubkey()).await;
     assert_eq!((a.base_lots, a.cost_basis, a.collateral), (0, 0, 0));
+    events
 }
 
 pub(crate) fn key(c: &Crash, w: &Wallet) -> anchor_lang::prelude::Pubkey {
@@ -120,9 +132,25 @@ fn book_bankruptcy_price(market: &perps::state::Market) -> u64 {
 async fn a_crash_is_deleveraged_down_the_on_chain_ranking_against_the_most_profitable_most_leveraged_shorts(
 ) {
     let mut c = crash().await;
-    liquidate_alice(&mut c).await;
+    let sequence = c.ctx.market(&c.m.market).await.event_sequence;
+    let events = liquidate_alice(&mut c).await;
     let market = c.ctx.market(&c.m.market).await;
     let pb = book_bankruptcy_price(&market);
+    // Her bankruptcy, the book taking her over, the market entering ADL and sweep 1 starting
+    // at the oracle: four events in a row.
+    match &events[..] {
+        [PerpsEvent::Bankruptcy(bankruptcy), PerpsEvent::AdlBookTakeover(takeover), PerpsEvent::AdlStarted(started), PerpsEvent::AdlRankingStarted(sweep)] =>
+        {
+            assert_eq!(
+                (bankruptcy.lots, takeover.lots, started.lots),
+                (100, 100, 100)
+            );
+            assert_eq!(takeover.book_bankruptcy_price, pb as i64);
+            assert_eq!((sweep.sweep, sweep.snapshot_price), (1, 57 * USDC));
+        }
+        _ => panic!("{} events, not the takeover's four", events.len()),
+    }
+    let sequence = assert_sequenced(&events, &c.m.market, sequence);
     // Alice's collateral (100.60 with her maker rebates, plus what insurance paid) against a
     // 6,000 USDC cost basis: the book's bankruptcy price is about 59 USDC a lot, above the
     // oracle's 57.
@@ -171,7 +199,40 @@ async fn a_crash_is_deleveraged_down_the_on_chain_ranking_against_the_most_profi
     let before = c.ctx.collaterals(&c.m, &[&c.bob, &c.dave, &c.carol]).await;
     let insurance_before = c.ctx.token_balance(&c.m.insurance_vault).await;
     // Permissionless: the transaction's fee payer is the only signer.
-    c.ctx.send(&steps, &[]).await.unwrap();
+    let events = c.ctx.send_with_events(&steps, &[]).await.unwrap();
+    // A fill per short, each with its rank in the complete ranking and its haircut; Bob's bid
+    // cancelled with his fill; the book closed last. Numbered after the takeover's events.
+    let mut fills = Vec::new();
+    for event in &events {
+        match event {
+            PerpsEvent::AdlFilled(fill) => {
+                assert_eq!((fill.price, fill.sweep), (pb as i64, 1));
+                assert_eq!(fill.haircut, fill.lots * (pb - 57 * USDC));
+                fills.push((fill.candidate, fill.lots, fill.rank));
+            }
+            PerpsEvent::OrderCancelled(cancelled) => {
+                assert_eq!(
+                    (cancelled.position, cancelled.lots, cancelled.reason),
+                    (key(&c, &c.bob), 200, perps_client::CancelReason::ByAdl)
+                );
+            }
+            PerpsEvent::AdlCompleted(_) => {}
+            _ => panic!("an event ADL does not emit"),
+        }
+    }
+    assert_eq!(
+        fills,
+        vec![
+            (expected[0], 40, 1),
+            (expected[1], 20, 2),
+            (expected[2], 40, 3)
+        ]
+    );
+    assert!(matches!(events.last(), Some(PerpsEvent::AdlCompleted(_))));
+    assert_eq!(
+        assert_sequenced(&events, &c.m.market, sequence),
+        sequence + 5
+    );
 
     // Every short closed at the bankruptcy price, without fees: each gave up (pb − 57) a lot of
     // the profit it had at the oracle.

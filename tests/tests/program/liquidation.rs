@@ -4,6 +4,7 @@
 
 use perps::error::PerpsError;
 use perps::state::{MarketParams, MarketStatus};
+use perps_client::events::PerpsEvent;
 use perps_client::{instructions as ix, pda, OrderSide, OrderType, PlaceOrderArgs};
 use perps_testkit::*;
 use solana_signer::Signer;
@@ -47,9 +48,40 @@ async fn a_bankrupt_position_is_closed_and_the_insurance_vault_pays_its_deficit(
     ctx.fund_insurance(&m, 1_000 * USDC).await;
     ctx.set_price(&m.oracle, btc(58_000), 0).await.unwrap();
     let insurance_before = ctx.token_balance(&m.insurance_vault).await;
-    ctx.liquidate(&m, &carol, &alice).await.unwrap();
+    let sequence = ctx.market(&m.market).await.event_sequence;
+    let target = pda::position(&m.market, &alice.pubkey());
+    let events = ctx
+        .send_with_events(
+            &[ix::liquidate(&carol.pubkey(), &m.keys(), &target)],
+            &[&carol.keypair],
+        )
+        .await
+        .unwrap();
     // Bankrupt at the oracle, it is taken over at 58 (not at the discounted 57.884): the vault
     // pays its negative equity, 100 USDC, and never the liquidator's discount (DESIGN.md §7).
+    // The events say so, numbered in a row: the liquidation, then the vault's payment.
+    match &events[..] {
+        [PerpsEvent::Liquidation(liquidation), PerpsEvent::Bankruptcy(bankruptcy)] => {
+            assert_eq!(
+                (liquidation.position, liquidation.lots, liquidation.price),
+                (target, 100, 58 * USDC)
+            );
+            assert!(liquidation.full);
+            assert_eq!(
+                (
+                    bankruptcy.deficit,
+                    bankruptcy.paid_by_insurance,
+                    bankruptcy.left_for_adl
+                ),
+                (100 * USDC, 100 * USDC, 0)
+            );
+        }
+        _ => panic!(
+            "{} events, not a liquidation and a bankruptcy",
+            events.len()
+        ),
+    }
+    assert_eq!(assert_sequenced(&events, &m.market, sequence), sequence + 2);
     let a = ctx.position(&m.market, &alice.pubkey()).await;
     assert_eq!((a.base_lots, a.cost_basis, a.collateral), (0, 0, 0));
     assert_eq!(

@@ -2,6 +2,7 @@
 
 use perps::error::PerpsError;
 use perps::state::MarketStatus;
+use perps_client::events::PerpsEvent;
 use perps_client::{instructions as ix, pda, CancelBy, OrderSide, OrderType, PlaceOrderArgs};
 use perps_testkit::*;
 
@@ -66,9 +67,36 @@ async fn a_taker_fills_across_several_makers_at_several_prices() {
             .await
             .unwrap();
     }
-    ctx.place(&m, &t[3], limit(OrderSide::Bid, P + 2 * TICK, 12))
+    let sequence = ctx.market(&m.market).await.event_sequence;
+    let events = ctx
+        .place_with_events(&m, &t[3], limit(OrderSide::Bid, P + 2 * TICK, 12))
         .await
         .unwrap();
+    // One `Fill` per maker reached, best price first, then the order's `OrderPlaced`: numbered
+    // in a row after the market's last event.
+    let fills: Vec<(anchor_lang::prelude::Pubkey, u64, u64)> = events
+        .iter()
+        .filter_map(|event| match event {
+            PerpsEvent::Fill(fill) => Some((fill.maker, fill.price, fill.lots)),
+            _ => None,
+        })
+        .collect();
+    let maker = |i: usize| pda::position(&m.market, &t[i].pubkey());
+    assert_eq!(
+        fills,
+        vec![
+            (maker(0), P, 5),
+            (maker(1), P + TICK, 5),
+            (maker(2), P + 2 * TICK, 2)
+        ]
+    );
+    let Some(PerpsEvent::OrderPlaced(placed)) = events.last() else {
+        panic!("the order's event comes last");
+    };
+    assert_eq!((placed.filled, placed.rested, placed.order_id), (12, 0, 0));
+    let last = assert_sequenced(&events, &m.market, sequence);
+    assert_eq!(last, sequence + 4);
+    assert_eq!(ctx.market(&m.market).await.event_sequence, last);
     let taker = ctx.position(&m.market, &t[3].pubkey()).await;
     assert_eq!(taker.base_lots, 12);
     assert_eq!(

@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::{
     error::PerpsError,
-    events::{Emitter, AdminChanged},
+    events::{AdminChanged, Emitter},
     state::{Exchange, EXCHANGE_SEED},
 };
 

@@ -105,7 +105,10 @@ mod tests {
             0,
         )
         .unwrap();
-        assert_eq!((side, first.price, first.lots), (OrderSide::Bid, 60_000_000, 5));
+        assert_eq!(
+            (side, first.price, first.lots),
+            (OrderSide::Bid, 60_000_000, 5)
+        );
         let id = second_id(&book);
         let (_, second) = cancel_order_action(
             &mut market,

@@ -3,7 +3,7 @@ use anchor_spl::token::{Token, TokenAccount};
 
 use crate::{
     error::PerpsError,
-    events::{Emitter, CollateralDeposited},
+    events::{CollateralDeposited, Emitter},
     state::{Exchange, Market, MarketStatus, Position, EXCHANGE_SEED},
     vault,
 };

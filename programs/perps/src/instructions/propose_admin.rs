@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::{
     error::PerpsError,
-    events::{Emitter, AdminProposed},
+    events::{AdminProposed, Emitter},
     state::{Exchange, EXCHANGE_SEED},
 };
 

@@ -1,6 +1,10 @@
 use anchor_lang::prelude::*;
 
-use crate::{error::PerpsError, events::{Emitter, PriceFeedUpdated}, state::PriceFeed};
+use crate::{
+    error::PerpsError,
+    events::{Emitter, PriceFeedUpdated},
+    state::PriceFeed,
+};
 
 #[event_cpi]
 #[derive(Accounts)]

@@ -111,7 +111,11 @@ mod tests {
         assert_eq!(
             ids,
             // Each side as stored, worst price first.
-            vec![(OrderSide::Bid, 3), (OrderSide::Ask, 5), (OrderSide::Ask, 4)]
+            vec![
+                (OrderSide::Bid, 3),
+                (OrderSide::Ask, 5),
+                (OrderSide::Ask, 4)
+            ]
         );
         assert!(!position.has_open_orders());
         assert_eq!(book.book.side(OrderSide::Bid).orders().len(), 1);
