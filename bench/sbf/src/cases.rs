@@ -468,7 +468,9 @@ fn cancel_all(stage: u8, book: &mut Book) -> Result<(), Failure> {
     }
     // The program records each cancelled order for its event.
     let mut ids = 0u64;
-    let totals = book.cancel_all(&maker, |_, order| ids = ids.wrapping_add(order.order_id));
+    let totals = book.cancel_all(&maker, &mut |_, order| {
+        ids = ids.wrapping_add(order.order_id)
+    });
     check(totals.orders as usize == 2 * BOOK_SIDE_CAPACITY / fixtures::MAKERS && ids > 0)
 }
 

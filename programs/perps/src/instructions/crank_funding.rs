@@ -171,7 +171,7 @@ mod tests {
             .unwrap();
         let event = crank_funding_action(&mut market, key, &book, HOUR, oracle).unwrap();
         assert_eq!((event.premium_ppm, event.rate_ppm), (0, 0));
-        book.book.cancel_all(&[1; 32], |_, _| {});
+        book.book.cancel_all(&[1; 32], &mut |_, _| {});
         market.resample_funding_premium(&book.book, HOUR).unwrap();
         let event = crank_funding_action(&mut market, key, &book, 2 * HOUR, oracle).unwrap();
         assert_eq!((event.premium_ppm, event.rate_ppm), (0, 0));

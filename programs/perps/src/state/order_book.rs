@@ -57,7 +57,7 @@ impl OrderBook {
         position: &mut crate::state::Position,
     ) -> Result<Vec<CancelledOrder>> {
         let mut orders = Vec::with_capacity(position.open_order_count as usize);
-        let totals = self.book.cancel_all(&key.to_bytes(), |side, order| {
+        let totals = self.book.cancel_all(&key.to_bytes(), &mut |side, order| {
             orders.push(CancelledOrder {
                 side,
                 order_id: order.order_id,
