@@ -14,12 +14,6 @@ use perps_keeper::chain::{Chain, Fetched, SendError};
 use perps_testkit::invariants::{self, Breach};
 use solana_instruction::Instruction;
 
-/// Accounts an `adl` instruction names before its candidates (market, order book, registry,
-/// oracle, the two vaults, the token program).
-const ADL_FIXED_ACCOUNTS: usize = 7;
-/// Accounts a `rank_adl_candidates` instruction names before the ranked positions.
-const RANK_FIXED_ACCOUNTS: usize = 2;
-
 /// What one landed keeper transaction did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeeperEffect {
@@ -264,12 +258,7 @@ impl RecordingChain {
         // The candidates supplied, in ranking order: each one the program reached was filled
         // or skipped; it stops at the one that closes the book, and reaches none when the
         // ranking no longer faces the book (it starts a new sweep instead).
-        let supplied: Vec<Pubkey> = instruction
-            .accounts
-            .iter()
-            .skip(ADL_FIXED_ACCOUNTS)
-            .map(|a| a.pubkey)
-            .collect();
+        let supplied = perps_client::adl::entries_in_step(instruction);
         // The market's candidate side is the synced registry's (both change with a new sweep).
         let faces_book = before.market.adl_book_side().is_some_and(|book_side| {
             side_from_code(before.market.adl_candidate_side).ok() == Some(book_side.opposite())
@@ -324,10 +313,7 @@ impl RecordingChain {
         before: &Snapshot,
         after: &Snapshot,
     ) {
-        let positions = instruction
-            .accounts
-            .len()
-            .saturating_sub(RANK_FIXED_ACCOUNTS) as u64;
+        let positions = perps_client::adl::positions_in_chunk(instruction) as u64;
         let sweep = after.market.adl_sweep;
         let progress = |snapshot: &Snapshot| {
             snapshot

@@ -221,6 +221,14 @@ pub fn next_adl_step(
     )
 }
 
+/// The ranking entries an `adl` instruction carries (its accounts past the fixed ones), in order.
+pub fn entries_in_step(step: &Instruction) -> Vec<Pubkey> {
+    let fixed = instructions::adl(&MarketKeys::default(), &[])
+        .accounts
+        .len();
+    step.accounts.iter().skip(fixed).map(|a| a.pubkey).collect()
+}
+
 /// The positions a `rank_adl_candidates` instruction carries (its accounts past the fixed ones).
 pub fn positions_in_chunk(chunk: &Instruction) -> usize {
     let fixed = instructions::rank_adl_candidates(&MarketKeys::default(), 0, 0, &[]);

@@ -747,7 +747,7 @@ impl Run {
             let given: HashSet<Pubkey> = instructions
                 .iter()
                 .filter(|i| is(i, perps::instruction::Adl::DISCRIMINATOR))
-                .flat_map(|i| i.accounts.iter().skip(7).map(|a| a.pubkey))
+                .flat_map(perps_client::adl::entries_in_step)
                 .collect();
             for (key, now) in &after.positions {
                 if given.contains(key) {
@@ -1339,12 +1339,7 @@ impl Run {
         &mut self,
         keeper_step: &Instruction,
     ) -> Result<(), Failure> {
-        let entries: Vec<Pubkey> = keeper_step
-            .accounts
-            .iter()
-            .skip(7)
-            .map(|a| a.pubkey)
-            .collect();
+        let entries = perps_client::adl::entries_in_step(keeper_step);
         let next = self
             .last
             .registry
