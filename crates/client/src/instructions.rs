@@ -134,6 +134,8 @@ pub fn create_price_feed(
     let market = pda::market(market_index);
     build(
         acc::CreatePriceFeed {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             admin: *admin,
             exchange: pda::exchange(),
             market,
@@ -350,6 +352,8 @@ pub fn initialize_position_registry(
 ) -> Instruction {
     build(
         acc::InitializePositionRegistry {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             admin: *admin,
             exchange: pda::exchange(),
             market: *market,
@@ -362,6 +366,8 @@ pub fn initialize_position_registry(
 pub fn initialize_order_book(admin: &Pubkey, market: &Pubkey, order_book: &Pubkey) -> Instruction {
     build(
         acc::InitializeOrderBook {
+            event_authority: pda::event_authority(),
+            program: perps::ID,
             admin: *admin,
             exchange: pda::exchange(),
             market: *market,

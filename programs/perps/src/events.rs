@@ -170,6 +170,30 @@ pub struct ExchangePauseSet {
     pub paused: bool,
 }
 
+/// The admin created a price feed for a market index.
+#[event]
+pub struct PriceFeedCreated {
+    pub feed: Pubkey,
+    pub market: Pubkey,
+    pub authority: Pubkey,
+    pub expo: i32,
+}
+
+/// The admin adopted a market's order book.
+#[event]
+pub struct OrderBookInitialized {
+    pub market: Pubkey,
+    pub order_book: Pubkey,
+}
+
+/// The admin adopted a market's position registry.
+#[event]
+pub struct PositionRegistryInitialized {
+    pub market: Pubkey,
+    pub registry: Pubkey,
+    pub capacity: u32,
+}
+
 #[event]
 pub struct MarketCreated {
     pub market: Pubkey,

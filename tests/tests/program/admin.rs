@@ -6,7 +6,7 @@
 use anchor_lang::prelude::Pubkey;
 use perps::error::PerpsError;
 use perps::state::MarketStatus;
-use perps_client::{instructions as ix, pda, OrderSide, OrderType};
+use perps_client::{events::PerpsEvent, instructions as ix, pda, OrderSide, OrderType};
 use perps_testkit::*;
 use solana_signer::Signer;
 
@@ -55,9 +55,14 @@ async fn an_admin_transfer_needs_the_proposal_and_the_acceptance() {
         )
         .await;
     assert_perps_error(result, PerpsError::Unauthorized);
-    ctx.send_by_admin(ix::propose_admin(&old.pubkey(), &next.pubkey()))
+    let events = ctx
+        .send_with_events(&[ix::propose_admin(&old.pubkey(), &next.pubkey())], &[&old])
         .await
         .unwrap();
+    assert!(matches!(
+        &events[..],
+        [PerpsEvent::AdminProposed(e)] if e.admin == old.pubkey() && e.proposed == next.pubkey()
+    ));
     // Proposed, not yet admin: the old admin still rules, and only the proposed key accepts.
     let exchange = ctx.exchange().await;
     assert_eq!(
@@ -71,9 +76,14 @@ async fn an_admin_transfer_needs_the_proposal_and_the_acceptance() {
         )
         .await;
     assert_perps_error(result, PerpsError::NotPendingAdmin);
-    ctx.send(&[ix::accept_admin(&next.pubkey())], &[&next.keypair])
+    let events = ctx
+        .send_with_events(&[ix::accept_admin(&next.pubkey())], &[&next.keypair])
         .await
         .unwrap();
+    assert!(matches!(
+        &events[..],
+        [PerpsEvent::AdminChanged(e)] if e.old_admin == old.pubkey() && e.new_admin == next.pubkey()
+    ));
     let exchange = ctx.exchange().await;
     assert_eq!(
         (exchange.admin, exchange.pending_admin),

@@ -2,12 +2,14 @@ use anchor_lang::prelude::*;
 
 use crate::{
     error::PerpsError,
+    events::{Emitter, PriceFeedCreated},
     state::{Exchange, PriceFeed, EXCHANGE_SEED, MARKET_SEED, PRICE_FEED_SEED},
 };
 
 /// Largest exponent magnitude a feed may use (Pyth feeds use −5 to −10).
 pub const MAX_FEED_EXPO: i32 = 18;
 
+#[event_cpi]
 #[derive(Accounts)]
 #[instruction(market_index: u16)]
 pub struct CreatePriceFeed<'info> {
@@ -51,5 +53,11 @@ pub fn handler(
         version: PriceFeed::VERSION,
         _reserved: [0; 32],
     });
+    Emitter::new(&ctx.accounts.event_authority)?.emit(&PriceFeedCreated {
+        feed: ctx.accounts.price_feed.key(),
+        market: ctx.accounts.market.key(),
+        authority,
+        expo,
+    })?;
     Ok(())
 }

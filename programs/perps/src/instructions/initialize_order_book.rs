@@ -2,9 +2,11 @@ use anchor_lang::prelude::*;
 
 use crate::{
     error::PerpsError,
+    events::{Emitter, OrderBookInitialized},
     state::{Exchange, Market, OrderBook, EXCHANGE_SEED},
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct InitializeOrderBook<'info> {
     pub admin: Signer<'info>,
@@ -30,5 +32,8 @@ pub fn handler(ctx: Context<InitializeOrderBook>) -> Result<()> {
     book.version = OrderBook::VERSION;
     book.book.next_order_id = 1;
     market.order_book = ctx.accounts.order_book.key();
-    Ok(())
+    Emitter::new(&ctx.accounts.event_authority)?.emit(&OrderBookInitialized {
+        market: ctx.accounts.market.key(),
+        order_book: market.order_book,
+    })
 }

@@ -2,12 +2,14 @@ use anchor_lang::prelude::*;
 
 use crate::{
     error::PerpsError,
+    events::{Emitter, PositionRegistryInitialized},
     state::{
         Exchange, Market, PositionRegistry, RegistrySlot, EXCHANGE_SEED, NO_SLOT,
         REGISTRY_HEADER_SIZE,
     },
 };
 
+#[event_cpi]
 #[derive(Accounts)]
 pub struct InitializePositionRegistry<'info> {
     pub admin: Signer<'info>,
@@ -36,7 +38,11 @@ pub fn handler(ctx: Context<InitializePositionRegistry>) -> Result<()> {
     registry.free_head = NO_SLOT;
     registry.version = PositionRegistry::VERSION;
     market.position_registry = ctx.accounts.registry.key();
-    Ok(())
+    Emitter::new(&ctx.accounts.event_authority)?.emit(&PositionRegistryInitialized {
+        market: ctx.accounts.market.key(),
+        registry: market.position_registry,
+        capacity,
+    })
 }
 
 /// The slots an account of `data_len` bytes holds: at least one, and no stray bytes.
