@@ -5,100 +5,16 @@
 use anchor_lang::{event::EVENT_IX_TAG_LE, AnchorDeserialize, Discriminator};
 pub use perps::events::*;
 
-macro_rules! events {
-    ($($event:ident),+ $(,)?) => {
-        /// Any event of the program.
-        pub enum PerpsEvent {
-            $($event($event),)+
-        }
-
-        /// The event an inner instruction's `data` carries, if it is one of the program's.
-        pub fn decode(data: &[u8]) -> Option<PerpsEvent> {
-            let body = data.strip_prefix(EVENT_IX_TAG_LE)?;
-            $(
-                if let Some(mut fields) = body.strip_prefix($event::DISCRIMINATOR) {
-                    return $event::deserialize(&mut fields).ok().map(PerpsEvent::$event);
-                }
-            )+
-            None
-        }
-    };
+/// The events an inner instruction's `data` carries, if it is one of the program's `Events`
+/// batches (read only those of successful transactions, and of instructions whose program is
+/// this one: anyone can put these bytes in a failing transaction).
+pub fn decode(data: &[u8]) -> Option<Vec<PerpsEvent>> {
+    let mut body = data
+        .strip_prefix(EVENT_IX_TAG_LE)?
+        .strip_prefix(Events::DISCRIMINATOR)?;
+    let events = Events::deserialize(&mut body).ok()?;
+    body.is_empty().then_some(events.events)
 }
-
-events!(
-    ExchangeInitialized,
-    AdminProposed,
-    AdminChanged,
-    TreasuryChanged,
-    OracleAuthorityChanged,
-    ExchangePauseSet,
-    PriceFeedCreated,
-    OrderBookInitialized,
-    PositionRegistryInitialized,
-    MarketCreated,
-    MarketParamsUpdated,
-    MarketStatusChanged,
-    PriceFeedUpdated,
-    PositionOpened,
-    CollateralDeposited,
-    CollateralWithdrawn,
-    PositionClosed,
-    PositionSettled,
-    InsuranceFunded,
-    OrderPlaced,
-    Fill,
-    OrderCancelled,
-    FundingUpdated,
-    CircuitBreakerTripped,
-    CircuitBreakerCleared,
-    Liquidation,
-    Bankruptcy,
-    InsuranceWithdrawn,
-    AdlStarted,
-    AdlBookTakeover,
-    AdlRankingStarted,
-    AdlChunkRanked,
-    AdlRankingCompleted,
-    AdlFilled,
-    AdlSkipped,
-    AdlCompleted,
-);
-
-macro_rules! headers {
-    ($($event:ident),+ $(,)?) => {
-        impl PerpsEvent {
-            /// The market, sequence number, slot and time of a market event.
-            pub fn header(&self) -> Option<&EventHeader> {
-                match self {
-                    $(PerpsEvent::$event(event) => Some(&event.header),)+
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
-headers!(
-    MarketParamsUpdated,
-    MarketStatusChanged,
-    CollateralWithdrawn,
-    PositionSettled,
-    OrderPlaced,
-    Fill,
-    OrderCancelled,
-    FundingUpdated,
-    CircuitBreakerTripped,
-    CircuitBreakerCleared,
-    Liquidation,
-    Bankruptcy,
-    InsuranceWithdrawn,
-    AdlStarted,
-    AdlBookTakeover,
-    AdlRankingStarted,
-    AdlFilled,
-    AdlSkipped,
-    AdlCompleted,
-);
 
 #[cfg(test)]
 mod tests {
@@ -123,13 +39,21 @@ mod tests {
             maker_fee: -60,
             taker_fee: 300,
         };
-        let data: Vec<u8> = EVENT_IX_TAG_LE.iter().copied().chain(fill.data()).collect();
-        let Some(PerpsEvent::Fill(decoded)) = decode(&data) else {
-            panic!("not a fill");
+        let batch = Events {
+            events: vec![PerpsEvent::Fill(fill)],
+        };
+        let data: Vec<u8> = EVENT_IX_TAG_LE
+            .iter()
+            .copied()
+            .chain(batch.data())
+            .collect();
+        let decoded = decode(&data).expect("a batch");
+        let [PerpsEvent::Fill(decoded)] = &decoded[..] else {
+            panic!("not one fill");
         };
         assert_eq!(
-            (decoded.header, decoded.lots, decoded.maker_fee),
-            (fill.header, 10, -60)
+            (decoded.header.sequence, decoded.lots, decoded.maker_fee),
+            (7, 10, -60)
         );
         // Another program's instruction data, or a truncated event, is not an event.
         assert!(decode(&data[8..]).is_none());

@@ -215,6 +215,7 @@ impl TestContext {
             .flatten()
             .filter(|inner| keys[inner.instruction.program_id_index as usize] == perps::ID)
             .filter_map(|inner| perps_client::events::decode(&inner.instruction.data))
+            .flatten()
             .collect();
         self.process(tx).await.map(|()| events)
     }

@@ -1,10 +1,11 @@
 //! Events for integrators and indexers (DESIGN.md §2), emitted as self-CPIs (Anchor's event-cpi
-//! convention): each is the data of an inner instruction of the program to itself, signed by its
-//! event authority, so it survives log truncation and is read from the transaction's inner
-//! instructions. Events of an instruction that writes the market carry an `EventHeader`: the
-//! market, its next sequence number, and the slot and time.
+//! convention): an instruction's events, in the order they happened, are one `Events` batch, the
+//! data of an inner instruction of the program to itself signed by its event authority, so they
+//! survive log truncation and are read from the transaction's inner instructions. Events of an
+//! instruction that writes the market carry an `EventHeader`: the market, its next sequence
+//! number, and the slot and time.
 
-use anchor_lang::{prelude::*, solana_program::program::invoke_signed};
+use anchor_lang::{prelude::*, solana_program::program::invoke_signed, Discriminator};
 
 use crate::state::{CancelReason, Market, MarketStatus, OrderSide};
 
@@ -29,7 +30,7 @@ impl EventHeader {
 }
 
 /// An event that carries an `EventHeader`.
-pub trait MarketEvent: anchor_lang::Event {
+pub trait MarketEvent: BatchedEvent {
     fn header_mut(&mut self) -> &mut EventHeader;
 }
 
@@ -67,12 +68,21 @@ market_events!(
     AdlCompleted,
 );
 
-/// Emits an instruction's events through the program's event authority (the `event_authority`
-/// account `#[event_cpi]` adds).
+/// The most event bytes one self-CPI carries: Solana's 10 KiB of CPI instruction data, less
+/// Anchor's event tag, the batch's discriminator and its length.
+const MAX_BATCH_BYTES: usize = 10 * 1024 - 8 - 8 - 4;
+
+/// Collects an instruction's events and emits them through the program's event authority (the
+/// `event_authority` account `#[event_cpi]` adds) as `Events` batches: one self-CPI for all of
+/// them (more only past 10 KiB), since every CPI counts toward a transaction's 64 instruction
+/// trace entries and a taker sweeping many orders, or ADL cancelling many, would otherwise run
+/// out. `flush` sends what is collected.
 pub struct Emitter<'info> {
     authority: AccountInfo<'info>,
     slot: u64,
     unix_timestamp: i64,
+    batch: Vec<u8>,
+    count: u32,
 }
 
 impl<'info> Emitter<'info> {
@@ -82,16 +92,71 @@ impl<'info> Emitter<'info> {
             authority: authority.to_account_info(),
             slot: clock.slot,
             unix_timestamp: clock.unix_timestamp,
+            batch: Vec::new(),
+            count: 0,
         })
     }
 
-    /// Emits `event` as a self-CPI: Anchor's event tag, then the event's discriminator and data.
-    pub fn emit(&self, event: &impl anchor_lang::Event) -> Result<()> {
-        let data: Vec<u8> = anchor_lang::event::EVENT_IX_TAG_LE
-            .iter()
-            .copied()
-            .chain(event.data())
-            .collect();
+    /// Adds `event` to the batch, as the `PerpsEvent` variant it is.
+    pub fn emit<E: BatchedEvent>(&mut self, event: &E) -> Result<()> {
+        let mut bytes = vec![E::VARIANT];
+        event.serialize(&mut bytes)?;
+        if self.batch.len() + bytes.len() > MAX_BATCH_BYTES {
+            self.flush()?;
+        }
+        self.batch.extend_from_slice(&bytes);
+        self.count += 1;
+        Ok(())
+    }
+
+    /// The circuit breaker's events of a price observation, as market events.
+    pub fn emit_breaker(
+        &mut self,
+        market: &mut Market,
+        breaker: crate::oracle::BreakerEvents,
+    ) -> Result<()> {
+        crate::emit_present!(self, market = market; breaker.cleared, breaker.tripped);
+        Ok(())
+    }
+
+    /// Numbers `event` with `market`'s next sequence number, stamps the slot and time, and adds
+    /// it to the batch.
+    pub fn emit_market<E: MarketEvent>(&mut self, market: &mut Market, mut event: E) -> Result<()> {
+        market.event_sequence = market
+            .event_sequence
+            .checked_add(1)
+            .ok_or(crate::error::PerpsError::MathOverflow)?;
+        let header = event.header_mut();
+        header.sequence = market.event_sequence;
+        header.slot = self.slot;
+        header.unix_timestamp = self.unix_timestamp;
+        self.emit(&event)
+    }
+
+    /// `emit` of the instruction's only event, sent at once.
+    pub fn emit_now<E: BatchedEvent>(mut self, event: &E) -> Result<()> {
+        self.emit(event)?;
+        self.flush()
+    }
+
+    /// `emit_market` of the instruction's only event, sent at once.
+    pub fn emit_market_now<E: MarketEvent>(mut self, market: &mut Market, event: E) -> Result<()> {
+        self.emit_market(market, event)?;
+        self.flush()
+    }
+
+    /// Emits the batch collected so far as one `Events` self-CPI: Anchor's event tag, the batch's
+    /// discriminator, then the Borsh `Vec<PerpsEvent>`.
+    pub fn flush(&mut self) -> Result<()> {
+        if self.count == 0 {
+            return Ok(());
+        }
+        let mut data = Vec::with_capacity(20 + self.batch.len());
+        data.extend_from_slice(anchor_lang::event::EVENT_IX_TAG_LE);
+        data.extend_from_slice(Events::DISCRIMINATOR);
+        data.extend_from_slice(&self.count.to_le_bytes());
+        data.append(&mut self.batch);
+        self.count = 0;
         let instruction = anchor_lang::solana_program::instruction::Instruction::new_with_bytes(
             crate::ID,
             &data,
@@ -104,30 +169,115 @@ impl<'info> Emitter<'info> {
         )
         .map_err(Into::into)
     }
+}
 
-    /// The circuit breaker's events of a price observation, as market events.
-    pub fn emit_breaker(
-        &self,
-        market: &mut Market,
-        breaker: crate::oracle::BreakerEvents,
-    ) -> Result<()> {
-        crate::emit_present!(self, market = market; breaker.cleared, breaker.tripped);
-        Ok(())
-    }
+/// An event the emitter batches: its variant of `PerpsEvent`.
+pub trait BatchedEvent: AnchorSerialize {
+    const VARIANT: u8;
+}
 
-    /// Numbers `event` with `market`'s next sequence number, stamps the slot and time, and emits
-    /// it.
-    pub fn emit_market(&self, market: &mut Market, mut event: impl MarketEvent) -> Result<()> {
-        market.event_sequence = market
-            .event_sequence
-            .checked_add(1)
-            .ok_or(crate::error::PerpsError::MathOverflow)?;
-        let header = event.header_mut();
-        header.sequence = market.event_sequence;
-        header.slot = self.slot;
-        header.unix_timestamp = self.unix_timestamp;
-        self.emit(&event)
-    }
+macro_rules! all_events {
+    ($($event:ident),+ $(,)?) => {
+        /// Any event of the program, as an `Events` batch carries it.
+        #[derive(AnchorSerialize, AnchorDeserialize)]
+        pub enum PerpsEvent {
+            $($event($event),)+
+        }
+
+        /// `PerpsEvent`'s variants, by index.
+        #[repr(u8)]
+        enum Variant {
+            $($event,)+
+        }
+
+        $(
+            impl BatchedEvent for $event {
+                const VARIANT: u8 = Variant::$event as u8;
+            }
+        )+
+    };
+}
+
+all_events!(
+    ExchangeInitialized,
+    AdminProposed,
+    AdminChanged,
+    TreasuryChanged,
+    OracleAuthorityChanged,
+    ExchangePauseSet,
+    PriceFeedCreated,
+    OrderBookInitialized,
+    PositionRegistryInitialized,
+    MarketCreated,
+    MarketParamsUpdated,
+    MarketStatusChanged,
+    PriceFeedUpdated,
+    PositionOpened,
+    CollateralDeposited,
+    CollateralWithdrawn,
+    PositionClosed,
+    PositionSettled,
+    InsuranceFunded,
+    OrderPlaced,
+    Fill,
+    OrderCancelled,
+    FundingUpdated,
+    CircuitBreakerTripped,
+    CircuitBreakerCleared,
+    Liquidation,
+    Bankruptcy,
+    InsuranceWithdrawn,
+    AdlStarted,
+    AdlBookTakeover,
+    AdlRankingStarted,
+    AdlChunkRanked,
+    AdlRankingCompleted,
+    AdlFilled,
+    AdlSkipped,
+    AdlCompleted,
+);
+
+macro_rules! headers {
+    ($($event:ident),+ $(,)?) => {
+        impl PerpsEvent {
+            /// The market, sequence number, slot and time of a market event.
+            pub fn header(&self) -> Option<&EventHeader> {
+                match self {
+                    $(PerpsEvent::$event(event) => Some(&event.header),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+headers!(
+    MarketParamsUpdated,
+    MarketStatusChanged,
+    CollateralWithdrawn,
+    PositionSettled,
+    OrderPlaced,
+    Fill,
+    OrderCancelled,
+    FundingUpdated,
+    CircuitBreakerTripped,
+    CircuitBreakerCleared,
+    Liquidation,
+    Bankruptcy,
+    InsuranceWithdrawn,
+    AdlStarted,
+    AdlBookTakeover,
+    AdlRankingStarted,
+    AdlFilled,
+    AdlSkipped,
+    AdlCompleted,
+);
+
+/// The events of one instruction (or one 10 KiB part of them), in the order they happened: the
+/// only event the program emits on the wire.
+#[event]
+pub struct Events {
+    pub events: Vec<PerpsEvent>,
 }
 
 #[event]

@@ -746,3 +746,46 @@ async fn a_reduce_only_market_accepts_only_orders_that_shrink_positions() {
     assert_eq!(ctx.position(&m.market, &bob.pubkey()).await.base_lots, 6);
     ctx.assert_vault_matches_positions(&m).await;
 }
+
+#[tokio::test]
+async fn a_taker_sweeping_more_orders_than_a_transaction_has_instruction_slots_lands_with_all_its_events(
+) {
+    // Three makers rest 32 one-lot asks each, one tick apart; a taker lifts all 96. Solana allows
+    // 64 instructions (CPIs included) in a transaction's trace: one self-CPI per event would fail
+    // here, so the events go out as batches, in the order they happened.
+    let (mut ctx, m, t) = market_with_traders(4, 10_000 * USDC).await;
+    for (i, maker) in t[..3].iter().enumerate() {
+        for level in 0..32u64 {
+            let price = P + (i as u64 * 32 + level) * TICK;
+            ctx.place(
+                &m,
+                maker,
+                order(OrderSide::Ask, price, 1, OrderType::PostOnly),
+            )
+            .await
+            .unwrap();
+        }
+    }
+    let sequence = ctx.market(&m.market).await.event_sequence;
+    let events = ctx
+        .place_with_events(&m, &t[3], limit(OrderSide::Bid, P + 95 * TICK, 96))
+        .await
+        .unwrap();
+    let prices: Vec<u64> = events
+        .iter()
+        .filter_map(|event| match event {
+            PerpsEvent::Fill(fill) => Some(fill.price),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        prices,
+        (0..96).map(|level| P + level * TICK).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        assert_sequenced(&events, &m.market, sequence),
+        sequence + 97
+    );
+    assert_eq!(ctx.position(&m.market, &t[3].pubkey()).await.base_lots, 96);
+    ctx.assert_vault_matches_positions(&m).await;
+}

@@ -17,14 +17,14 @@ pub struct AcceptAdmin<'info> {
 
 /// Second step of an admin transfer: the proposed admin takes over.
 pub fn handler(ctx: Context<AcceptAdmin>) -> Result<()> {
-    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
+    let mut emitter = Emitter::new(&ctx.accounts.event_authority)?;
     let new_admin = ctx.accounts.new_admin.key();
     let old_admin = accept_admin_action(&mut ctx.accounts.exchange, &new_admin)?;
     emitter.emit(&AdminChanged {
         old_admin,
         new_admin,
     })?;
-    Ok(())
+    emitter.flush()
 }
 
 /// Makes `signer` the admin if it is the pending one (`NotPendingAdmin` otherwise, and always

@@ -85,7 +85,7 @@ pub fn handler<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
             )
         },
     )?;
-    let emitter = Emitter::new(&accounts.event_authority)?;
+    let mut emitter = Emitter::new(&accounts.event_authority)?;
     emitter.emit_breaker(&mut market, breaker)?;
     for event in outcome.events {
         match event {
@@ -95,6 +95,7 @@ pub fn handler<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
         }
     }
     crate::emit_present!(emitter, market = market; outcome.completed, outcome.ranking_started);
+    emitter.flush()?;
     vault::release_then_pay_out(
         market,
         (registry, book),

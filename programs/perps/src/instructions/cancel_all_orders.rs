@@ -34,14 +34,14 @@ pub fn handler(ctx: Context<CancelAllOrders>) -> Result<()> {
         &position_key,
         Clock::get()?.unix_timestamp,
     )?;
-    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
+    let mut emitter = Emitter::new(&ctx.accounts.event_authority)?;
     for order in cancelled {
         emitter.emit_market(
             &mut market,
             order.event(market_key, position_key, CancelReason::ByOwner),
         )?;
     }
-    Ok(())
+    emitter.flush()
 }
 
 /// Removes every resting order of `position` (the account at `key`) with

@@ -36,7 +36,7 @@ pub fn handler(ctx: Context<CancelOrder>, by: CancelBy) -> Result<()> {
         by,
         Clock::get()?.unix_timestamp,
     )?;
-    Emitter::new(&ctx.accounts.event_authority)?.emit_market(
+    Emitter::new(&ctx.accounts.event_authority)?.emit_market_now(
         &mut market,
         OrderCancelled {
             header: EventHeader::of(market_key),

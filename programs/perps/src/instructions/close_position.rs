@@ -24,7 +24,7 @@ pub struct ClosePosition<'info> {
 /// Closes a flat, order-free, empty position, frees its registry slot and returns its rent to
 /// the owner.
 pub fn handler(ctx: Context<ClosePosition>) -> Result<()> {
-    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
+    let mut emitter = Emitter::new(&ctx.accounts.event_authority)?;
     let position = ctx.accounts.position.load()?;
     position.require_closable()?;
     let mut registry = Registry::load_mut(ctx.accounts.registry.as_ref())?;
@@ -38,5 +38,5 @@ pub fn handler(ctx: Context<ClosePosition>) -> Result<()> {
         owner: position.owner,
         position: ctx.accounts.position.key(),
     })?;
-    Ok(())
+    emitter.flush()
 }

@@ -47,7 +47,7 @@ pub fn handler(ctx: Context<CrankFunding>) -> Result<()> {
         |market| oracle::read_price(market, &market_key, &accounts.oracle, OracleUse::Trading),
     )?;
     let swept = event.swept_to_insurance;
-    Emitter::new(&accounts.event_authority)?.emit_market(&mut market, event)?;
+    Emitter::new(&accounts.event_authority)?.emit_market_now(&mut market, event)?;
     vault::release_then_pay_out(
         market,
         (),

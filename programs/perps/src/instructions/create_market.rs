@@ -61,7 +61,7 @@ pub struct CreateMarket<'info> {
 }
 
 pub fn handler(ctx: Context<CreateMarket>, symbol: [u8; 16], params: MarketParams) -> Result<()> {
-    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
+    let mut emitter = Emitter::new(&ctx.accounts.event_authority)?;
     let accounts = &mut *ctx.accounts;
     params.validate(&accounts.exchange.bounds)?;
     let market_key = accounts.market.key();
@@ -123,5 +123,5 @@ pub fn handler(ctx: Context<CreateMarket>, symbol: [u8; 16], params: MarketParam
         symbol,
         oracle: accounts.oracle.key(),
     })?;
-    Ok(())
+    emitter.flush()
 }

@@ -53,7 +53,7 @@ pub fn handler(
         version: PriceFeed::VERSION,
         _reserved: [0; 32],
     });
-    Emitter::new(&ctx.accounts.event_authority)?.emit(&PriceFeedCreated {
+    Emitter::new(&ctx.accounts.event_authority)?.emit_now(&PriceFeedCreated {
         feed: ctx.accounts.price_feed.key(),
         market: ctx.accounts.market.key(),
         authority,

@@ -38,7 +38,7 @@ pub struct Deposit<'info> {
 
 /// Adds collateral to the owner's position. Allowed while paused; not once settled.
 pub fn handler(ctx: Context<Deposit>, amount: u64) -> Result<()> {
-    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
+    let mut emitter = Emitter::new(&ctx.accounts.event_authority)?;
     let collateral = deposit_action(
         &*ctx.accounts.market.load()?,
         &mut *ctx.accounts.position.load_mut()?,
@@ -57,7 +57,7 @@ pub fn handler(ctx: Context<Deposit>, amount: u64) -> Result<()> {
         amount,
         collateral,
     })?;
-    Ok(())
+    emitter.flush()
 }
 
 /// Credits `amount` from a wallet holding `wallet_balance` to `position`; returns its collateral.

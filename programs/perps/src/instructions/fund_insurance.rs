@@ -32,7 +32,7 @@ pub struct FundInsurance<'info> {
 
 /// Anyone may add to a market's insurance vault, in any market status.
 pub fn handler(ctx: Context<FundInsurance>, amount: u64) -> Result<()> {
-    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
+    let mut emitter = Emitter::new(&ctx.accounts.event_authority)?;
     require!(amount > 0, PerpsError::ZeroAmount);
     require!(
         ctx.accounts.funder_token.amount >= amount,
@@ -52,5 +52,5 @@ pub fn handler(ctx: Context<FundInsurance>, amount: u64) -> Result<()> {
         amount,
         vault_balance: ctx.accounts.insurance_vault.amount,
     })?;
-    Ok(())
+    emitter.flush()
 }

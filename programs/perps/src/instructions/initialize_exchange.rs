@@ -35,7 +35,7 @@ pub struct InitializeExchange<'info> {
 /// Creates the singleton exchange with its bounds, collateral mint and treasury; only the
 /// program's upgrade authority may, and it becomes the admin.
 pub fn handler(ctx: Context<InitializeExchange>, bounds: ExchangeBounds) -> Result<()> {
-    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
+    let mut emitter = Emitter::new(&ctx.accounts.event_authority)?;
     bounds.validate()?;
     let accounts = &mut *ctx.accounts;
     accounts.exchange.set_inner(Exchange {
@@ -56,5 +56,5 @@ pub fn handler(ctx: Context<InitializeExchange>, bounds: ExchangeBounds) -> Resu
         collateral_mint: accounts.collateral_mint.key(),
         treasury: accounts.treasury.key(),
     })?;
-    Ok(())
+    emitter.flush()
 }

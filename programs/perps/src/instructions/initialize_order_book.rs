@@ -32,7 +32,7 @@ pub fn handler(ctx: Context<InitializeOrderBook>) -> Result<()> {
     book.version = OrderBook::VERSION;
     book.book.next_order_id = 1;
     market.order_book = ctx.accounts.order_book.key();
-    Emitter::new(&ctx.accounts.event_authority)?.emit(&OrderBookInitialized {
+    Emitter::new(&ctx.accounts.event_authority)?.emit_now(&OrderBookInitialized {
         market: ctx.accounts.market.key(),
         order_book: market.order_book,
     })

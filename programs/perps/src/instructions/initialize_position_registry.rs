@@ -38,7 +38,7 @@ pub fn handler(ctx: Context<InitializePositionRegistry>) -> Result<()> {
     registry.free_head = NO_SLOT;
     registry.version = PositionRegistry::VERSION;
     market.position_registry = ctx.accounts.registry.key();
-    Emitter::new(&ctx.accounts.event_authority)?.emit(&PositionRegistryInitialized {
+    Emitter::new(&ctx.accounts.event_authority)?.emit_now(&PositionRegistryInitialized {
         market: ctx.accounts.market.key(),
         registry: market.position_registry,
         capacity,

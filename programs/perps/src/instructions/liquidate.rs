@@ -91,7 +91,7 @@ pub fn handler(ctx: Context<Liquidate>) -> Result<()> {
         },
     )?;
     let events = outcome.events;
-    let emitter = Emitter::new(&accounts.event_authority)?;
+    let mut emitter = Emitter::new(&accounts.event_authority)?;
     emitter.emit_breaker(&mut market, breaker)?;
     for cancelled in events.cancelled {
         emitter.emit_market(&mut market, cancelled)?;
@@ -104,6 +104,7 @@ pub fn handler(ctx: Context<Liquidate>) -> Result<()> {
         events.liquidation,
         events.bankruptcy_paid,
     );
+    emitter.flush()?;
     vault::release_then_pay_out(
         market,
         (target, liquidator, book),

@@ -38,7 +38,7 @@ pub struct OpenPosition<'info> {
 /// Opens the owner's position in a market and registers it, so that every ADL sweep ranks it.
 /// Refused when the registry is full (`RegistryFull`) or the market settled.
 pub fn handler(ctx: Context<OpenPosition>) -> Result<()> {
-    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
+    let mut emitter = Emitter::new(&ctx.accounts.event_authority)?;
     let market = ctx.accounts.market.load()?;
     require!(
         market.status()? != MarketStatus::Settled,
@@ -69,5 +69,5 @@ pub fn handler(ctx: Context<OpenPosition>) -> Result<()> {
         owner: position.owner,
         position: ctx.accounts.position.key(),
     })?;
-    Ok(())
+    emitter.flush()
 }

@@ -92,7 +92,7 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
             )
         },
     )?;
-    let emitter = Emitter::new(&accounts.event_authority)?;
+    let mut emitter = Emitter::new(&accounts.event_authority)?;
     emitter.emit_breaker(&mut market, breaker)?;
     for event in outcome.events {
         match event {
@@ -101,6 +101,7 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
         }
     }
     emitter.emit_market(&mut market, outcome.placed)?;
+    emitter.flush()?;
     vault::release_then_pay_out(
         market,
         (taker, book),
@@ -215,8 +216,8 @@ pub fn place_order_action(
         taker: taker_key.to_bytes(),
     };
     let mut fees_collected = SignedQuote::ZERO;
-    let mut events = Vec::new();
-    let mut self_traded = Vec::new();
+    // Fills and cancels in the order they happen, from both callbacks of the match.
+    let events = core::cell::RefCell::new(Vec::new());
     let outcome = book
         .book
         .match_order(
@@ -233,7 +234,7 @@ pub fn place_order_action(
                     .checked_add(fill.maker_fee)
                     .and_then(|f| f.checked_add(fill.taker_fee))?;
                 if fill.lots.0 > 0 {
-                    events.push(OrderEvent::Fill(Fill {
+                    events.borrow_mut().push(OrderEvent::Fill(Fill {
                         header: EventHeader::of(market_key),
                         maker: maker_key,
                         taker: taker_key,
@@ -246,23 +247,37 @@ pub fn place_order_action(
                     }));
                 }
                 if let Some(reason) = fill.cancelled {
-                    events.push(OrderEvent::Cancelled(OrderCancelled {
-                        header: EventHeader::of(market_key),
-                        position: maker_key,
-                        order_id: order.order_id,
-                        side: side.opposite().into(),
-                        lots: order.lots - fill.lots.0,
-                        reason,
-                    }));
+                    events
+                        .borrow_mut()
+                        .push(OrderEvent::Cancelled(OrderCancelled {
+                            header: EventHeader::of(market_key),
+                            position: maker_key,
+                            order_id: order.order_id,
+                            side: side.opposite().into(),
+                            lots: order.lots - fill.lots.0,
+                            reason,
+                        }));
                 }
                 Ok(MakerResponse::Fill {
                     lots: fill.lots,
                     cancel_rest: fill.cancelled.is_some(),
                 })
             },
-            |order| self_traded.push(*order),
+            |order| {
+                events
+                    .borrow_mut()
+                    .push(OrderEvent::Cancelled(OrderCancelled {
+                        header: EventHeader::of(market_key),
+                        position: taker_key,
+                        order_id: order.order_id,
+                        side: side.opposite().into(),
+                        lots: order.lots,
+                        reason: CancelReason::SelfTrade,
+                    }))
+            },
         )
         .map_err(|e| e.0)?;
+    let mut events = events.into_inner();
     require_eq!(
         market.open_interest_long,
         market.open_interest_short,
@@ -276,16 +291,6 @@ pub fn place_order_action(
             outcome.self_trade_cancelled_lots.0,
             outcome.self_trade_cancelled_orders,
         )?;
-        events.extend(self_traded.into_iter().map(|order: RestingOrder| {
-            OrderEvent::Cancelled(OrderCancelled {
-                header: EventHeader::of(market_key),
-                position: taker_key,
-                order_id: order.order_id,
-                side: side.opposite().into(),
-                lots: order.lots,
-                reason: CancelReason::SelfTrade,
-            })
-        }));
     }
 
     let remaining = lots - outcome.filled.0;

@@ -17,11 +17,11 @@ pub struct ProposeAdmin<'info> {
 /// First step of an admin transfer: names the next admin, who must accept (`accept_admin`).
 /// Proposing `Pubkey::default()` withdraws a proposal.
 pub fn handler(ctx: Context<ProposeAdmin>, proposed: Pubkey) -> Result<()> {
-    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
+    let mut emitter = Emitter::new(&ctx.accounts.event_authority)?;
     ctx.accounts.exchange.pending_admin = proposed;
     emitter.emit(&AdminProposed {
         admin: ctx.accounts.admin.key(),
         proposed,
     })?;
-    Ok(())
+    emitter.flush()
 }

@@ -56,10 +56,10 @@ pub fn handler<'info>(
         &supplied,
         &mut RemainingPositions(ctx.remaining_accounts),
     )?;
-    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
+    let mut emitter = Emitter::new(&ctx.accounts.event_authority)?;
     emitter.emit(&outcome.chunk)?;
     crate::emit_present!(emitter; outcome.completed);
-    Ok(())
+    emitter.flush()
 }
 
 /// Whether the supplied account at `key` is a closed position (its lamports and data gone).

@@ -19,8 +19,8 @@ pub struct SetExchangePaused<'info> {
 /// accounts: trading, deposits, withdrawals with risk, liquidation, ADL, ranking and funding all
 /// wait.
 pub fn handler(ctx: Context<SetExchangePaused>, paused: bool) -> Result<()> {
-    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
+    let mut emitter = Emitter::new(&ctx.accounts.event_authority)?;
     ctx.accounts.exchange.paused = paused;
     emitter.emit(&ExchangePauseSet { paused })?;
-    Ok(())
+    emitter.flush()
 }

@@ -34,7 +34,7 @@ pub fn handler(ctx: Context<SetMarketStatus>, status: MarketStatus) -> Result<()
         )
     })?;
     let settlement_price = market.settlement_price;
-    Emitter::new(&ctx.accounts.event_authority)?.emit_market(
+    Emitter::new(&ctx.accounts.event_authority)?.emit_market_now(
         &mut market,
         MarketStatusChanged {
             header: EventHeader::of(market_key),

@@ -18,7 +18,7 @@ pub struct SetOracleAuthority<'info> {
 
 /// Rotates the key allowed to push prices to one of the program's price feeds.
 pub fn handler(ctx: Context<SetOracleAuthority>, authority: Pubkey) -> Result<()> {
-    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
+    let mut emitter = Emitter::new(&ctx.accounts.event_authority)?;
     let feed = &mut ctx.accounts.price_feed;
     let old_authority = feed.authority;
     feed.authority = authority;
@@ -27,5 +27,5 @@ pub fn handler(ctx: Context<SetOracleAuthority>, authority: Pubkey) -> Result<()
         old_authority,
         new_authority: authority,
     })?;
-    Ok(())
+    emitter.flush()
 }

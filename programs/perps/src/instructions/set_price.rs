@@ -16,7 +16,7 @@ pub struct SetPrice<'info> {
 
 /// Pushes a price stamped with the current cluster time.
 pub fn handler(ctx: Context<SetPrice>, price: i64, conf: u64) -> Result<()> {
-    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
+    let mut emitter = Emitter::new(&ctx.accounts.event_authority)?;
     require!(price > 0, PerpsError::InvalidOraclePrice);
     let publish_time = Clock::get()?.unix_timestamp;
     let feed = &mut ctx.accounts.price_feed;
@@ -29,5 +29,5 @@ pub fn handler(ctx: Context<SetPrice>, price: i64, conf: u64) -> Result<()> {
         conf,
         publish_time,
     })?;
-    Ok(())
+    emitter.flush()
 }

@@ -20,7 +20,7 @@ pub struct SetTreasury<'info> {
 
 /// Points the treasury's share of trading fees at another token account of the collateral mint.
 pub fn handler(ctx: Context<SetTreasury>) -> Result<()> {
-    let emitter = Emitter::new(&ctx.accounts.event_authority)?;
+    let mut emitter = Emitter::new(&ctx.accounts.event_authority)?;
     let exchange = &mut ctx.accounts.exchange;
     let old_treasury = exchange.treasury;
     exchange.treasury = ctx.accounts.treasury.key();
@@ -28,5 +28,5 @@ pub fn handler(ctx: Context<SetTreasury>) -> Result<()> {
         old_treasury,
         new_treasury: exchange.treasury,
     })?;
-    Ok(())
+    emitter.flush()
 }

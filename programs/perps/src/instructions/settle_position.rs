@@ -58,11 +58,12 @@ pub fn handler(ctx: Context<SettlePosition>) -> Result<()> {
         settlement.event.from_insurance,
         settlement.event.to_insurance,
     );
-    let emitter = Emitter::new(&accounts.event_authority)?;
+    let mut emitter = Emitter::new(&accounts.event_authority)?;
     for cancelled in settlement.cancelled {
         emitter.emit_market(&mut market, cancelled)?;
     }
     emitter.emit_market(&mut market, settlement.event)?;
+    emitter.flush()?;
     vault::release_then_pay_out(
         market,
         position,

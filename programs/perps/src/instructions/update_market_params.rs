@@ -21,7 +21,7 @@ pub struct UpdateMarketParams<'info> {
 pub fn handler(ctx: Context<UpdateMarketParams>, params: MarketParams) -> Result<()> {
     let mut market = ctx.accounts.market.load_mut()?;
     update_market_params_action(&mut market, &ctx.accounts.exchange.bounds, params)?;
-    Emitter::new(&ctx.accounts.event_authority)?.emit_market(
+    Emitter::new(&ctx.accounts.event_authority)?.emit_market_now(
         &mut market,
         MarketParamsUpdated {
             header: EventHeader::of(ctx.accounts.market.key()),

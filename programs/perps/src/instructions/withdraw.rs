@@ -52,7 +52,7 @@ pub fn handler(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
             &mut breaker,
         )
     })?;
-    let emitter = Emitter::new(&accounts.event_authority)?;
+    let mut emitter = Emitter::new(&accounts.event_authority)?;
     emitter.emit_breaker(&mut market, breaker)?;
     emitter.emit_market(
         &mut market,
@@ -63,6 +63,7 @@ pub fn handler(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
             collateral,
         },
     )?;
+    emitter.flush()?;
     vault::release_then_pay_out(
         market,
         position,

@@ -28,7 +28,7 @@ pub fn handler(ctx: Context<WithdrawInsurance>, amount: u64) -> Result<()> {
     let accounts = &ctx.accounts;
     let mut market = accounts.market.load_mut()?;
     check_insurance_withdrawal(&market, accounts.insurance_vault.amount, amount)?;
-    Emitter::new(&accounts.event_authority)?.emit_market(
+    Emitter::new(&accounts.event_authority)?.emit_market_now(
         &mut market,
         InsuranceWithdrawn {
             header: EventHeader::of(accounts.market.key()),
