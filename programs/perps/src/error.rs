@@ -154,6 +154,8 @@ pub enum PerpsError {
     MissingEvictedAccount,
     #[msg("The market is not settled: positions close at a settlement price only once it is")]
     MarketNotSettled,
+    #[msg("Insurance cannot leave a settled market until every position is settled")]
+    SettlementIncomplete,
 }
 
 /// Turns an engine result into the program's, keeping the engine error's own name.

@@ -99,6 +99,7 @@ pub fn handler(ctx: Context<CreateMarket>, symbol: [u8; 16], params: MarketParam
         adl_book: Position {
             market: market_key,
             owner: market_key,
+            version: Position::VERSION,
             ..Zeroable::zeroed()
         },
         adl_snapshot_price: 0,

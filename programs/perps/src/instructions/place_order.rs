@@ -242,8 +242,10 @@ pub fn place_order_action(
                         taker_side: args.side,
                         price: order.price,
                         lots: fill.lots.0,
-                        maker_fee: fill.maker_fee.0 as i64,
-                        taker_fee: fill.taker_fee.0 as i64,
+                        maker_fee: i64::try_from(fill.maker_fee.0)
+                            .map_err(|_| perps_engine::EngineError::MathOverflow)?,
+                        taker_fee: i64::try_from(fill.taker_fee.0)
+                            .map_err(|_| perps_engine::EngineError::MathOverflow)?,
                     }));
                 }
                 if let Some(reason) = fill.cancelled {

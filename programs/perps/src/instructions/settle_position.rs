@@ -111,8 +111,8 @@ pub struct Settlement {
 ///
 /// A position with no lots and no orders is refused with `FlatPosition` (a keeper reads it as
 /// "already settled"), unless the market still has something to move (a whole atom of residue,
-/// a flat book's surplus, or its deficit while the insurance vault has something above its
-/// floor): then the call only does that, so a market whose positions were all flat when it
+/// a flat book's surplus, or its deficit or the position's own negative collateral while the
+/// insurance vault has something above its floor): then the call only does that, so a market whose positions were all flat when it
 /// settled can still bring its collateral vault to exactly what the positions hold.
 pub fn settle_position_action(
     market: &mut Market,
@@ -134,7 +134,8 @@ pub fn settle_position_action(
         position.base_lots != 0
             || position.has_open_orders()
             || market.funding_residue >= FUNDING_INDEX_SCALE as i64
-            || book_left,
+            || book_left
+            || (position.collateral < 0 && insurance_available > 0),
         PerpsError::FlatPosition
     );
     let price = Price(market.settlement_price);
@@ -396,6 +397,24 @@ mod tests {
                 short.collateral
             ),
             (-((600 * USDC) as i64), 300 * USDC, -((200 * USDC) as i64))
+        );
+        // Once the vault is funded again, settling the flat position once more pays the rest:
+        // the account can close and the last withdrawal is whole.
+        let s = settle_position_action(
+            &mut f.market,
+            f.key,
+            &mut f.book,
+            &mut short,
+            key,
+            1_000 * USDC,
+        )
+        .unwrap();
+        assert_eq!((s.event.from_insurance, short.collateral), (200 * USDC, 0));
+        assert_eq!(
+            settle_position_action(&mut f.market, f.key, &mut f.book, &mut short, key, 1_000)
+                .err()
+                .unwrap(),
+            PerpsError::FlatPosition.into()
         );
     }
 

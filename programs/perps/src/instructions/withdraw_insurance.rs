@@ -51,12 +51,18 @@ pub fn handler(ctx: Context<WithdrawInsurance>, amount: u64) -> Result<()> {
 
 /// Whether `amount` may leave an insurance vault holding `balance`: not while ADL is pending or
 /// the ADL book holds bad debt (opposite bankruptcies that netted to no lots with a loss the
-/// vault could not pay), and never below the market's floor.
+/// vault could not pay), not from a settled market before every position is settled (a
+/// position below zero at the settlement price draws on it), and never below the market's floor.
 pub fn check_insurance_withdrawal(market: &Market, balance: u64, amount: u64) -> Result<()> {
     require!(amount > 0, PerpsError::ZeroAmount);
     require!(
         !market.is_adl_pending() && market.adl_book.collateral >= 0,
         PerpsError::AdlPending
+    );
+    require!(
+        market.status()? != crate::state::MarketStatus::Settled
+            || (market.open_interest_long == 0 && market.open_interest_short == 0),
+        PerpsError::SettlementIncomplete
     );
     let above_floor = balance.saturating_sub(market.params.insurance_floor);
     require!(amount <= above_floor, PerpsError::InsuranceBelowFloor);
@@ -92,5 +98,17 @@ mod tests {
             check_insurance_withdrawal(&market, 100, 1).unwrap_err(),
             PerpsError::AdlPending.into()
         );
+        // A settled market keeps its vault until every position is settled.
+        market.adl_book.collateral = 0;
+        market.status = crate::state::MarketStatus::Settled as u8;
+        market.open_interest_long = 5;
+        market.open_interest_short = 5;
+        assert_eq!(
+            check_insurance_withdrawal(&market, 100, 1).unwrap_err(),
+            PerpsError::SettlementIncomplete.into()
+        );
+        market.open_interest_long = 0;
+        market.open_interest_short = 0;
+        assert!(check_insurance_withdrawal(&market, 100, 1).is_ok());
     }
 }

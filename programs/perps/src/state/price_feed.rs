@@ -22,7 +22,7 @@ pub struct PriceFeed {
     pub _reserved: [u8; 32],
 }
 
-// The README's account table: 8 + 94 bytes, 32 of them reserved.
+// The README's account table: 8 + 126 bytes, 32 of them reserved.
 const _: () = assert!(8 + PriceFeed::INIT_SPACE == 134);
 
 impl PriceFeed {
