@@ -35,27 +35,27 @@ pub const MAX_VOLATILITY_FACTOR_PPM: u32 = 10 * PPM;
 
 /// Where a market reads its price.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[borsh(use_discriminant = true)]
+// Variants in wire order: Borsh writes each one's index, and `as u8` reads the same.
 #[repr(u8)]
 pub enum OracleSource {
     /// The program's own `PriceFeed` account.
-    PriceFeed = 0,
+    PriceFeed,
     /// A Pyth receiver `PriceUpdateV2` account (a sponsored feed at a fixed address).
-    PythPull = 1,
+    PythPull,
 }
 
 /// A market's lifecycle state (DESIGN.md §11).
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[borsh(use_discriminant = true)]
+// Variants in wire order: Borsh writes each one's index, and `as u8` reads the same.
 #[repr(u8)]
 pub enum MarketStatus {
-    Active = 0,
+    Active,
     /// Only orders that reduce risk; liquidation and ADL keep running.
-    ReduceOnly = 1,
+    ReduceOnly,
     /// Only cancels and deposits.
-    Paused = 2,
+    Paused,
     /// Final: a settlement price is fixed and every position closes at it.
-    Settled = 3,
+    Settled,
 }
 
 impl TryFrom<u8> for MarketStatus {

@@ -60,21 +60,21 @@ impl From<CancelBy> for OrderRef {
 
 /// Why resting orders left the book without filling, in `OrderCancelled` events.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[borsh(use_discriminant = true)]
+// Variants in wire order: Borsh writes each one's index, and `as u8` reads the same.
 #[repr(u8)]
 pub enum CancelReason {
-    ByOwner = 0,
+    ByOwner,
     /// The taker's own resting orders in the way of its order (self-trade prevention).
-    SelfTrade = 1,
+    SelfTrade,
     /// A reduce-only order reached when its maker had less left to reduce.
-    ReduceOnly = 2,
-    ByLiquidation = 3,
+    ReduceOnly,
+    ByLiquidation,
     /// Outside the band around the current oracle, or its maker could no longer carry the fill.
-    Stale = 4,
+    Stale,
     /// A deleveraged position whose margin no longer covers its resting orders.
-    ByAdl = 5,
+    ByAdl,
     /// The worst order of a full book side, pushed off by a better-priced one (DESIGN.md §9).
-    Evicted = 6,
+    Evicted,
     /// Cancelled by `settle_position` in a Settled market.
-    BySettlement = 7,
+    BySettlement,
 }

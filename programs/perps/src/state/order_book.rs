@@ -1,6 +1,121 @@
 use anchor_lang::prelude::*;
 use perps_engine::Book;
 
+/// The engine's `Book` inside the account: a transparent newtype, so the program can describe
+/// its layout to Anchor's IDL without the engine knowing of Anchor, and derefs to the `Book`.
+#[repr(transparent)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct EngineBook(pub Book);
+
+impl core::ops::Deref for EngineBook {
+    type Target = Book;
+    fn deref(&self) -> &Book {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for EngineBook {
+    fn deref_mut(&mut self) -> &mut Book {
+        &mut self.0
+    }
+}
+
+/// The layout of `perps_engine::Book` (`#[repr(C)]`, bytemuck) as IDL types: `Book`, its two
+/// `BookSide`s of `BOOK_SIDE_CAPACITY` `RestingOrder`s. A test keeps it true to the engine.
+#[cfg(feature = "idl-build")]
+mod idl {
+    use anchor_lang::idl::types::*;
+    use std::collections::BTreeMap;
+
+    const BOOK: &str = "perps_engine::book::Book";
+    const SIDE: &str = "perps_engine::book::BookSide";
+    const ORDER: &str = "perps_engine::book::RestingOrder";
+
+    fn field(name: &str, ty: IdlType) -> IdlField {
+        IdlField {
+            name: name.into(),
+            docs: vec![],
+            ty,
+        }
+    }
+
+    fn defined(name: &str) -> IdlType {
+        IdlType::Defined {
+            name: name.into(),
+            generics: vec![],
+        }
+    }
+
+    fn bytemuck_struct(name: &str, docs: &str, fields: Vec<IdlField>) -> IdlTypeDef {
+        IdlTypeDef {
+            name: name.into(),
+            docs: vec![docs.into()],
+            serialization: IdlSerialization::Bytemuck,
+            repr: Some(IdlRepr::C(IdlReprModifier {
+                packed: false,
+                align: None,
+            })),
+            generics: vec![],
+            ty: IdlTypeDefTy::Struct {
+                fields: Some(IdlDefinedFields::Named(fields)),
+            },
+        }
+    }
+
+    impl anchor_lang::idl::build::IdlBuild for super::EngineBook {
+        fn create_type() -> Option<IdlTypeDef> {
+            Some(bytemuck_struct(
+                BOOK,
+                "Both sides of a market's book, each sorted worst to best.",
+                vec![
+                    field("next_order_id", IdlType::U64),
+                    field("bids", defined(SIDE)),
+                    field("asks", defined(SIDE)),
+                ],
+            ))
+        }
+
+        fn insert_types(types: &mut BTreeMap<String, IdlTypeDef>) {
+            let side = bytemuck_struct(
+                SIDE,
+                "One side of the book: `len` orders, worst price first, best last.",
+                vec![
+                    field("len", IdlType::U64),
+                    field(
+                        "orders",
+                        IdlType::Array(
+                            Box::new(defined(ORDER)),
+                            IdlArrayLen::Value(perps_engine::BOOK_SIDE_CAPACITY),
+                        ),
+                    ),
+                ],
+            );
+            let order = bytemuck_struct(
+                ORDER,
+                "A resting order: its maker's Position address, ids, price per lot and lots.",
+                vec![
+                    field("maker", IdlType::Pubkey),
+                    field("order_id", IdlType::U64),
+                    field("client_order_id", IdlType::U64),
+                    field("price", IdlType::U64),
+                    field("lots", IdlType::U64),
+                    field("reduce_only", IdlType::U8),
+                    field(
+                        "padding",
+                        IdlType::Array(Box::new(IdlType::U8), IdlArrayLen::Value(7)),
+                    ),
+                ],
+            );
+            types.insert(SIDE.into(), side);
+            types.insert(ORDER.into(), order);
+        }
+
+        fn get_full_path() -> String {
+            BOOK.into()
+        }
+    }
+}
+
 /// A market's order book: zero-copy and too large for a CPI create, so the client creates the
 /// account and `initialize_order_book` adopts it (DESIGN.md §4).
 #[account(zero_copy)]
@@ -11,7 +126,7 @@ pub struct OrderBook {
     pub _padding: [u8; 7],
     /// Zeroes, for fields a later version adds (README: Accounts).
     pub _reserved: [u8; 64],
-    pub book: Book,
+    pub book: EngineBook,
 }
 
 // The README's account table: 73,864 bytes, 64 of them reserved.
@@ -77,6 +192,46 @@ impl OrderBook {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_books_idl_layout_is_the_engines() {
+        use core::mem::{offset_of, size_of};
+        use perps_engine::{book::BookSide, RestingOrder, BOOK_SIDE_CAPACITY};
+        // RestingOrder: maker, order_id, client_order_id, price, lots, reduce_only, 7 of padding.
+        assert_eq!(
+            [
+                offset_of!(RestingOrder, maker),
+                offset_of!(RestingOrder, order_id),
+                offset_of!(RestingOrder, client_order_id),
+                offset_of!(RestingOrder, price),
+                offset_of!(RestingOrder, lots),
+                offset_of!(RestingOrder, reduce_only),
+                size_of::<RestingOrder>()
+            ],
+            [0, 32, 40, 48, 56, 64, 72]
+        );
+        assert_eq!(
+            [offset_of!(BookSide, len), offset_of!(BookSide, orders)],
+            [0, 8]
+        );
+        assert_eq!(size_of::<BookSide>(), 8 + BOOK_SIDE_CAPACITY * 72);
+        assert_eq!(
+            [
+                offset_of!(Book, next_order_id),
+                offset_of!(Book, bids),
+                offset_of!(Book, asks),
+                size_of::<Book>()
+            ],
+            [
+                0,
+                8,
+                8 + size_of::<BookSide>(),
+                8 + 2 * size_of::<BookSide>()
+            ]
+        );
+        assert_eq!(size_of::<EngineBook>(), size_of::<Book>());
+    }
+
     use crate::testing;
     use perps_engine::{BaseLots, OrderSide, Price};
 

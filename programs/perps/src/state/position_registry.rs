@@ -1,7 +1,6 @@
 use std::cell::RefMut;
 
 use anchor_lang::{prelude::*, Discriminator};
-use bytemuck::{Pod, Zeroable};
 use perps_engine::{
     adl::{ranking_place, AdlScore},
     PositionSide,
@@ -17,8 +16,8 @@ pub const NO_SLOT: u32 = u32::MAX;
 /// One place of a sweep's ranking: a position, its score at the snapshot price as an exact
 /// fraction (little-endian `u128`s, kept as bytes so the account needs no 16-byte alignment), and
 /// the lots it may still be deleveraged for (its size when ranked, less what ADL took since).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
-#[repr(C)]
+#[zero_copy]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct RankedPosition {
     pub position: Pubkey,
     pub score_num: [u8; 16],
@@ -40,8 +39,8 @@ impl RankedPosition {
 
 /// One place of the registry: the position registered there (`Pubkey::default()` when free),
 /// the next free slot while free, and the last sweep that ranked this slot.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
-#[repr(C)]
+#[zero_copy]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct RegistrySlot {
     pub position: Pubkey,
     pub next_free: u32,
@@ -277,6 +276,7 @@ impl PositionRegistry {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use bytemuck::Zeroable;
 
     pub(crate) fn registry(capacity: u32) -> (Box<PositionRegistry>, Vec<RegistrySlot>) {
         let mut header: Box<PositionRegistry> = Box::new(Zeroable::zeroed());
