@@ -37,6 +37,9 @@ solana_security_txt::security_txt! {
 pub mod perps {
     use super::*;
 
+    /// Creates the singleton exchange: its collateral mint, fee treasury and the bounds every
+    /// market must respect. Only the program's upgrade authority may call it (checked against the
+    /// program's ProgramData account); it becomes the admin.
     pub fn initialize_exchange(
         ctx: Context<InitializeExchange>,
         bounds: ExchangeBounds,
@@ -69,6 +72,8 @@ pub mod perps {
         set_exchange_paused::handler(ctx, paused)
     }
 
+    /// Admin: creates the program's own price feed for a market index (localnet, tests and the
+    /// simulator; production markets read Pyth), pushed to by `authority`.
     pub fn create_price_feed(
         ctx: Context<CreatePriceFeed>,
         market_index: u16,
@@ -78,10 +83,14 @@ pub mod perps {
         create_price_feed::handler(ctx, market_index, authority, expo)
     }
 
+    /// The feed's authority pushes a positive price and confidence, stamped with the cluster
+    /// clock.
     pub fn set_price(ctx: Context<SetPrice>, price: i64, conf: u64) -> Result<()> {
         set_price::handler(ctx, price, conf)
     }
 
+    /// Admin: validates the parameters against the exchange's bounds, checks the oracle account
+    /// and creates the market with its collateral and insurance vaults (PDAs it owns).
     pub fn create_market(
         ctx: Context<CreateMarket>,
         symbol: [u8; 16],
@@ -90,6 +99,8 @@ pub mod perps {
         create_market::handler(ctx, symbol, params)
     }
 
+    /// Admin: replaces a market's parameters; tick, lot and oracle identity are immutable and no
+    /// maintenance rate may rise.
     pub fn update_market_params(
         ctx: Context<UpdateMarketParams>,
         params: MarketParams,
@@ -97,38 +108,55 @@ pub mod perps {
         update_market_params::handler(ctx, params)
     }
 
+    /// Admin: Active, ReduceOnly or Paused; Settled fixes the settlement price at the oracle for
+    /// good (refused while the market is in ADL).
     pub fn set_market_status(ctx: Context<SetMarketStatus>, status: MarketStatus) -> Result<()> {
         set_market_status::handler(ctx, status)
     }
 
+    /// Opens the signer's Position in a market (a PDA of market and owner) and registers it in
+    /// the market's registry (`RegistryFull` when no slot is free).
     pub fn open_position(ctx: Context<OpenPosition>) -> Result<()> {
         open_position::handler(ctx)
     }
 
+    /// Moves `amount` of the collateral mint from the owner's token account into the position.
     pub fn deposit(ctx: Context<Deposit>, amount: u64) -> Result<()> {
         deposit::handler(ctx, amount)
     }
 
+    /// Takes `amount` out of the position: everything from an idle one (no lots, no orders),
+    /// otherwise only what keeps initial margin at the oracle (the settlement price once
+    /// settled).
     pub fn withdraw(ctx: Context<Withdraw>, amount: u64) -> Result<()> {
         withdraw::handler(ctx, amount)
     }
 
+    /// Closes a flat, order-free, empty position, frees its registry slot and returns its rent.
     pub fn close_position(ctx: Context<ClosePosition>) -> Result<()> {
         close_position::handler(ctx)
     }
 
+    /// Anyone adds `amount` to a market's insurance vault.
     pub fn fund_insurance(ctx: Context<FundInsurance>, amount: u64) -> Result<()> {
         fund_insurance::handler(ctx, amount)
     }
 
+    /// Admin: adopts a client-created, zeroed account as the market's order book.
     pub fn initialize_order_book(ctx: Context<InitializeOrderBook>) -> Result<()> {
         initialize_order_book::handler(ctx)
     }
 
+    /// Admin: adopts a client-created, zeroed account as the market's position registry; its size
+    /// fixes how many positions the market holds.
     pub fn initialize_position_registry(ctx: Context<InitializePositionRegistry>) -> Result<()> {
         initialize_position_registry::handler(ctx)
     }
 
+    /// Places an order: matches the book in price-time priority (the makers it reaches are the
+    /// remaining accounts, in book order), settles every fill and its fees at once, then rests or
+    /// drops the remainder. The position must meet initial margin afterwards unless the order
+    /// only reduced its risk.
     pub fn place_order<'info>(
         ctx: Context<'info, PlaceOrder<'info>>,
         args: PlaceOrderArgs,
@@ -136,18 +164,24 @@ pub mod perps {
         place_order::handler(ctx, args)
     }
 
+    /// Cancels one of the owner's resting orders, by order id or client order id, in any market
+    /// status.
     pub fn cancel_order(ctx: Context<CancelOrder>, by: CancelBy) -> Result<()> {
         cancel_order::handler(ctx, by)
     }
 
+    /// Cancels every resting order of the owner's position, in any market status.
     pub fn cancel_all_orders(ctx: Context<CancelAllOrders>) -> Result<()> {
         cancel_all_orders::handler(ctx)
     }
 
+    /// Permissionless, at most once per funding interval: moves the funding index by the book's
+    /// time-weighted impact premium over the oracle and sweeps funding rounding to insurance.
     pub fn crank_funding(ctx: Context<CrankFunding>) -> Result<()> {
         crank_funding::handler(ctx)
     }
 
+    /// Permissionless: settles one position's funding into its collateral.
     pub fn settle_funding(ctx: Context<SettleFunding>) -> Result<()> {
         settle_funding::handler(ctx)
     }
@@ -161,10 +195,18 @@ pub mod perps {
         settle_position::handler(ctx)
     }
 
+    /// Permissionless: liquidates a position below maintenance margin into the signer's own
+    /// position (the smallest restoring size, or all of it), the insurance vault taking its fee
+    /// or paying a bankruptcy; a bankruptcy the vault cannot cover goes into the market's ADL
+    /// book.
     pub fn liquidate(ctx: Context<Liquidate>) -> Result<()> {
         liquidate::handler(ctx)
     }
 
+    /// Permissionless: ranks the registry slots `first_slot .. first_slot + slot_count` for the
+    /// current ADL sweep. The remaining accounts must be exactly the positions registered there,
+    /// in slot order; each eligible one is scored at the sweep's snapshot price and kept in the
+    /// on-chain ranking if among the best 128.
     pub fn rank_adl_candidates<'info>(
         ctx: Context<'info, RankAdlCandidates<'info>>,
         first_slot: u32,
@@ -173,10 +215,15 @@ pub mod perps {
         rank_adl_candidates::handler(ctx, first_slot, slot_count)
     }
 
+    /// Permissionless: one step of closing the market's ADL book down the on-chain ranking. The
+    /// vault pays first; the remaining accounts must be the ranking's next entries, in order;
+    /// each gives what it can at the book's bankruptcy price (the oracle once solvent).
     pub fn adl<'info>(ctx: Context<'info, Adl<'info>>) -> Result<()> {
         adl::handler(ctx)
     }
 
+    /// Admin: takes insurance above the market's floor, never during ADL or before a settled
+    /// market is fully settled.
     pub fn withdraw_insurance(ctx: Context<WithdrawInsurance>, amount: u64) -> Result<()> {
         withdraw_insurance::handler(ctx, amount)
     }
