@@ -13,9 +13,13 @@ use crate::state::{CancelReason, Market, MarketStatus, OrderSide};
 /// event it emits, so an indexer sees a gap as a missed event.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EventHeader {
+    /// The market.
     pub market: Pubkey,
+    /// The market's event sequence number.
     pub sequence: u64,
+    /// Its registry slot.
     pub slot: u64,
+    /// Unix time.
     pub unix_timestamp: i64,
 }
 
@@ -277,90 +281,121 @@ headers!(
 /// only event the program emits on the wire.
 #[event]
 pub struct Events {
+    /// The events, in the order they happened.
     pub events: Vec<PerpsEvent>,
 }
 
 #[event]
 pub struct ExchangeInitialized {
+    /// The admin.
     pub admin: Pubkey,
+    /// The collateral mint.
     pub collateral_mint: Pubkey,
+    /// The token account receiving the treasury's share of fees.
     pub treasury: Pubkey,
 }
 
 /// The admin proposed `proposed` as the next admin (`Pubkey::default()`: proposal withdrawn).
 #[event]
 pub struct AdminProposed {
+    /// The admin.
     pub admin: Pubkey,
+    /// The proposed admin (`Pubkey::default()`: proposal withdrawn).
     pub proposed: Pubkey,
 }
 
 /// The proposed admin accepted.
 #[event]
 pub struct AdminChanged {
+    /// The admin before.
     pub old_admin: Pubkey,
+    /// The admin after.
     pub new_admin: Pubkey,
 }
 
 #[event]
 pub struct TreasuryChanged {
+    /// The treasury before.
     pub old_treasury: Pubkey,
+    /// The treasury after.
     pub new_treasury: Pubkey,
 }
 
 #[event]
 pub struct OracleAuthorityChanged {
+    /// The price feed account.
     pub feed: Pubkey,
+    /// The authority before.
     pub old_authority: Pubkey,
+    /// The authority after.
     pub new_authority: Pubkey,
 }
 
 /// The exchange was paused (or resumed).
 #[event]
 pub struct ExchangePauseSet {
+    /// Whether the exchange is paused.
     pub paused: bool,
 }
 
 /// The admin created a price feed for a market index.
 #[event]
 pub struct PriceFeedCreated {
+    /// The price feed account.
     pub feed: Pubkey,
+    /// The market.
     pub market: Pubkey,
+    /// The key allowed to push prices.
     pub authority: Pubkey,
+    /// The feed's exponent: prices are `price · 10^expo` quote units per base unit.
     pub expo: i32,
 }
 
 /// The admin adopted a market's order book.
 #[event]
 pub struct OrderBookInitialized {
+    /// The market.
     pub market: Pubkey,
+    /// The order book account.
     pub order_book: Pubkey,
 }
 
 /// The admin adopted a market's position registry.
 #[event]
 pub struct PositionRegistryInitialized {
+    /// The market.
     pub market: Pubkey,
+    /// The position registry account.
     pub registry: Pubkey,
+    /// Slots in the registry.
     pub capacity: u32,
 }
 
 #[event]
 pub struct MarketCreated {
+    /// The market.
     pub market: Pubkey,
+    /// The market's index.
     pub index: u16,
+    /// The market's symbol, UTF-8, zero-padded.
     pub symbol: [u8; 16],
+    /// The oracle account.
     pub oracle: Pubkey,
 }
 
 #[event]
 pub struct MarketParamsUpdated {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
 }
 
 #[event]
 pub struct MarketStatusChanged {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
+    /// The status before.
     pub old_status: MarketStatus,
+    /// The status after.
     pub new_status: MarketStatus,
     /// Quote atoms per lot; non-zero only when the market settles.
     pub settlement_price: u64,
@@ -368,48 +403,68 @@ pub struct MarketStatusChanged {
 
 #[event]
 pub struct PriceFeedUpdated {
+    /// The price feed account.
     pub feed: Pubkey,
+    /// Price in quote atoms per lot.
     pub price: i64,
+    /// Confidence interval, in the same units as the price.
     pub conf: u64,
+    /// Unix time of the price.
     pub publish_time: i64,
 }
 
 #[event]
 pub struct PositionOpened {
+    /// The market.
     pub market: Pubkey,
+    /// The position's owner.
     pub owner: Pubkey,
+    /// The Position account.
     pub position: Pubkey,
 }
 
 #[event]
 pub struct CollateralDeposited {
+    /// The Position account.
     pub position: Pubkey,
+    /// Quote atoms.
     pub amount: u64,
+    /// The position's collateral after, in quote atoms.
     pub collateral: i64,
 }
 
 #[event]
 pub struct CollateralWithdrawn {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
+    /// The Position account.
     pub position: Pubkey,
+    /// Quote atoms.
     pub amount: u64,
+    /// The position's collateral after, in quote atoms.
     pub collateral: i64,
 }
 
 #[event]
 pub struct PositionClosed {
+    /// The market.
     pub market: Pubkey,
+    /// The position's owner.
     pub owner: Pubkey,
+    /// The Position account.
     pub position: Pubkey,
 }
 
 /// A position of a Settled market closed at its settlement price (`settle_position`).
 #[event]
 pub struct PositionSettled {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
+    /// The Position account.
     pub position: Pubkey,
     /// Signed lots closed (positive: a long sold), at `price` quote atoms a lot, without fee.
     pub lots: i64,
+    /// Price in quote atoms per lot.
     pub price: u64,
     /// Realized into collateral by the close.
     pub realized_pnl: i64,
@@ -429,70 +484,101 @@ pub struct PositionSettled {
 
 #[event]
 pub struct InsuranceFunded {
+    /// The market.
     pub market: Pubkey,
+    /// Who funded it.
     pub funder: Pubkey,
+    /// Quote atoms.
     pub amount: u64,
+    /// The insurance vault's balance after, in quote atoms.
     pub vault_balance: u64,
 }
 
 #[event]
 pub struct OrderPlaced {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
+    /// The Position account.
     pub position: Pubkey,
     /// The resting order's id; 0 when nothing rested.
     pub order_id: u64,
+    /// The id the client gave the order.
     pub client_order_id: u64,
+    /// Bid or ask.
     pub side: OrderSide,
+    /// Price in quote atoms per lot.
     pub price: u64,
     /// Lots after any reduce-only cut.
     pub lots: u64,
+    /// Lots filled on arrival.
     pub filled: u64,
+    /// Lots resting on the book afterwards.
     pub rested: u64,
 }
 
 #[event]
 pub struct Fill {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
+    /// The maker's Position account.
     pub maker: Pubkey,
+    /// The taker's Position account.
     pub taker: Pubkey,
+    /// The maker's order id.
     pub maker_order_id: u64,
+    /// The taker's side.
     pub taker_side: OrderSide,
+    /// Price in quote atoms per lot.
     pub price: u64,
+    /// Lots (base lots).
     pub lots: u64,
     /// Negative is a rebate.
     pub maker_fee: i64,
+    /// The taker's fee in quote atoms.
     pub taker_fee: i64,
 }
 
 #[event]
 pub struct OrderCancelled {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
+    /// The Position account.
     pub position: Pubkey,
     /// One event per order, however many a cancel-all, a liquidation or self-trade prevention
     /// took off the book.
     pub order_id: u64,
+    /// Bid or ask.
     pub side: OrderSide,
     /// The lots it still had.
     pub lots: u64,
+    /// Why it left the book.
     pub reason: CancelReason,
 }
 
 #[event]
 pub struct FundingUpdated {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
     /// The book's time-weighted impact premium over the oracle since the last crank (signed
     /// ppm), before the rate cap.
     pub premium_ppm: i64,
+    /// The oracle account.
     pub oracle: u64,
+    /// The funding rate applied, signed ppm of the oracle per interval.
     pub rate_ppm: i64,
+    /// The cumulative funding index after, in millionths of a quote atom per lot.
     pub funding_index: i64,
+    /// Funding rounding swept to insurance, in quote atoms.
     pub swept_to_insurance: u64,
 }
 
 #[event]
 pub struct CircuitBreakerTripped {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
+    /// The window's reference price the move was measured from.
     pub reference_price: u64,
+    /// Price in quote atoms per lot.
     pub price: u64,
     /// When the market returns to Active by itself.
     pub until: i64,
@@ -500,70 +586,95 @@ pub struct CircuitBreakerTripped {
 
 #[event]
 pub struct CircuitBreakerCleared {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
 }
 
 #[event]
 pub struct Liquidation {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
+    /// The Position account.
     pub position: Pubkey,
+    /// The liquidator's Position account, which took the lots over.
     pub liquidator: Pubkey,
+    /// Lots (base lots).
     pub lots: u64,
     /// Transfer price per lot, and the oracle price it was taken from.
     pub price: u64,
+    /// The oracle price, in quote atoms per lot.
     pub oracle_price: u64,
     /// The liquidator's price improvement, `lots · |oracle − price|`.
     pub liquidator_fee: u64,
+    /// The insurance vault's fee, in quote atoms.
     pub insurance_fee: u64,
+    /// Whether the whole position was taken over.
     pub full: bool,
 }
 
 #[event]
 pub struct Bankruptcy {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
+    /// The Position account.
     pub position: Pubkey,
+    /// The position's negative equity at the oracle, in quote atoms.
     pub deficit: u64,
+    /// What the insurance vault paid, in quote atoms.
     pub paid_by_insurance: u64,
     /// What the insurance vault could not pay, left for ADL.
     pub left_for_adl: u64,
     /// Set when the position was taken into the ADL book: its bankruptcy price there (negative
     /// for a short that lost more than its collateral and all it sold for), and its lots.
     pub bankruptcy_price: i64,
+    /// Lots (base lots).
     pub lots: u64,
 }
 
 #[event]
 pub struct InsuranceWithdrawn {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
+    /// Quote atoms.
     pub amount: u64,
+    /// The insurance vault's balance after, in quote atoms.
     pub vault_balance: u64,
 }
 
 /// The market entered ADL: a bankruptcy the vault could not cover was taken into its ADL book.
 #[event]
 pub struct AdlStarted {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
     /// The book's lots and the price at which its equity is zero.
     pub lots: u64,
+    /// The price at which the position's equity is zero, in quote atoms per lot (negative for a short that lost more than it sold for).
     pub bankruptcy_price: i64,
 }
 
 /// A bankrupt position the vault could not cover was taken over into the market's ADL book.
 #[event]
 pub struct AdlBookTakeover {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
+    /// The Position account.
     pub position: Pubkey,
     /// Signed lots taken over (positive long), and the book's lots and bankruptcy price after.
     pub lots: i64,
+    /// The ADL book's signed lots after.
     pub book_lots: i64,
+    /// The ADL book's bankruptcy price after.
     pub book_bankruptcy_price: i64,
 }
 
 /// A sweep of the registry started: every position will be ranked at `snapshot_price`.
 #[event]
 pub struct AdlRankingStarted {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
+    /// The ADL sweep (counted from 1).
     pub sweep: u32,
+    /// The oracle price the sweep ranks at, in quote atoms per lot.
     pub snapshot_price: u64,
     /// The side ranked (0 long, 1 short): opposite the ADL book.
     pub candidate_side: u8,
@@ -572,22 +683,30 @@ pub struct AdlRankingStarted {
 /// One chunk of registry slots was ranked.
 #[event]
 pub struct AdlChunkRanked {
+    /// The market.
     pub market: Pubkey,
+    /// The ADL sweep (counted from 1).
     pub sweep: u32,
+    /// The chunk's first registry slot.
     pub first_slot: u32,
+    /// Slots in the chunk.
     pub slot_count: u32,
     /// Positions in the chunk, and how many of them were eligible.
     pub positions: u32,
+    /// How many of them the sweep ranks.
     pub eligible: u32,
 }
 
 /// Every slot of the sweep is ranked: ADL fills may start.
 #[event]
 pub struct AdlRankingCompleted {
+    /// The market.
     pub market: Pubkey,
+    /// The ADL sweep (counted from 1).
     pub sweep: u32,
     /// The complete ranking's size: every eligible position and their lots.
     pub eligible_count: u32,
+    /// Their lots.
     pub eligible_lots: u64,
     /// How many of the best are kept on-chain, in order.
     pub ranked: u32,
@@ -595,36 +714,47 @@ pub struct AdlRankingCompleted {
 
 #[event]
 pub struct AdlFilled {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
+    /// The deleveraged position.
     pub candidate: Pubkey,
+    /// Lots (base lots).
     pub lots: u64,
     /// Both sides close here, without fees: the book's bankruptcy price while it is insolvent
     /// (negative when it is short beyond all it sold for: the candidate pays on top of its lots),
     /// else the oracle.
     pub price: i64,
+    /// The oracle price, in quote atoms per lot.
     pub oracle_price: u64,
     /// What the candidate gave up against closing at the oracle, `lots · |price − oracle|`.
     pub haircut: u64,
     /// The candidate's score at the snapshot price, as the exact fraction `score_num / score_den`.
     pub score_num: u128,
+    /// The score's denominator.
     pub score_den: u128,
     /// 1-based rank in the sweep's complete ranking of every eligible position.
     pub rank: u32,
+    /// The ADL sweep (counted from 1).
     pub sweep: u32,
 }
 
 /// A ranked position was passed over: closed, flipped, liquidatable, or without equity to give.
 #[event]
 pub struct AdlSkipped {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
+    /// The deleveraged position.
     pub candidate: Pubkey,
+    /// 1-based rank in the sweep's complete ranking.
     pub rank: u32,
+    /// The ADL sweep (counted from 1).
     pub sweep: u32,
 }
 
 /// The ADL book is closed: the market leaves ADL.
 #[event]
 pub struct AdlCompleted {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
     /// What the book had left (rounding dust, or its surplus when it closed solvent at the
     /// oracle), paid to the insurance vault.

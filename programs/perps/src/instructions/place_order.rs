@@ -18,28 +18,36 @@ use crate::{
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PlaceOrderArgs {
+    /// Bid or ask.
     pub side: OrderSide,
     /// Quote atoms per lot, a multiple of the tick size.
     pub price: u64,
+    /// Lots (base lots).
     pub lots: u64,
+    /// Limit, post-only or immediate-or-cancel.
     pub order_type: OrderType,
     /// The order may only shrink the position; its size is cut to the position's.
     pub reduce_only: bool,
+    /// The id the client gave the order.
     pub client_order_id: u64,
 }
 
 #[event_cpi]
 #[derive(Accounts)]
 pub struct PlaceOrder<'info> {
+    /// The position's owner.
     pub owner: Signer<'info>,
     #[account(
         seeds = [EXCHANGE_SEED],
         bump = exchange.bump,
         constraint = !exchange.paused @ PerpsError::ExchangePaused,
     )]
+    /// The exchange.
     pub exchange: Box<Account<'info, Exchange>>,
+    /// The market.
     #[account(mut, has_one = exchange @ PerpsError::WrongMarket)]
     pub market: AccountLoader<'info, Market>,
+    /// The order book account.
     #[account(mut, address = market.load()?.order_book @ PerpsError::WrongOrderBook)]
     pub order_book: AccountLoader<'info, OrderBook>,
     #[account(
@@ -47,13 +55,17 @@ pub struct PlaceOrder<'info> {
         has_one = owner @ PerpsError::Unauthorized,
         has_one = market @ PerpsError::WrongMarket,
     )]
+    /// The Position account.
     pub position: AccountLoader<'info, Position>,
     /// CHECK: read through `oracle::read_price`, which checks it is the market's oracle.
     pub oracle: UncheckedAccount<'info>,
+    /// The market's collateral vault.
     #[account(mut, address = market.load()?.collateral_vault @ PerpsError::WrongVault)]
     pub collateral_vault: Box<Account<'info, TokenAccount>>,
+    /// The market's insurance vault.
     #[account(mut, address = market.load()?.insurance_vault @ PerpsError::WrongVault)]
     pub insurance_vault: Box<Account<'info, TokenAccount>>,
+    /// The token account receiving the treasury's share of fees.
     #[account(mut, address = exchange.treasury @ PerpsError::InvalidTreasury)]
     pub treasury: Box<Account<'info, TokenAccount>>,
     pub token_program: Program<'info, Token>,
@@ -124,9 +136,11 @@ pub fn handler<'info>(ctx: Context<'info, PlaceOrder<'info>>, args: PlaceOrderAr
 
 /// The loaded accounts an order works on (the makers come apart, by address).
 pub struct PlaceOrderAccounts<'a> {
+    /// The market.
     pub market: &'a mut Market,
     pub market_key: Pubkey,
     pub book: &'a mut OrderBook,
+    /// The taker's Position account.
     pub taker: &'a mut Position,
     pub taker_key: Pubkey,
 }
@@ -139,6 +153,7 @@ pub enum OrderEvent {
 
 /// What an order did: its events, and the net fees that leave the collateral vault.
 pub struct OrderOutcome {
+    /// The events, in the order they happened.
     pub events: Vec<OrderEvent>,
     pub placed: OrderPlaced,
     pub fees_to_insurance: u64,

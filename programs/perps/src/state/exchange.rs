@@ -42,14 +42,19 @@ impl ExchangeBounds {
 #[account]
 #[derive(InitSpace)]
 pub struct Exchange {
+    /// The admin.
     pub admin: Pubkey,
+    /// The collateral mint.
     pub collateral_mint: Pubkey,
     /// Token account of `collateral_mint` that receives the treasury's share of fees.
     pub treasury: Pubkey,
+    /// Bounds every market's parameters must respect.
     pub bounds: ExchangeBounds,
     /// Markets created so far; the next market's index.
     pub market_count: u16,
+    /// Decimals of the collateral mint.
     pub collateral_decimals: u8,
+    /// The PDA's bump.
     pub bump: u8,
     /// The admin proposed by `propose_admin`, until it accepts (`Pubkey::default()` when none).
     pub pending_admin: Pubkey,

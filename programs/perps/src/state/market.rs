@@ -77,8 +77,11 @@ impl TryFrom<u8> for MarketStatus {
 )]
 #[repr(C)]
 pub struct MarginTierParams {
+    /// Notional up to which this tier's rates apply, in quote atoms.
     pub max_notional: u64,
+    /// Maintenance margin rate, ppm of notional.
     pub maintenance_rate_ppm: u32,
+    /// Initial margin rate, ppm of notional.
     pub initial_rate_ppm: u32,
 }
 
@@ -97,6 +100,7 @@ pub struct MarketParams {
     pub min_position_notional: u64,
     /// The insurance vault never pays out below this balance.
     pub insurance_floor: u64,
+    /// Up to six margin tiers, `margin_tier_count` of them used, by rising notional.
     pub margin_tiers: [MarginTierParams; MAX_MARGIN_TIERS],
     /// Pyth feed id, when the source is Pyth. Immutable.
     pub pyth_feed_id: [u8; 32],
@@ -106,7 +110,9 @@ pub struct MarketParams {
     pub insurance_fee_ppm: u32,
     /// Partial liquidation restores equity to maintenance · (1 + buffer), in ppm.
     pub liquidation_buffer_ppm: u32,
+    /// The oldest oracle report accepted, in seconds.
     pub max_oracle_staleness_secs: u32,
+    /// The widest oracle confidence accepted, ppm of the price.
     pub max_oracle_confidence_ppm: u32,
     /// Orders must be priced within this fraction of the oracle, in ppm.
     pub price_band_ppm: u32,
@@ -123,6 +129,7 @@ pub struct MarketParams {
     pub max_volatility_factor_ppm: u32,
     /// A move of more than this within a window trips the circuit breaker (ppm; 0 turns it off).
     pub breaker_move_ppm: u32,
+    /// The circuit breaker's window, in seconds.
     pub breaker_window_secs: u32,
     /// How long a tripped market stays reduce-only.
     pub breaker_cooldown_secs: u32,
@@ -136,6 +143,7 @@ pub struct MarketParams {
     pub base_lot_exponent: i8,
     /// An `OracleSource` discriminant. Immutable.
     pub oracle_source: u8,
+    /// Margin tiers in use.
     pub margin_tier_count: u8,
     /// For Pyth: 0 requires full Wormhole verification; n > 0 accepts partial with n signatures.
     pub pyth_min_signatures: u8,
@@ -302,21 +310,27 @@ impl MarketParams {
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Market {
+    /// The exchange.
     pub exchange: Pubkey,
     /// The oracle account: this market's `PriceFeed`, or a Pyth price-update account.
     pub oracle: Pubkey,
+    /// The market's collateral vault.
     pub collateral_vault: Pubkey,
+    /// The market's insurance vault.
     pub insurance_vault: Pubkey,
     /// The market's `OrderBook` account, once initialised.
     pub order_book: Pubkey,
+    /// The market's parameters.
     pub params: MarketParams,
     /// Open interest in lots; equal on both sides after every fill.
     pub open_interest_long: u64,
+    /// Open interest short, in lots.
     pub open_interest_short: u64,
     /// Quote atoms per lot at which a settled market closes its positions.
     pub settlement_price: u64,
     /// Cumulative funding per lot, in `FUNDING_INDEX_SCALE` units of a quote atom.
     pub funding_index: i64,
+    /// Unix time of the last funding crank.
     pub last_funding_time: i64,
     /// The rate applied by the last crank, signed ppm per interval.
     pub last_funding_rate_ppm: i64,
@@ -324,21 +338,28 @@ pub struct Market {
     pub funding_residue: i64,
     /// Exponential moving average of the oracle price (quote atoms per lot) and when it moved.
     pub oracle_ema: u64,
+    /// Unix time of the last oracle observation (for the EMA).
     pub last_oracle_time: i64,
     /// The circuit breaker's window: its reference price and start, and the reference of the
     /// window just before it while adjacent (0 otherwise); and, while tripped, the time the
     /// market returns to Active by itself (0 when not tripped).
     pub breaker_reference_price: u64,
+    /// Start of the breaker's window.
     pub breaker_window_start: i64,
+    /// While tripped, when the market returns to Active (0 when not tripped).
     pub breaker_until: i64,
+    /// The reference of the window just before, while adjacent (0 otherwise).
     pub breaker_previous_reference: u64,
     /// The funding premium clock (DESIGN.md §10): the book's impact premium over the oracle as
     /// the book stands since its last change (signed ppm), the time of that change, the premium
     /// integrated over time since the last funding crank (ppm·seconds), and the oracle price the
     /// premium was taken at (a cancel, which reads no oracle, takes it again at that price).
     pub funding_premium_ppm: i64,
+    /// When the funding premium was last sampled.
     pub funding_sample_time: i64,
+    /// The premium integrated since the last crank, ppm·seconds.
     pub funding_premium_sum: i64,
+    /// The oracle price the premium was last sampled at.
     pub funding_sample_oracle: u64,
     /// The market's `PositionRegistry`, once initialised.
     pub position_registry: Pubkey,
@@ -349,6 +370,7 @@ pub struct Market {
     /// The current ADL sweep (counted from 1) and the oracle price it ranks at, fixed when it
     /// started: when the market entered ADL, or when a ranking was used up with lots left.
     pub adl_snapshot_price: u64,
+    /// The current ADL sweep, counted from 1.
     pub adl_sweep: u32,
     /// The side the sweep ranks: opposite the book's (`PositionSide` as 0 long, 1 short).
     pub adl_candidate_side: u8,
@@ -356,12 +378,17 @@ pub struct Market {
     /// The number of the last event the market emitted: every event of a market carries the
     /// next one, so an integrator sees a gap as a missed event.
     pub event_sequence: u64,
+    /// The market's symbol, UTF-8, zero-padded.
     pub symbol: [u8; 16],
+    /// The market's index.
     pub index: u16,
     /// A `MarketStatus` discriminant.
     pub status: u8,
+    /// The PDA's bump.
     pub bump: u8,
+    /// The collateral vault PDA's bump.
     pub collateral_vault_bump: u8,
+    /// The insurance vault PDA's bump.
     pub insurance_vault_bump: u8,
     /// Decimals of the collateral mint, for oracle price conversion.
     pub quote_decimals: u8,

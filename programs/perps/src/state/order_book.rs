@@ -31,10 +31,10 @@ mod idl {
     const SIDE: &str = "perps_engine::book::BookSide";
     const ORDER: &str = "perps_engine::book::RestingOrder";
 
-    fn field(name: &str, ty: IdlType) -> IdlField {
+    fn field(name: &str, doc: &str, ty: IdlType) -> IdlField {
         IdlField {
             name: name.into(),
-            docs: vec![],
+            docs: vec![doc.into()],
             ty,
         }
     }
@@ -68,9 +68,13 @@ mod idl {
                 BOOK,
                 "Both sides of a market's book, each sorted worst to best.",
                 vec![
-                    field("next_order_id", IdlType::U64),
-                    field("bids", defined(SIDE)),
-                    field("asks", defined(SIDE)),
+                    field(
+                        "next_order_id",
+                        "The id the next resting order gets.",
+                        IdlType::U64,
+                    ),
+                    field("bids", "The bids.", defined(SIDE)),
+                    field("asks", "The asks.", defined(SIDE)),
                 ],
             ))
         }
@@ -80,9 +84,10 @@ mod idl {
                 SIDE,
                 "One side of the book: `len` orders, worst price first, best last.",
                 vec![
-                    field("len", IdlType::U64),
+                    field("len", "Orders on this side.", IdlType::U64),
                     field(
                         "orders",
+                        "The orders, worst price first.",
                         IdlType::Array(
                             Box::new(defined(ORDER)),
                             IdlArrayLen::Value(perps_engine::BOOK_SIDE_CAPACITY),
@@ -94,14 +99,19 @@ mod idl {
                 ORDER,
                 "A resting order: its maker's Position address, ids, price per lot and lots.",
                 vec![
-                    field("maker", IdlType::Pubkey),
-                    field("order_id", IdlType::U64),
-                    field("client_order_id", IdlType::U64),
-                    field("price", IdlType::U64),
-                    field("lots", IdlType::U64),
-                    field("reduce_only", IdlType::U8),
+                    field("maker", "The maker's Position account.", IdlType::Pubkey),
+                    field("order_id", "Unique and increasing in time.", IdlType::U64),
+                    field("client_order_id", "The id its maker gave it.", IdlType::U64),
+                    field("price", "Quote atoms per lot.", IdlType::U64),
+                    field("lots", "Lots left.", IdlType::U64),
+                    field(
+                        "reduce_only",
+                        "1 when it may only reduce its maker's position.",
+                        IdlType::U8,
+                    ),
                     field(
                         "padding",
+                        "Zeroes.",
                         IdlType::Array(Box::new(IdlType::U8), IdlArrayLen::Value(7)),
                     ),
                 ],
@@ -120,12 +130,14 @@ mod idl {
 /// account and `initialize_order_book` adopts it (DESIGN.md §4).
 #[account(zero_copy)]
 pub struct OrderBook {
+    /// The market.
     pub market: Pubkey,
     /// The account layout's version (`OrderBook::VERSION` when adopted).
     pub version: u8,
     pub _padding: [u8; 7],
     /// Zeroes, for fields a later version adds (README: Accounts).
     pub _reserved: [u8; 64],
+    /// Bids and asks, the engine's `Book`.
     pub book: EngineBook,
 }
 
@@ -139,8 +151,11 @@ impl OrderBook {
 /// A resting order a mass cancel took off the book.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CancelledOrder {
+    /// Bid or ask.
     pub side: perps_engine::OrderSide,
+    /// The order's id.
     pub order_id: u64,
+    /// Lots (base lots).
     pub lots: u64,
 }
 

@@ -15,7 +15,9 @@ pub const POSITION_SEED: &[u8] = b"position";
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct Position {
+    /// The market.
     pub market: Pubkey,
+    /// The position's owner.
     pub owner: Pubkey,
     /// Collateral in quote atoms, with funding settled into it up to `funding_index_snapshot`.
     pub collateral: i64,
@@ -27,10 +29,13 @@ pub struct Position {
     pub funding_index_snapshot: i64,
     /// Lots on this position's resting bids and asks.
     pub open_bid_lots: u64,
+    /// Lots on the position's resting asks.
     pub open_ask_lots: u64,
+    /// Resting orders of the position.
     pub open_order_count: u32,
     /// Its slot in the market's `PositionRegistry`.
     pub registry_slot: u32,
+    /// The PDA's bump.
     pub bump: u8,
     /// The account layout's version (`Position::VERSION` when opened).
     pub version: u8,

@@ -19,10 +19,15 @@ pub const NO_SLOT: u32 = u32::MAX;
 #[zero_copy]
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct RankedPosition {
+    /// The Position account.
     pub position: Pubkey,
+    /// The score's numerator at the snapshot price (the score is `score_num / score_den`).
     pub score_num: [u8; 16],
+    /// The score's denominator.
     pub score_den: [u8; 16],
+    /// Lots (base lots).
     pub lots: u64,
+    /// Its registry slot.
     pub slot: u32,
     pub _padding: [u8; 4],
 }
@@ -42,6 +47,7 @@ impl RankedPosition {
 #[zero_copy]
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct RegistrySlot {
+    /// The Position account.
     pub position: Pubkey,
     pub next_free: u32,
     pub ranked_in_sweep: u32,
@@ -56,6 +62,7 @@ pub struct RegistrySlot {
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct PositionRegistry {
+    /// The market.
     pub market: Pubkey,
     /// Slots in the account, fixed when it was created.
     pub capacity: u32,
@@ -69,23 +76,28 @@ pub struct PositionRegistry {
     pub sweep: u32,
     /// The slots this sweep must rank (`high_water` when it started), and how many it has.
     pub sweep_slots: u32,
+    /// Slots of the sweep ranked so far.
     pub slots_ranked: u32,
     /// Entries in `ranking`, and the next one ADL fills.
     pub ranked_len: u32,
+    /// The ranking entry ADL fills next.
     pub fill_cursor: u32,
     /// Every eligible position this sweep found, ranked or not, and their lots: the complete
     /// ranking's size, for ranks and ADL indicators.
     pub eligible_count: u32,
+    /// Their lots.
     pub eligible_lots: u64,
     /// The oracle price the sweep scores at, and the side it ranks (`PositionSide` as 0 long, 1
     /// short).
     pub snapshot_price: u64,
+    /// The side ranked: 0 long, 1 short (opposite the ADL book).
     pub candidate_side: u8,
     /// The account layout's version (`PositionRegistry::VERSION` when adopted).
     pub version: u8,
     pub _padding: [u8; 6],
     /// Zeroes, for fields a later version adds (README: Accounts).
     pub _reserved: [u8; 64],
+    /// The best eligible positions of the sweep, best first (`ranked_len` of them).
     pub ranking: [RankedPosition; RANKING_CAPACITY],
 }
 
@@ -113,6 +125,7 @@ pub fn side_from_code(code: u8) -> Result<PositionSide> {
 
 /// A loaded registry: its header and its slots.
 pub struct Registry<'a> {
+    /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: RefMut<'a, PositionRegistry>,
     pub slots: RefMut<'a, [RegistrySlot]>,
 }

@@ -11,10 +11,15 @@ pub struct PriceFeed {
     pub market: Pubkey,
     /// The only signer allowed to push prices.
     pub authority: Pubkey,
+    /// Price in quote atoms per lot.
     pub price: i64,
+    /// Confidence interval, in the same units as the price.
     pub conf: u64,
+    /// Unix time of the price.
     pub publish_time: i64,
+    /// The feed's exponent: prices are `price · 10^expo` quote units per base unit.
     pub expo: i32,
+    /// The PDA's bump.
     pub bump: u8,
     /// The account layout's version (`PriceFeed::VERSION` when created).
     pub version: u8,
