@@ -285,6 +285,7 @@ pub struct Events {
     pub events: Vec<PerpsEvent>,
 }
 
+/// The exchange was created.
 #[event]
 pub struct ExchangeInitialized {
     /// The admin.
@@ -313,6 +314,7 @@ pub struct AdminChanged {
     pub new_admin: Pubkey,
 }
 
+/// The admin pointed the treasury elsewhere.
 #[event]
 pub struct TreasuryChanged {
     /// The treasury before.
@@ -321,6 +323,7 @@ pub struct TreasuryChanged {
     pub new_treasury: Pubkey,
 }
 
+/// The admin rotated a price feed's authority.
 #[event]
 pub struct OracleAuthorityChanged {
     /// The price feed account.
@@ -371,6 +374,7 @@ pub struct PositionRegistryInitialized {
     pub capacity: u32,
 }
 
+/// A market was created.
 #[event]
 pub struct MarketCreated {
     /// The market.
@@ -383,12 +387,14 @@ pub struct MarketCreated {
     pub oracle: Pubkey,
 }
 
+/// The admin replaced a market's parameters.
 #[event]
 pub struct MarketParamsUpdated {
     /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
 }
 
+/// The admin changed a market's status.
 #[event]
 pub struct MarketStatusChanged {
     /// Where and when: the market, its event sequence number, the slot and the time.
@@ -401,6 +407,7 @@ pub struct MarketStatusChanged {
     pub settlement_price: u64,
 }
 
+/// The feed's authority pushed a price.
 #[event]
 pub struct PriceFeedUpdated {
     /// The price feed account.
@@ -413,6 +420,7 @@ pub struct PriceFeedUpdated {
     pub publish_time: i64,
 }
 
+/// A position's account was opened.
 #[event]
 pub struct PositionOpened {
     /// The market.
@@ -423,6 +431,7 @@ pub struct PositionOpened {
     pub position: Pubkey,
 }
 
+/// Collateral was deposited into a position.
 #[event]
 pub struct CollateralDeposited {
     /// The Position account.
@@ -433,6 +442,7 @@ pub struct CollateralDeposited {
     pub collateral: i64,
 }
 
+/// Collateral was withdrawn from a position.
 #[event]
 pub struct CollateralWithdrawn {
     /// Where and when: the market, its event sequence number, the slot and the time.
@@ -445,6 +455,7 @@ pub struct CollateralWithdrawn {
     pub collateral: i64,
 }
 
+/// A position's account was closed.
 #[event]
 pub struct PositionClosed {
     /// The market.
@@ -482,6 +493,7 @@ pub struct PositionSettled {
     pub from_insurance: u64,
 }
 
+/// Someone added to a market's insurance vault.
 #[event]
 pub struct InsuranceFunded {
     /// The market.
@@ -494,6 +506,7 @@ pub struct InsuranceFunded {
     pub vault_balance: u64,
 }
 
+/// An order was placed: what filled on arrival and what rests.
 #[event]
 pub struct OrderPlaced {
     /// Where and when: the market, its event sequence number, the slot and the time.
@@ -516,6 +529,7 @@ pub struct OrderPlaced {
     pub rested: u64,
 }
 
+/// A taker's order filled against a resting order.
 #[event]
 pub struct Fill {
     /// Where and when: the market, its event sequence number, the slot and the time.
@@ -538,6 +552,7 @@ pub struct Fill {
     pub taker_fee: i64,
 }
 
+/// A resting order left the book without filling.
 #[event]
 pub struct OrderCancelled {
     /// Where and when: the market, its event sequence number, the slot and the time.
@@ -555,6 +570,7 @@ pub struct OrderCancelled {
     pub reason: CancelReason,
 }
 
+/// Funding was cranked: the index moved and rounding went to insurance.
 #[event]
 pub struct FundingUpdated {
     /// Where and when: the market, its event sequence number, the slot and the time.
@@ -572,6 +588,7 @@ pub struct FundingUpdated {
     pub swept_to_insurance: u64,
 }
 
+/// A fast price move put the market into ReduceOnly.
 #[event]
 pub struct CircuitBreakerTripped {
     /// Where and when: the market, its event sequence number, the slot and the time.
@@ -584,12 +601,14 @@ pub struct CircuitBreakerTripped {
     pub until: i64,
 }
 
+/// The circuit breaker's cool-down ended: the market is Active again.
 #[event]
 pub struct CircuitBreakerCleared {
     /// Where and when: the market, its event sequence number, the slot and the time.
     pub header: EventHeader,
 }
 
+/// A liquidator took lots over from a position below maintenance margin.
 #[event]
 pub struct Liquidation {
     /// Where and when: the market, its event sequence number, the slot and the time.
@@ -612,6 +631,7 @@ pub struct Liquidation {
     pub full: bool,
 }
 
+/// A liquidated position's equity at the oracle was negative: what the insurance vault paid and what it left for ADL.
 #[event]
 pub struct Bankruptcy {
     /// Where and when: the market, its event sequence number, the slot and the time.
@@ -631,6 +651,7 @@ pub struct Bankruptcy {
     pub lots: u64,
 }
 
+/// The admin took insurance above the market's floor.
 #[event]
 pub struct InsuranceWithdrawn {
     /// Where and when: the market, its event sequence number, the slot and the time.
@@ -712,6 +733,7 @@ pub struct AdlRankingCompleted {
     pub ranked: u32,
 }
 
+/// A ranked position was deleveraged against the ADL book.
 #[event]
 pub struct AdlFilled {
     /// Where and when: the market, its event sequence number, the slot and the time.

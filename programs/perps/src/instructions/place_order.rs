@@ -16,6 +16,7 @@ use crate::{
     vault::{self, Payout},
 };
 
+/// An order: side, limit price, lots, type, reduce-only and the client's id.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PlaceOrderArgs {
     /// Bid or ask.

@@ -32,6 +32,7 @@ impl From<perps_engine::OrderSide> for OrderSide {
     }
 }
 
+/// How an order treats what does not fill at once.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OrderType {
     /// Matches what crosses, rests the remainder.
