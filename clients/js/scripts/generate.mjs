@@ -1,8 +1,9 @@
 // Generates src/generated/ from the program's Anchor IDL (../../idl/perps.json) with Codama.
 // Run with `npm run generate`; the output is committed and the tests check it against the
 // Rust client's golden vectors.
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { rootNodeFromAnchor } from '@codama/nodes-from-anchor';
@@ -19,6 +20,9 @@ import {
 } from 'codama';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+// `--check`: render into a temporary folder and fail if src/generated differs (CI).
+const check = process.argv.includes('--check');
+const outDir = check ? mkdtempSync(join(tmpdir(), 'perps-codama-')) : packageDir;
 const idl = JSON.parse(readFileSync(join(packageDir, '..', '..', 'idl', 'perps.json'), 'utf8'));
 
 const root = rootNodeFromAnchor(idl);
@@ -76,7 +80,7 @@ const program = programNode({
 });
 const codama = createFromRoot(rootNode(program, root.additionalPrograms));
 await codama.accept(
-  renderVisitor(packageDir, {
+  renderVisitor(outDir, {
     generatedFolder: 'src/generated',
     // The package pins its own dependencies; the renderer must not rewrite package.json.
     syncPackageJson: false,
@@ -84,4 +88,30 @@ await codama.accept(
     kitImportStrategy: 'rootOnly',
   }),
 );
-console.log('generated', join(packageDir, 'src', 'generated'));
+
+function files(dir) {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath ?? entry.path, entry.name)))
+    .sort();
+}
+
+if (check) {
+  const fresh = join(outDir, 'src', 'generated');
+  const committed = join(packageDir, 'src', 'generated');
+  const [a, b] = [files(fresh), files(committed)];
+  const stale = [...new Set([...a, ...b])].filter(
+    (file) =>
+      !a.includes(file) ||
+      !b.includes(file) ||
+      readFileSync(join(fresh, file), 'utf8') !== readFileSync(join(committed, file), 'utf8'),
+  );
+  rmSync(outDir, { recursive: true, force: true });
+  if (stale.length > 0) {
+    console.error(`src/generated is not what idl/perps.json generates (run npm run generate): ${stale.join(', ')}`);
+    process.exit(1);
+  }
+  console.log('src/generated is up to date with idl/perps.json');
+} else {
+  console.log('generated', join(packageDir, 'src', 'generated'));
+}

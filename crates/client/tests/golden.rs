@@ -608,6 +608,67 @@ fn helpers_json() -> Value {
         }));
     }
 
+    // A full bid side (512 bids of makers 30..=33 from 59,000,000 up, one tick apart, the
+    // taker's own at the top) for the eviction cases: an order better than the worst evicts it.
+    let mut full = perps::testing::order_book(pda::market(3));
+    for i in 0..512u64 {
+        let maker = if i == 511 {
+            taker
+        } else {
+            pk(30 + (i % 4) as u8)
+        };
+        full.book
+            .rest(
+                perps_engine::OrderSide::Bid,
+                maker.to_bytes(),
+                Price(59_000_000 + 10_000 * (i / 2)),
+                BaseLots(1 + i % 3),
+                i,
+                false,
+            )
+            .unwrap();
+    }
+    full.book
+        .rest(
+            perps_engine::OrderSide::Ask,
+            pk(34).to_bytes(),
+            Price(62_000_000),
+            BaseLots(5),
+            0,
+            false,
+        )
+        .unwrap();
+    let mut full_book_accounts = Vec::new();
+    for (side, price, lots, order_type, who) in [
+        (OrderSide::Bid, 59_000_000u64, 1u64, OrderType::Limit, taker),
+        (OrderSide::Bid, 59_010_000, 1, OrderType::Limit, taker),
+        (
+            OrderSide::Bid,
+            59_010_000,
+            1,
+            OrderType::ImmediateOrCancel,
+            taker,
+        ),
+        (OrderSide::Bid, 62_000_000, 9, OrderType::Limit, taker),
+        (OrderSide::Bid, 59_010_000, 1, OrderType::PostOnly, pk(31)),
+        (OrderSide::Ask, 58_000_000, 4, OrderType::Limit, pk(40)),
+    ] {
+        let args = PlaceOrderArgs {
+            side,
+            price,
+            lots,
+            order_type,
+            reduce_only: false,
+            client_order_id: 0,
+        };
+        full_book_accounts.push(json!({
+            "side": format!("{side:?}"), "price": price.to_string(), "lots": lots.to_string(),
+            "order_type": format!("{order_type:?}"), "taker": who.to_string(),
+            "accounts": book::order_accounts(&full, &who, &args)
+                .iter().map(|k| k.to_string()).collect::<Vec<_>>(),
+        }));
+    }
+
     let market = golden_market();
     let tiers = market.params.margin_tiers().unwrap();
     let mut sizing_cases = Vec::new();
@@ -672,6 +733,7 @@ fn helpers_json() -> Value {
                    "indicator": r.indicator, "eligible": r.eligible})
         })
         .collect::<Vec<_>>();
+    let registry_hex = hex(&registry_data);
     let mut indicators = Vec::new();
     for total in [0u64, 1, 7, 100] {
         for through in [0u64, 1, 5, 20, 21, 40, 60, 80, 81, 100] {
@@ -683,10 +745,17 @@ fn helpers_json() -> Value {
         }
     }
     json!({
+        "market": hex(&zero_copy(&market)),
+        "positions": positions.iter().map(|(name, p)| (name.to_string(), json!(hex(&zero_copy(p)))))
+            .collect::<serde_json::Map<_, _>>(),
+        "book": hex(&zero_copy(&*book)),
         "order_accounts": order_accounts,
+        "full_book": hex(&zero_copy(&*full)),
+        "full_book_order_accounts": full_book_accounts,
         "sizing": sizing_cases,
         "liquidation": liquidation,
         "prices": prices,
+        "registry": registry_hex,
         "on_chain_ranking": ranking,
         "adl_indicator": indicators,
     })
