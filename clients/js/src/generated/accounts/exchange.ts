@@ -57,14 +57,19 @@ export function getExchangeDiscriminatorBytes(): ReadonlyUint8Array {
 
 export type Exchange = {
   discriminator: ReadonlyUint8Array;
+  /** The admin. */
   admin: Address;
+  /** The collateral mint. */
   collateralMint: Address;
   /** Token account of `collateral_mint` that receives the treasury's share of fees. */
   treasury: Address;
+  /** Bounds every market's parameters must respect. */
   bounds: ExchangeBounds;
   /** Markets created so far; the next market's index. */
   marketCount: number;
+  /** Decimals of the collateral mint. */
   collateralDecimals: number;
+  /** The PDA's bump. */
   bump: number;
   /** The admin proposed by `propose_admin`, until it accepts (`Pubkey::default()` when none). */
   pendingAdmin: Address;
@@ -80,14 +85,19 @@ export type Exchange = {
 };
 
 export type ExchangeArgs = {
+  /** The admin. */
   admin: Address;
+  /** The collateral mint. */
   collateralMint: Address;
   /** Token account of `collateral_mint` that receives the treasury's share of fees. */
   treasury: Address;
+  /** Bounds every market's parameters must respect. */
   bounds: ExchangeBoundsArgs;
   /** Markets created so far; the next market's index. */
   marketCount: number;
+  /** Decimals of the collateral mint. */
   collateralDecimals: number;
+  /** The PDA's bump. */
   bump: number;
   /** The admin proposed by `propose_admin`, until it accepts (`Pubkey::default()` when none). */
   pendingAdmin: Address;

@@ -65,21 +65,27 @@ export function getMarketDiscriminatorBytes(): ReadonlyUint8Array {
 
 export type Market = {
   discriminator: ReadonlyUint8Array;
+  /** The exchange. */
   exchange: Address;
   /** The oracle account: this market's `PriceFeed`, or a Pyth price-update account. */
   oracle: Address;
+  /** The market's collateral vault. */
   collateralVault: Address;
+  /** The market's insurance vault. */
   insuranceVault: Address;
   /** The market's `OrderBook` account, once initialised. */
   orderBook: Address;
+  /** The market's parameters. */
   params: MarketParams;
   /** Open interest in lots; equal on both sides after every fill. */
   openInterestLong: bigint;
+  /** Open interest short, in lots. */
   openInterestShort: bigint;
   /** Quote atoms per lot at which a settled market closes its positions. */
   settlementPrice: bigint;
   /** Cumulative funding per lot, in `FUNDING_INDEX_SCALE` units of a quote atom. */
   fundingIndex: bigint;
+  /** Unix time of the last funding crank. */
   lastFundingTime: bigint;
   /** The rate applied by the last crank, signed ppm per interval. */
   lastFundingRatePpm: bigint;
@@ -87,6 +93,7 @@ export type Market = {
   fundingResidue: bigint;
   /** Exponential moving average of the oracle price (quote atoms per lot) and when it moved. */
   oracleEma: bigint;
+  /** Unix time of the last oracle observation (for the EMA). */
   lastOracleTime: bigint;
   /**
    * The circuit breaker's window: its reference price and start, and the reference of the
@@ -94,8 +101,11 @@ export type Market = {
    * market returns to Active by itself (0 when not tripped).
    */
   breakerReferencePrice: bigint;
+  /** Start of the breaker's window. */
   breakerWindowStart: bigint;
+  /** While tripped, when the market returns to Active (0 when not tripped). */
   breakerUntil: bigint;
+  /** The reference of the window just before, while adjacent (0 otherwise). */
   breakerPreviousReference: bigint;
   /**
    * The funding premium clock (DESIGN.md §10): the book's impact premium over the oracle as
@@ -104,8 +114,11 @@ export type Market = {
    * premium was taken at (a cancel, which reads no oracle, takes it again at that price).
    */
   fundingPremiumPpm: bigint;
+  /** When the funding premium was last sampled. */
   fundingSampleTime: bigint;
+  /** The premium integrated since the last crank, ppm·seconds. */
   fundingPremiumSum: bigint;
+  /** The oracle price the premium was last sampled at. */
   fundingSampleOracle: bigint;
   /** The market's `PositionRegistry`, once initialised. */
   positionRegistry: Address;
@@ -120,6 +133,7 @@ export type Market = {
    * started: when the market entered ADL, or when a ranking was used up with lots left.
    */
   adlSnapshotPrice: bigint;
+  /** The current ADL sweep, counted from 1. */
   adlSweep: number;
   /** The side the sweep ranks: opposite the book's (`PositionSide` as 0 long, 1 short). */
   adlCandidateSide: number;
@@ -129,12 +143,17 @@ export type Market = {
    * next one, so an integrator sees a gap as a missed event.
    */
   eventSequence: bigint;
+  /** The market's symbol, UTF-8, zero-padded. */
   symbol: ReadonlyUint8Array;
+  /** The market's index. */
   index: number;
   /** A `MarketStatus` discriminant. */
   status: number;
+  /** The PDA's bump. */
   bump: number;
+  /** The collateral vault PDA's bump. */
   collateralVaultBump: number;
+  /** The insurance vault PDA's bump. */
   insuranceVaultBump: number;
   /** Decimals of the collateral mint, for oracle price conversion. */
   quoteDecimals: number;
@@ -145,21 +164,27 @@ export type Market = {
 };
 
 export type MarketArgs = {
+  /** The exchange. */
   exchange: Address;
   /** The oracle account: this market's `PriceFeed`, or a Pyth price-update account. */
   oracle: Address;
+  /** The market's collateral vault. */
   collateralVault: Address;
+  /** The market's insurance vault. */
   insuranceVault: Address;
   /** The market's `OrderBook` account, once initialised. */
   orderBook: Address;
+  /** The market's parameters. */
   params: MarketParamsArgs;
   /** Open interest in lots; equal on both sides after every fill. */
   openInterestLong: number | bigint;
+  /** Open interest short, in lots. */
   openInterestShort: number | bigint;
   /** Quote atoms per lot at which a settled market closes its positions. */
   settlementPrice: number | bigint;
   /** Cumulative funding per lot, in `FUNDING_INDEX_SCALE` units of a quote atom. */
   fundingIndex: number | bigint;
+  /** Unix time of the last funding crank. */
   lastFundingTime: number | bigint;
   /** The rate applied by the last crank, signed ppm per interval. */
   lastFundingRatePpm: number | bigint;
@@ -167,6 +192,7 @@ export type MarketArgs = {
   fundingResidue: number | bigint;
   /** Exponential moving average of the oracle price (quote atoms per lot) and when it moved. */
   oracleEma: number | bigint;
+  /** Unix time of the last oracle observation (for the EMA). */
   lastOracleTime: number | bigint;
   /**
    * The circuit breaker's window: its reference price and start, and the reference of the
@@ -174,8 +200,11 @@ export type MarketArgs = {
    * market returns to Active by itself (0 when not tripped).
    */
   breakerReferencePrice: number | bigint;
+  /** Start of the breaker's window. */
   breakerWindowStart: number | bigint;
+  /** While tripped, when the market returns to Active (0 when not tripped). */
   breakerUntil: number | bigint;
+  /** The reference of the window just before, while adjacent (0 otherwise). */
   breakerPreviousReference: number | bigint;
   /**
    * The funding premium clock (DESIGN.md §10): the book's impact premium over the oracle as
@@ -184,8 +213,11 @@ export type MarketArgs = {
    * premium was taken at (a cancel, which reads no oracle, takes it again at that price).
    */
   fundingPremiumPpm: number | bigint;
+  /** When the funding premium was last sampled. */
   fundingSampleTime: number | bigint;
+  /** The premium integrated since the last crank, ppm·seconds. */
   fundingPremiumSum: number | bigint;
+  /** The oracle price the premium was last sampled at. */
   fundingSampleOracle: number | bigint;
   /** The market's `PositionRegistry`, once initialised. */
   positionRegistry: Address;
@@ -200,6 +232,7 @@ export type MarketArgs = {
    * started: when the market entered ADL, or when a ranking was used up with lots left.
    */
   adlSnapshotPrice: number | bigint;
+  /** The current ADL sweep, counted from 1. */
   adlSweep: number;
   /** The side the sweep ranks: opposite the book's (`PositionSide` as 0 long, 1 short). */
   adlCandidateSide: number;
@@ -209,12 +242,17 @@ export type MarketArgs = {
    * next one, so an integrator sees a gap as a missed event.
    */
   eventSequence: number | bigint;
+  /** The market's symbol, UTF-8, zero-padded. */
   symbol: ReadonlyUint8Array;
+  /** The market's index. */
   index: number;
   /** A `MarketStatus` discriminant. */
   status: number;
+  /** The PDA's bump. */
   bump: number;
+  /** The collateral vault PDA's bump. */
   collateralVaultBump: number;
+  /** The insurance vault PDA's bump. */
   insuranceVaultBump: number;
   /** Decimals of the collateral mint, for oracle price conversion. */
   quoteDecimals: number;

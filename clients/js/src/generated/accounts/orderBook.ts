@@ -53,22 +53,26 @@ export function getOrderBookDiscriminatorBytes(): ReadonlyUint8Array {
 
 export type OrderBook = {
   discriminator: ReadonlyUint8Array;
+  /** The market. */
   market: Address;
   /** The account layout's version (`OrderBook::VERSION` when adopted). */
   version: number;
   padding: ReadonlyUint8Array;
   /** Zeroes, for fields a later version adds (README: Accounts). */
   reserved: ReadonlyUint8Array;
+  /** Bids and asks, the engine's `Book`. */
   book: Book;
 };
 
 export type OrderBookArgs = {
+  /** The market. */
   market: Address;
   /** The account layout's version (`OrderBook::VERSION` when adopted). */
   version: number;
   padding: ReadonlyUint8Array;
   /** Zeroes, for fields a later version adds (README: Accounts). */
   reserved: ReadonlyUint8Array;
+  /** Bids and asks, the engine's `Book`. */
   book: BookArgs;
 };
 

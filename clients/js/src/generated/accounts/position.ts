@@ -53,7 +53,9 @@ export function getPositionDiscriminatorBytes(): ReadonlyUint8Array {
 
 export type Position = {
   discriminator: ReadonlyUint8Array;
+  /** The market. */
   market: Address;
+  /** The position's owner. */
   owner: Address;
   /** Collateral in quote atoms, with funding settled into it up to `funding_index_snapshot`. */
   collateral: bigint;
@@ -65,10 +67,13 @@ export type Position = {
   fundingIndexSnapshot: bigint;
   /** Lots on this position's resting bids and asks. */
   openBidLots: bigint;
+  /** Lots on the position's resting asks. */
   openAskLots: bigint;
+  /** Resting orders of the position. */
   openOrderCount: number;
   /** Its slot in the market's `PositionRegistry`. */
   registrySlot: number;
+  /** The PDA's bump. */
   bump: number;
   /** The account layout's version (`Position::VERSION` when opened). */
   version: number;
@@ -78,7 +83,9 @@ export type Position = {
 };
 
 export type PositionArgs = {
+  /** The market. */
   market: Address;
+  /** The position's owner. */
   owner: Address;
   /** Collateral in quote atoms, with funding settled into it up to `funding_index_snapshot`. */
   collateral: number | bigint;
@@ -90,10 +97,13 @@ export type PositionArgs = {
   fundingIndexSnapshot: number | bigint;
   /** Lots on this position's resting bids and asks. */
   openBidLots: number | bigint;
+  /** Lots on the position's resting asks. */
   openAskLots: number | bigint;
+  /** Resting orders of the position. */
   openOrderCount: number;
   /** Its slot in the market's `PositionRegistry`. */
   registrySlot: number;
+  /** The PDA's bump. */
   bump: number;
   /** The account layout's version (`Position::VERSION` when opened). */
   version: number;

@@ -60,6 +60,7 @@ export function getPositionRegistryDiscriminatorBytes(): ReadonlyUint8Array {
 
 export type PositionRegistry = {
   discriminator: ReadonlyUint8Array;
+  /** The market. */
   market: Address;
   /** Slots in the account, fixed when it was created. */
   capacity: number;
@@ -73,31 +74,37 @@ export type PositionRegistry = {
   sweep: number;
   /** The slots this sweep must rank (`high_water` when it started), and how many it has. */
   sweepSlots: number;
+  /** Slots of the sweep ranked so far. */
   slotsRanked: number;
   /** Entries in `ranking`, and the next one ADL fills. */
   rankedLen: number;
+  /** The ranking entry ADL fills next. */
   fillCursor: number;
   /**
    * Every eligible position this sweep found, ranked or not, and their lots: the complete
    * ranking's size, for ranks and ADL indicators.
    */
   eligibleCount: number;
+  /** Their lots. */
   eligibleLots: bigint;
   /**
    * The oracle price the sweep scores at, and the side it ranks (`PositionSide` as 0 long, 1
    * short).
    */
   snapshotPrice: bigint;
+  /** The side ranked: 0 long, 1 short (opposite the ADL book). */
   candidateSide: number;
   /** The account layout's version (`PositionRegistry::VERSION` when adopted). */
   version: number;
   padding: ReadonlyUint8Array;
   /** Zeroes, for fields a later version adds (README: Accounts). */
   reserved: ReadonlyUint8Array;
+  /** The best eligible positions of the sweep, best first (`ranked_len` of them). */
   ranking: Array<RankedPosition>;
 };
 
 export type PositionRegistryArgs = {
+  /** The market. */
   market: Address;
   /** Slots in the account, fixed when it was created. */
   capacity: number;
@@ -111,27 +118,32 @@ export type PositionRegistryArgs = {
   sweep: number;
   /** The slots this sweep must rank (`high_water` when it started), and how many it has. */
   sweepSlots: number;
+  /** Slots of the sweep ranked so far. */
   slotsRanked: number;
   /** Entries in `ranking`, and the next one ADL fills. */
   rankedLen: number;
+  /** The ranking entry ADL fills next. */
   fillCursor: number;
   /**
    * Every eligible position this sweep found, ranked or not, and their lots: the complete
    * ranking's size, for ranks and ADL indicators.
    */
   eligibleCount: number;
+  /** Their lots. */
   eligibleLots: number | bigint;
   /**
    * The oracle price the sweep scores at, and the side it ranks (`PositionSide` as 0 long, 1
    * short).
    */
   snapshotPrice: number | bigint;
+  /** The side ranked: 0 long, 1 short (opposite the ADL book). */
   candidateSide: number;
   /** The account layout's version (`PositionRegistry::VERSION` when adopted). */
   version: number;
   padding: ReadonlyUint8Array;
   /** Zeroes, for fields a later version adds (README: Accounts). */
   reserved: ReadonlyUint8Array;
+  /** The best eligible positions of the sweep, best first (`ranked_len` of them). */
   ranking: Array<RankedPositionArgs>;
 };
 

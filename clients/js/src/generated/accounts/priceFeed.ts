@@ -57,10 +57,15 @@ export type PriceFeed = {
   market: Address;
   /** The only signer allowed to push prices. */
   authority: Address;
+  /** Price in quote atoms per lot. */
   price: bigint;
+  /** Confidence interval, in the same units as the price. */
   conf: bigint;
+  /** Unix time of the price. */
   publishTime: bigint;
+  /** The feed's exponent: prices are `price · 10^expo` quote units per base unit. */
   expo: number;
+  /** The PDA's bump. */
   bump: number;
   /** The account layout's version (`PriceFeed::VERSION` when created). */
   version: number;
@@ -73,10 +78,15 @@ export type PriceFeedArgs = {
   market: Address;
   /** The only signer allowed to push prices. */
   authority: Address;
+  /** Price in quote atoms per lot. */
   price: number | bigint;
+  /** Confidence interval, in the same units as the price. */
   conf: number | bigint;
+  /** Unix time of the price. */
   publishTime: number | bigint;
+  /** The feed's exponent: prices are `price · 10^expo` quote units per base unit. */
   expo: number;
+  /** The PDA's bump. */
   bump: number;
   /** The account layout's version (`PriceFeed::VERSION` when created). */
   version: number;

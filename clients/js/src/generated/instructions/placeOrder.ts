@@ -124,24 +124,32 @@ export type PlaceOrderInstruction<
 
 export type PlaceOrderInstructionData = {
   discriminator: ReadonlyUint8Array;
+  /** Bid or ask. */
   side: OrderSide;
   /** Quote atoms per lot, a multiple of the tick size. */
   price: bigint;
+  /** Lots (base lots). */
   lots: bigint;
+  /** Limit, post-only or immediate-or-cancel. */
   orderType: OrderType;
   /** The order may only shrink the position; its size is cut to the position's. */
   reduceOnly: boolean;
+  /** The id the client gave the order. */
   clientOrderId: bigint;
 };
 
 export type PlaceOrderInstructionDataArgs = {
+  /** Bid or ask. */
   side: OrderSideArgs;
   /** Quote atoms per lot, a multiple of the tick size. */
   price: number | bigint;
+  /** Lots (base lots). */
   lots: number | bigint;
+  /** Limit, post-only or immediate-or-cancel. */
   orderType: OrderTypeArgs;
   /** The order may only shrink the position; its size is cut to the position's. */
   reduceOnly: boolean;
+  /** The id the client gave the order. */
   clientOrderId: number | bigint;
 };
 
@@ -196,14 +204,22 @@ export type PlaceOrderAsyncInput<
   TAccountEventAuthority extends string = string,
   TAccountProgram extends string = string,
 > = {
+  /** The position's owner. */
   owner: TransactionSigner<TAccountOwner>;
+  /** The exchange. */
   exchange?: Address<TAccountExchange>;
+  /** The market. */
   market: Address<TAccountMarket>;
+  /** The order book account. */
   orderBook: Address<TAccountOrderBook>;
+  /** The Position account. */
   position: Address<TAccountPosition>;
   oracle: Address<TAccountOracle>;
+  /** The market's collateral vault. */
   collateralVault: Address<TAccountCollateralVault>;
+  /** The market's insurance vault. */
   insuranceVault: Address<TAccountInsuranceVault>;
+  /** The token account receiving the treasury's share of fees. */
   treasury: Address<TAccountTreasury>;
   tokenProgram?: Address<TAccountTokenProgram>;
   eventAuthority: Address<TAccountEventAuthority>;
@@ -349,14 +365,22 @@ export type PlaceOrderInput<
   TAccountEventAuthority extends string = string,
   TAccountProgram extends string = string,
 > = {
+  /** The position's owner. */
   owner: TransactionSigner<TAccountOwner>;
+  /** The exchange. */
   exchange: Address<TAccountExchange>;
+  /** The market. */
   market: Address<TAccountMarket>;
+  /** The order book account. */
   orderBook: Address<TAccountOrderBook>;
+  /** The Position account. */
   position: Address<TAccountPosition>;
   oracle: Address<TAccountOracle>;
+  /** The market's collateral vault. */
   collateralVault: Address<TAccountCollateralVault>;
+  /** The market's insurance vault. */
   insuranceVault: Address<TAccountInsuranceVault>;
+  /** The token account receiving the treasury's share of fees. */
   treasury: Address<TAccountTreasury>;
   tokenProgram?: Address<TAccountTokenProgram>;
   eventAuthority: Address<TAccountEventAuthority>;
@@ -489,14 +513,22 @@ export type ParsedPlaceOrderInstruction<
 > = {
   programAddress: Address<TProgram>;
   accounts: {
+    /** The position's owner. */
     owner: TAccountMetas[0];
+    /** The exchange. */
     exchange: TAccountMetas[1];
+    /** The market. */
     market: TAccountMetas[2];
+    /** The order book account. */
     orderBook: TAccountMetas[3];
+    /** The Position account. */
     position: TAccountMetas[4];
     oracle: TAccountMetas[5];
+    /** The market's collateral vault. */
     collateralVault: TAccountMetas[6];
+    /** The market's insurance vault. */
     insuranceVault: TAccountMetas[7];
+    /** The token account receiving the treasury's share of fees. */
     treasury: TAccountMetas[8];
     tokenProgram: TAccountMetas[9];
     eventAuthority: TAccountMetas[10];

@@ -27,20 +27,28 @@ import {
 } from ".";
 
 export type AdlBookTakeover = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeader;
+  /** The Position account. */
   position: Address;
   /** Signed lots taken over (positive long), and the book's lots and bankruptcy price after. */
   lots: bigint;
+  /** The ADL book's signed lots after. */
   bookLots: bigint;
+  /** The ADL book's bankruptcy price after. */
   bookBankruptcyPrice: bigint;
 };
 
 export type AdlBookTakeoverArgs = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeaderArgs;
+  /** The Position account. */
   position: Address;
   /** Signed lots taken over (positive long), and the book's lots and bankruptcy price after. */
   lots: number | bigint;
+  /** The ADL book's signed lots after. */
   bookLots: number | bigint;
+  /** The ADL book's bankruptcy price after. */
   bookBankruptcyPrice: number | bigint;
 };
 

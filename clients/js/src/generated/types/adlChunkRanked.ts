@@ -21,12 +21,17 @@ import {
 } from "@solana/kit";
 
 export type AdlChunkRanked = {
+  /** The market. */
   market: Address;
+  /** The ADL sweep (counted from 1). */
   sweep: number;
+  /** The chunk's first registry slot. */
   firstSlot: number;
+  /** Slots in the chunk. */
   slotCount: number;
   /** Positions in the chunk, and how many of them were eligible. */
   positions: number;
+  /** How many of them the sweep ranks. */
   eligible: number;
 };
 

@@ -24,6 +24,7 @@ import {
 } from ".";
 
 export type AdlCompleted = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeader;
   /**
    * What the book had left (rounding dust, or its surplus when it closed solvent at the
@@ -33,6 +34,7 @@ export type AdlCompleted = {
 };
 
 export type AdlCompletedArgs = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeaderArgs;
   /**
    * What the book had left (rounding dust, or its surplus when it closed solvent at the

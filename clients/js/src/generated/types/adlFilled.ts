@@ -33,8 +33,11 @@ import {
 } from ".";
 
 export type AdlFilled = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeader;
+  /** The deleveraged position. */
   candidate: Address;
+  /** Lots (base lots). */
   lots: bigint;
   /**
    * Both sides close here, without fees: the book's bankruptcy price while it is insolvent
@@ -42,20 +45,26 @@ export type AdlFilled = {
    * else the oracle.
    */
   price: bigint;
+  /** The oracle price, in quote atoms per lot. */
   oraclePrice: bigint;
   /** What the candidate gave up against closing at the oracle, `lots · |price − oracle|`. */
   haircut: bigint;
   /** The candidate's score at the snapshot price, as the exact fraction `score_num / score_den`. */
   scoreNum: bigint;
+  /** The score's denominator. */
   scoreDen: bigint;
   /** 1-based rank in the sweep's complete ranking of every eligible position. */
   rank: number;
+  /** The ADL sweep (counted from 1). */
   sweep: number;
 };
 
 export type AdlFilledArgs = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeaderArgs;
+  /** The deleveraged position. */
   candidate: Address;
+  /** Lots (base lots). */
   lots: number | bigint;
   /**
    * Both sides close here, without fees: the book's bankruptcy price while it is insolvent
@@ -63,14 +72,17 @@ export type AdlFilledArgs = {
    * else the oracle.
    */
   price: number | bigint;
+  /** The oracle price, in quote atoms per lot. */
   oraclePrice: number | bigint;
   /** What the candidate gave up against closing at the oracle, `lots · |price − oracle|`. */
   haircut: number | bigint;
   /** The candidate's score at the snapshot price, as the exact fraction `score_num / score_den`. */
   scoreNum: number | bigint;
+  /** The score's denominator. */
   scoreDen: number | bigint;
   /** 1-based rank in the sweep's complete ranking of every eligible position. */
   rank: number;
+  /** The ADL sweep (counted from 1). */
   sweep: number;
 };
 

@@ -23,20 +23,26 @@ import {
 } from "@solana/kit";
 
 export type AdlRankingCompleted = {
+  /** The market. */
   market: Address;
+  /** The ADL sweep (counted from 1). */
   sweep: number;
   /** The complete ranking's size: every eligible position and their lots. */
   eligibleCount: number;
+  /** Their lots. */
   eligibleLots: bigint;
   /** How many of the best are kept on-chain, in order. */
   ranked: number;
 };
 
 export type AdlRankingCompletedArgs = {
+  /** The market. */
   market: Address;
+  /** The ADL sweep (counted from 1). */
   sweep: number;
   /** The complete ranking's size: every eligible position and their lots. */
   eligibleCount: number;
+  /** Their lots. */
   eligibleLots: number | bigint;
   /** How many of the best are kept on-chain, in order. */
   ranked: number;

@@ -28,16 +28,22 @@ import {
 } from ".";
 
 export type AdlRankingStarted = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeader;
+  /** The ADL sweep (counted from 1). */
   sweep: number;
+  /** The oracle price the sweep ranks at, in quote atoms per lot. */
   snapshotPrice: bigint;
   /** The side ranked (0 long, 1 short): opposite the ADL book. */
   candidateSide: number;
 };
 
 export type AdlRankingStartedArgs = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeaderArgs;
+  /** The ADL sweep (counted from 1). */
   sweep: number;
+  /** The oracle price the sweep ranks at, in quote atoms per lot. */
   snapshotPrice: number | bigint;
   /** The side ranked (0 long, 1 short): opposite the ADL book. */
   candidateSide: number;

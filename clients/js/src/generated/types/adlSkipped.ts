@@ -27,16 +27,24 @@ import {
 } from ".";
 
 export type AdlSkipped = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeader;
+  /** The deleveraged position. */
   candidate: Address;
+  /** 1-based rank in the sweep's complete ranking. */
   rank: number;
+  /** The ADL sweep (counted from 1). */
   sweep: number;
 };
 
 export type AdlSkippedArgs = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeaderArgs;
+  /** The deleveraged position. */
   candidate: Address;
+  /** 1-based rank in the sweep's complete ranking. */
   rank: number;
+  /** The ADL sweep (counted from 1). */
   sweep: number;
 };
 

@@ -26,16 +26,20 @@ import {
 } from ".";
 
 export type AdlStarted = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeader;
   /** The book's lots and the price at which its equity is zero. */
   lots: bigint;
+  /** The price at which the position's equity is zero, in quote atoms per lot (negative for a short that lost more than it sold for). */
   bankruptcyPrice: bigint;
 };
 
 export type AdlStartedArgs = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeaderArgs;
   /** The book's lots and the price at which its equity is zero. */
   lots: number | bigint;
+  /** The price at which the position's equity is zero, in quote atoms per lot (negative for a short that lost more than it sold for). */
   bankruptcyPrice: number | bigint;
 };
 

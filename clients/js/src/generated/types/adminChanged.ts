@@ -18,7 +18,12 @@ import {
   type FixedSizeEncoder,
 } from "@solana/kit";
 
-export type AdminChanged = { oldAdmin: Address; newAdmin: Address };
+export type AdminChanged = {
+  /** The admin before. */
+  oldAdmin: Address;
+  /** The admin after. */
+  newAdmin: Address;
+};
 
 export type AdminChangedArgs = AdminChanged;
 

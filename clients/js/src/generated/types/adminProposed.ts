@@ -18,7 +18,12 @@ import {
   type FixedSizeEncoder,
 } from "@solana/kit";
 
-export type AdminProposed = { admin: Address; proposed: Address };
+export type AdminProposed = {
+  /** The admin. */
+  admin: Address;
+  /** The proposed admin (`Pubkey::default()`: proposal withdrawn). */
+  proposed: Address;
+};
 
 export type AdminProposedArgs = AdminProposed;
 

@@ -29,9 +29,13 @@ import {
 } from ".";
 
 export type Bankruptcy = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeader;
+  /** The Position account. */
   position: Address;
+  /** The position's negative equity at the oracle, in quote atoms. */
   deficit: bigint;
+  /** What the insurance vault paid, in quote atoms. */
   paidByInsurance: bigint;
   /** What the insurance vault could not pay, left for ADL. */
   leftForAdl: bigint;
@@ -40,13 +44,18 @@ export type Bankruptcy = {
    * for a short that lost more than its collateral and all it sold for), and its lots.
    */
   bankruptcyPrice: bigint;
+  /** Lots (base lots). */
   lots: bigint;
 };
 
 export type BankruptcyArgs = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeaderArgs;
+  /** The Position account. */
   position: Address;
+  /** The position's negative equity at the oracle, in quote atoms. */
   deficit: number | bigint;
+  /** What the insurance vault paid, in quote atoms. */
   paidByInsurance: number | bigint;
   /** What the insurance vault could not pay, left for ADL. */
   leftForAdl: number | bigint;
@@ -55,6 +64,7 @@ export type BankruptcyArgs = {
    * for a short that lost more than its collateral and all it sold for), and its lots.
    */
   bankruptcyPrice: number | bigint;
+  /** Lots (base lots). */
   lots: number | bigint;
 };
 

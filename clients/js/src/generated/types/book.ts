@@ -24,11 +24,21 @@ import {
 } from ".";
 
 /** Both sides of a market's book, each sorted worst to best. */
-export type Book = { nextOrderId: bigint; bids: BookSide; asks: BookSide };
+export type Book = {
+  /** The id the next resting order gets. */
+  nextOrderId: bigint;
+  /** The bids. */
+  bids: BookSide;
+  /** The asks. */
+  asks: BookSide;
+};
 
 export type BookArgs = {
+  /** The id the next resting order gets. */
   nextOrderId: number | bigint;
+  /** The bids. */
   bids: BookSideArgs;
+  /** The asks. */
   asks: BookSideArgs;
 };
 

@@ -26,10 +26,17 @@ import {
 } from ".";
 
 /** One side of the book: `len` orders, worst price first, best last. */
-export type BookSide = { len: bigint; orders: Array<RestingOrder> };
+export type BookSide = {
+  /** Orders on this side. */
+  len: bigint;
+  /** The orders, worst price first. */
+  orders: Array<RestingOrder>;
+};
 
 export type BookSideArgs = {
+  /** Orders on this side. */
   len: number | bigint;
+  /** The orders, worst price first. */
   orders: Array<RestingOrderArgs>;
 };
 

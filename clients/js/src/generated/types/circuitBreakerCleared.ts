@@ -21,9 +21,15 @@ import {
   type EventHeaderArgs,
 } from ".";
 
-export type CircuitBreakerCleared = { header: EventHeader };
+export type CircuitBreakerCleared = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
+  header: EventHeader;
+};
 
-export type CircuitBreakerClearedArgs = { header: EventHeaderArgs };
+export type CircuitBreakerClearedArgs = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
+  header: EventHeaderArgs;
+};
 
 export function getCircuitBreakerClearedEncoder(): FixedSizeEncoder<CircuitBreakerClearedArgs> {
   return getStructEncoder([["header", getEventHeaderEncoder()]]);

@@ -26,16 +26,22 @@ import {
 } from ".";
 
 export type CircuitBreakerTripped = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeader;
+  /** The window's reference price the move was measured from. */
   referencePrice: bigint;
+  /** Price in quote atoms per lot. */
   price: bigint;
   /** When the market returns to Active by itself. */
   until: bigint;
 };
 
 export type CircuitBreakerTrippedArgs = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeaderArgs;
+  /** The window's reference price the move was measured from. */
   referencePrice: number | bigint;
+  /** Price in quote atoms per lot. */
   price: number | bigint;
   /** When the market returns to Active by itself. */
   until: number | bigint;

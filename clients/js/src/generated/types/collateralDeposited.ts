@@ -23,14 +23,20 @@ import {
 } from "@solana/kit";
 
 export type CollateralDeposited = {
+  /** The Position account. */
   position: Address;
+  /** Quote atoms. */
   amount: bigint;
+  /** The position's collateral after, in quote atoms. */
   collateral: bigint;
 };
 
 export type CollateralDepositedArgs = {
+  /** The Position account. */
   position: Address;
+  /** Quote atoms. */
   amount: number | bigint;
+  /** The position's collateral after, in quote atoms. */
   collateral: number | bigint;
 };
 

@@ -29,16 +29,24 @@ import {
 } from ".";
 
 export type CollateralWithdrawn = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeader;
+  /** The Position account. */
   position: Address;
+  /** Quote atoms. */
   amount: bigint;
+  /** The position's collateral after, in quote atoms. */
   collateral: bigint;
 };
 
 export type CollateralWithdrawnArgs = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeaderArgs;
+  /** The Position account. */
   position: Address;
+  /** Quote atoms. */
   amount: number | bigint;
+  /** The position's collateral after, in quote atoms. */
   collateral: number | bigint;
 };
 

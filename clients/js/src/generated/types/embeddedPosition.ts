@@ -33,7 +33,9 @@ import {
 
 /** The position account's data without its discriminator, as another account embeds it. */
 export type EmbeddedPosition = {
+  /** The market. */
   market: Address;
+  /** The position's owner. */
   owner: Address;
   /** Collateral in quote atoms, with funding settled into it up to `funding_index_snapshot`. */
   collateral: bigint;
@@ -45,10 +47,13 @@ export type EmbeddedPosition = {
   fundingIndexSnapshot: bigint;
   /** Lots on this position's resting bids and asks. */
   openBidLots: bigint;
+  /** Lots on the position's resting asks. */
   openAskLots: bigint;
+  /** Resting orders of the position. */
   openOrderCount: number;
   /** Its slot in the market's `PositionRegistry`. */
   registrySlot: number;
+  /** The PDA's bump. */
   bump: number;
   /** The account layout's version (`Position::VERSION` when opened). */
   version: number;
@@ -58,7 +63,9 @@ export type EmbeddedPosition = {
 };
 
 export type EmbeddedPositionArgs = {
+  /** The market. */
   market: Address;
+  /** The position's owner. */
   owner: Address;
   /** Collateral in quote atoms, with funding settled into it up to `funding_index_snapshot`. */
   collateral: number | bigint;
@@ -70,10 +77,13 @@ export type EmbeddedPositionArgs = {
   fundingIndexSnapshot: number | bigint;
   /** Lots on this position's resting bids and asks. */
   openBidLots: number | bigint;
+  /** Lots on the position's resting asks. */
   openAskLots: number | bigint;
+  /** Resting orders of the position. */
   openOrderCount: number;
   /** Its slot in the market's `PositionRegistry`. */
   registrySlot: number;
+  /** The PDA's bump. */
   bump: number;
   /** The account layout's version (`Position::VERSION` when opened). */
   version: number;

@@ -27,16 +27,24 @@ import {
  * event it emits, so an indexer sees a gap as a missed event.
  */
 export type EventHeader = {
+  /** The market. */
   market: Address;
+  /** The market's event sequence number. */
   sequence: bigint;
+  /** Its registry slot. */
   slot: bigint;
+  /** Unix time. */
   unixTimestamp: bigint;
 };
 
 export type EventHeaderArgs = {
+  /** The market. */
   market: Address;
+  /** The market's event sequence number. */
   sequence: number | bigint;
+  /** Its registry slot. */
   slot: number | bigint;
+  /** Unix time. */
   unixTimestamp: number | bigint;
 };
 

@@ -23,9 +23,15 @@ import {
   type PerpsEventArgs,
 } from ".";
 
-export type Events = { events: Array<PerpsEvent> };
+export type Events = {
+  /** The events, in the order they happened. */
+  events: Array<PerpsEvent>;
+};
 
-export type EventsArgs = { events: Array<PerpsEventArgs> };
+export type EventsArgs = {
+  /** The events, in the order they happened. */
+  events: Array<PerpsEventArgs>;
+};
 
 export function getEventsEncoder(): Encoder<EventsArgs> {
   return getStructEncoder([

@@ -19,8 +19,11 @@ import {
 } from "@solana/kit";
 
 export type ExchangeInitialized = {
+  /** The admin. */
   admin: Address;
+  /** The collateral mint. */
   collateralMint: Address;
+  /** The token account receiving the treasury's share of fees. */
   treasury: Address;
 };
 

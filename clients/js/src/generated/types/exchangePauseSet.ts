@@ -17,7 +17,10 @@ import {
   type FixedSizeEncoder,
 } from "@solana/kit";
 
-export type ExchangePauseSet = { paused: boolean };
+export type ExchangePauseSet = {
+  /** Whether the exchange is paused. */
+  paused: boolean;
+};
 
 export type ExchangePauseSetArgs = ExchangePauseSet;
 

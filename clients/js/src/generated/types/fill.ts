@@ -33,28 +33,44 @@ import {
 } from ".";
 
 export type Fill = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeader;
+  /** The maker's Position account. */
   maker: Address;
+  /** The taker's Position account. */
   taker: Address;
+  /** The maker's order id. */
   makerOrderId: bigint;
+  /** The taker's side. */
   takerSide: OrderSide;
+  /** Price in quote atoms per lot. */
   price: bigint;
+  /** Lots (base lots). */
   lots: bigint;
   /** Negative is a rebate. */
   makerFee: bigint;
+  /** The taker's fee in quote atoms. */
   takerFee: bigint;
 };
 
 export type FillArgs = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeaderArgs;
+  /** The maker's Position account. */
   maker: Address;
+  /** The taker's Position account. */
   taker: Address;
+  /** The maker's order id. */
   makerOrderId: number | bigint;
+  /** The taker's side. */
   takerSide: OrderSideArgs;
+  /** Price in quote atoms per lot. */
   price: number | bigint;
+  /** Lots (base lots). */
   lots: number | bigint;
   /** Negative is a rebate. */
   makerFee: number | bigint;
+  /** The taker's fee in quote atoms. */
   takerFee: number | bigint;
 };
 

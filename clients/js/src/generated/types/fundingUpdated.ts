@@ -26,28 +26,38 @@ import {
 } from ".";
 
 export type FundingUpdated = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeader;
   /**
    * The book's time-weighted impact premium over the oracle since the last crank (signed
    * ppm), before the rate cap.
    */
   premiumPpm: bigint;
+  /** The oracle account. */
   oracle: bigint;
+  /** The funding rate applied, signed ppm of the oracle per interval. */
   ratePpm: bigint;
+  /** The cumulative funding index after, in millionths of a quote atom per lot. */
   fundingIndex: bigint;
+  /** Funding rounding swept to insurance, in quote atoms. */
   sweptToInsurance: bigint;
 };
 
 export type FundingUpdatedArgs = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeaderArgs;
   /**
    * The book's time-weighted impact premium over the oracle since the last crank (signed
    * ppm), before the rate cap.
    */
   premiumPpm: number | bigint;
+  /** The oracle account. */
   oracle: number | bigint;
+  /** The funding rate applied, signed ppm of the oracle per interval. */
   ratePpm: number | bigint;
+  /** The cumulative funding index after, in millionths of a quote atom per lot. */
   fundingIndex: number | bigint;
+  /** Funding rounding swept to insurance, in quote atoms. */
   sweptToInsurance: number | bigint;
 };
 

@@ -21,16 +21,24 @@ import {
 } from "@solana/kit";
 
 export type InsuranceFunded = {
+  /** The market. */
   market: Address;
+  /** Who funded it. */
   funder: Address;
+  /** Quote atoms. */
   amount: bigint;
+  /** The insurance vault's balance after, in quote atoms. */
   vaultBalance: bigint;
 };
 
 export type InsuranceFundedArgs = {
+  /** The market. */
   market: Address;
+  /** Who funded it. */
   funder: Address;
+  /** Quote atoms. */
   amount: number | bigint;
+  /** The insurance vault's balance after, in quote atoms. */
   vaultBalance: number | bigint;
 };
 

@@ -24,14 +24,20 @@ import {
 } from ".";
 
 export type InsuranceWithdrawn = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeader;
+  /** Quote atoms. */
   amount: bigint;
+  /** The insurance vault's balance after, in quote atoms. */
   vaultBalance: bigint;
 };
 
 export type InsuranceWithdrawnArgs = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeaderArgs;
+  /** Quote atoms. */
   amount: number | bigint;
+  /** The insurance vault's balance after, in quote atoms. */
   vaultBalance: number | bigint;
 };
 

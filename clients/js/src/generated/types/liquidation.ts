@@ -29,30 +29,44 @@ import {
 } from ".";
 
 export type Liquidation = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeader;
+  /** The Position account. */
   position: Address;
+  /** The liquidator's Position account, which took the lots over. */
   liquidator: Address;
+  /** Lots (base lots). */
   lots: bigint;
   /** Transfer price per lot, and the oracle price it was taken from. */
   price: bigint;
+  /** The oracle price, in quote atoms per lot. */
   oraclePrice: bigint;
   /** The liquidator's price improvement, `lots · |oracle − price|`. */
   liquidatorFee: bigint;
+  /** The insurance vault's fee, in quote atoms. */
   insuranceFee: bigint;
+  /** Whether the whole position was taken over. */
   full: boolean;
 };
 
 export type LiquidationArgs = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeaderArgs;
+  /** The Position account. */
   position: Address;
+  /** The liquidator's Position account, which took the lots over. */
   liquidator: Address;
+  /** Lots (base lots). */
   lots: number | bigint;
   /** Transfer price per lot, and the oracle price it was taken from. */
   price: number | bigint;
+  /** The oracle price, in quote atoms per lot. */
   oraclePrice: number | bigint;
   /** The liquidator's price improvement, `lots · |oracle − price|`. */
   liquidatorFee: number | bigint;
+  /** The insurance vault's fee, in quote atoms. */
   insuranceFee: number | bigint;
+  /** Whether the whole position was taken over. */
   full: boolean;
 };
 

@@ -21,14 +21,20 @@ import {
 
 /** One margin bracket as stored: notional up to `max_notional` uses these rates (ppm). */
 export type MarginTierParams = {
+  /** Notional up to which this tier's rates apply, in quote atoms. */
   maxNotional: bigint;
+  /** Maintenance margin rate, ppm of notional. */
   maintenanceRatePpm: number;
+  /** Initial margin rate, ppm of notional. */
   initialRatePpm: number;
 };
 
 export type MarginTierParamsArgs = {
+  /** Notional up to which this tier's rates apply, in quote atoms. */
   maxNotional: number | bigint;
+  /** Maintenance margin rate, ppm of notional. */
   maintenanceRatePpm: number;
+  /** Initial margin rate, ppm of notional. */
   initialRatePpm: number;
 };
 

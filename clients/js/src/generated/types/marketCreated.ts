@@ -26,9 +26,13 @@ import {
 } from "@solana/kit";
 
 export type MarketCreated = {
+  /** The market. */
   market: Address;
+  /** The market's index. */
   index: number;
+  /** The market's symbol, UTF-8, zero-padded. */
   symbol: ReadonlyUint8Array;
+  /** The oracle account. */
   oracle: Address;
 };
 

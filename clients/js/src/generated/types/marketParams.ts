@@ -55,6 +55,7 @@ export type MarketParams = {
   minPositionNotional: bigint;
   /** The insurance vault never pays out below this balance. */
   insuranceFloor: bigint;
+  /** Up to six margin tiers, `margin_tier_count` of them used, by rising notional. */
   marginTiers: Array<MarginTierParams>;
   /** Pyth feed id, when the source is Pyth. Immutable. */
   pythFeedId: ReadonlyUint8Array;
@@ -64,7 +65,9 @@ export type MarketParams = {
   insuranceFeePpm: number;
   /** Partial liquidation restores equity to maintenance · (1 + buffer), in ppm. */
   liquidationBufferPpm: number;
+  /** The oldest oracle report accepted, in seconds. */
   maxOracleStalenessSecs: number;
+  /** The widest oracle confidence accepted, ppm of the price. */
   maxOracleConfidencePpm: number;
   /** Orders must be priced within this fraction of the oracle, in ppm. */
   priceBandPpm: number;
@@ -83,6 +86,7 @@ export type MarketParams = {
   maxVolatilityFactorPpm: number;
   /** A move of more than this within a window trips the circuit breaker (ppm; 0 turns it off). */
   breakerMovePpm: number;
+  /** The circuit breaker's window, in seconds. */
   breakerWindowSecs: number;
   /** How long a tripped market stays reduce-only. */
   breakerCooldownSecs: number;
@@ -96,6 +100,7 @@ export type MarketParams = {
   baseLotExponent: number;
   /** An `OracleSource` discriminant. Immutable. */
   oracleSource: number;
+  /** Margin tiers in use. */
   marginTierCount: number;
   /** For Pyth: 0 requires full Wormhole verification; n > 0 accepts partial with n signatures. */
   pythMinSignatures: number;
@@ -113,6 +118,7 @@ export type MarketParamsArgs = {
   minPositionNotional: number | bigint;
   /** The insurance vault never pays out below this balance. */
   insuranceFloor: number | bigint;
+  /** Up to six margin tiers, `margin_tier_count` of them used, by rising notional. */
   marginTiers: Array<MarginTierParamsArgs>;
   /** Pyth feed id, when the source is Pyth. Immutable. */
   pythFeedId: ReadonlyUint8Array;
@@ -122,7 +128,9 @@ export type MarketParamsArgs = {
   insuranceFeePpm: number;
   /** Partial liquidation restores equity to maintenance · (1 + buffer), in ppm. */
   liquidationBufferPpm: number;
+  /** The oldest oracle report accepted, in seconds. */
   maxOracleStalenessSecs: number;
+  /** The widest oracle confidence accepted, ppm of the price. */
   maxOracleConfidencePpm: number;
   /** Orders must be priced within this fraction of the oracle, in ppm. */
   priceBandPpm: number;
@@ -141,6 +149,7 @@ export type MarketParamsArgs = {
   maxVolatilityFactorPpm: number;
   /** A move of more than this within a window trips the circuit breaker (ppm; 0 turns it off). */
   breakerMovePpm: number;
+  /** The circuit breaker's window, in seconds. */
   breakerWindowSecs: number;
   /** How long a tripped market stays reduce-only. */
   breakerCooldownSecs: number;
@@ -154,6 +163,7 @@ export type MarketParamsArgs = {
   baseLotExponent: number;
   /** An `OracleSource` discriminant. Immutable. */
   oracleSource: number;
+  /** Margin tiers in use. */
   marginTierCount: number;
   /** For Pyth: 0 requires full Wormhole verification; n > 0 accepts partial with n signatures. */
   pythMinSignatures: number;

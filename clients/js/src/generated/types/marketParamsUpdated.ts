@@ -21,9 +21,15 @@ import {
   type EventHeaderArgs,
 } from ".";
 
-export type MarketParamsUpdated = { header: EventHeader };
+export type MarketParamsUpdated = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
+  header: EventHeader;
+};
 
-export type MarketParamsUpdatedArgs = { header: EventHeaderArgs };
+export type MarketParamsUpdatedArgs = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
+  header: EventHeaderArgs;
+};
 
 export function getMarketParamsUpdatedEncoder(): FixedSizeEncoder<MarketParamsUpdatedArgs> {
   return getStructEncoder([["header", getEventHeaderEncoder()]]);

@@ -28,16 +28,22 @@ import {
 } from ".";
 
 export type MarketStatusChanged = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeader;
+  /** The status before. */
   oldStatus: MarketStatus;
+  /** The status after. */
   newStatus: MarketStatus;
   /** Quote atoms per lot; non-zero only when the market settles. */
   settlementPrice: bigint;
 };
 
 export type MarketStatusChangedArgs = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeaderArgs;
+  /** The status before. */
   oldStatus: MarketStatusArgs;
+  /** The status after. */
   newStatus: MarketStatusArgs;
   /** Quote atoms per lot; non-zero only when the market settles. */
   settlementPrice: number | bigint;

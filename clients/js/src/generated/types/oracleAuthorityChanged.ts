@@ -19,8 +19,11 @@ import {
 } from "@solana/kit";
 
 export type OracleAuthorityChanged = {
+  /** The price feed account. */
   feed: Address;
+  /** The authority before. */
   oldAuthority: Address;
+  /** The authority after. */
   newAuthority: Address;
 };
 

@@ -18,7 +18,12 @@ import {
   type FixedSizeEncoder,
 } from "@solana/kit";
 
-export type OrderBookInitialized = { market: Address; orderBook: Address };
+export type OrderBookInitialized = {
+  /** The market. */
+  market: Address;
+  /** The order book account. */
+  orderBook: Address;
+};
 
 export type OrderBookInitializedArgs = OrderBookInitialized;
 

@@ -35,30 +35,38 @@ import {
 } from ".";
 
 export type OrderCancelled = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeader;
+  /** The Position account. */
   position: Address;
   /**
    * One event per order, however many a cancel-all, a liquidation or self-trade prevention
    * took off the book.
    */
   orderId: bigint;
+  /** Bid or ask. */
   side: OrderSide;
   /** The lots it still had. */
   lots: bigint;
+  /** Why it left the book. */
   reason: CancelReason;
 };
 
 export type OrderCancelledArgs = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeaderArgs;
+  /** The Position account. */
   position: Address;
   /**
    * One event per order, however many a cancel-all, a liquidation or self-trade prevention
    * took off the book.
    */
   orderId: number | bigint;
+  /** Bid or ask. */
   side: OrderSideArgs;
   /** The lots it still had. */
   lots: number | bigint;
+  /** Why it left the book. */
   reason: CancelReasonArgs;
 };
 

@@ -31,30 +31,44 @@ import {
 } from ".";
 
 export type OrderPlaced = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeader;
+  /** The Position account. */
   position: Address;
   /** The resting order's id; 0 when nothing rested. */
   orderId: bigint;
+  /** The id the client gave the order. */
   clientOrderId: bigint;
+  /** Bid or ask. */
   side: OrderSide;
+  /** Price in quote atoms per lot. */
   price: bigint;
   /** Lots after any reduce-only cut. */
   lots: bigint;
+  /** Lots filled on arrival. */
   filled: bigint;
+  /** Lots resting on the book afterwards. */
   rested: bigint;
 };
 
 export type OrderPlacedArgs = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeaderArgs;
+  /** The Position account. */
   position: Address;
   /** The resting order's id; 0 when nothing rested. */
   orderId: number | bigint;
+  /** The id the client gave the order. */
   clientOrderId: number | bigint;
+  /** Bid or ask. */
   side: OrderSideArgs;
+  /** Price in quote atoms per lot. */
   price: number | bigint;
   /** Lots after any reduce-only cut. */
   lots: number | bigint;
+  /** Lots filled on arrival. */
   filled: number | bigint;
+  /** Lots resting on the book afterwards. */
   rested: number | bigint;
 };
 

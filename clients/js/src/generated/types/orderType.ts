@@ -15,6 +15,7 @@ import {
   type FixedSizeEncoder,
 } from "@solana/kit";
 
+/** How an order treats what does not fill at once. */
 export enum OrderType {
   Limit,
   PostOnly,

@@ -19,8 +19,11 @@ import {
 } from "@solana/kit";
 
 export type PositionClosed = {
+  /** The market. */
   market: Address;
+  /** The position's owner. */
   owner: Address;
+  /** The Position account. */
   position: Address;
 };
 

@@ -21,8 +21,11 @@ import {
 } from "@solana/kit";
 
 export type PositionRegistryInitialized = {
+  /** The market. */
   market: Address;
+  /** The position registry account. */
   registry: Address;
+  /** Slots in the registry. */
   capacity: number;
 };
 

@@ -29,10 +29,13 @@ import {
 } from ".";
 
 export type PositionSettled = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeader;
+  /** The Position account. */
   position: Address;
   /** Signed lots closed (positive: a long sold), at `price` quote atoms a lot, without fee. */
   lots: bigint;
+  /** Price in quote atoms per lot. */
   price: bigint;
   /** Realized into collateral by the close. */
   realizedPnl: bigint;
@@ -55,10 +58,13 @@ export type PositionSettled = {
 };
 
 export type PositionSettledArgs = {
+  /** Where and when: the market, its event sequence number, the slot and the time. */
   header: EventHeaderArgs;
+  /** The Position account. */
   position: Address;
   /** Signed lots closed (positive: a long sold), at `price` quote atoms a lot, without fee. */
   lots: number | bigint;
+  /** Price in quote atoms per lot. */
   price: number | bigint;
   /** Realized into collateral by the close. */
   realizedPnl: number | bigint;

@@ -21,9 +21,13 @@ import {
 } from "@solana/kit";
 
 export type PriceFeedCreated = {
+  /** The price feed account. */
   feed: Address;
+  /** The market. */
   market: Address;
+  /** The key allowed to push prices. */
   authority: Address;
+  /** The feed's exponent: prices are `price · 10^expo` quote units per base unit. */
   expo: number;
 };
 

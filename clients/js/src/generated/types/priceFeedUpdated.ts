@@ -23,16 +23,24 @@ import {
 } from "@solana/kit";
 
 export type PriceFeedUpdated = {
+  /** The price feed account. */
   feed: Address;
+  /** Price in quote atoms per lot. */
   price: bigint;
+  /** Confidence interval, in the same units as the price. */
   conf: bigint;
+  /** Unix time of the price. */
   publishTime: bigint;
 };
 
 export type PriceFeedUpdatedArgs = {
+  /** The price feed account. */
   feed: Address;
+  /** Price in quote atoms per lot. */
   price: number | bigint;
+  /** Confidence interval, in the same units as the price. */
   conf: number | bigint;
+  /** Unix time of the price. */
   publishTime: number | bigint;
 };
 

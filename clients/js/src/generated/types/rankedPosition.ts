@@ -33,19 +33,29 @@ import {
  * the lots it may still be deleveraged for (its size when ranked, less what ADL took since).
  */
 export type RankedPosition = {
+  /** The Position account. */
   position: Address;
+  /** The score's numerator at the snapshot price (the score is `score_num / score_den`). */
   scoreNum: ReadonlyUint8Array;
+  /** The score's denominator. */
   scoreDen: ReadonlyUint8Array;
+  /** Lots (base lots). */
   lots: bigint;
+  /** Its registry slot. */
   slot: number;
   padding: ReadonlyUint8Array;
 };
 
 export type RankedPositionArgs = {
+  /** The Position account. */
   position: Address;
+  /** The score's numerator at the snapshot price (the score is `score_num / score_den`). */
   scoreNum: ReadonlyUint8Array;
+  /** The score's denominator. */
   scoreDen: ReadonlyUint8Array;
+  /** Lots (base lots). */
   lots: number | bigint;
+  /** Its registry slot. */
   slot: number;
   padding: ReadonlyUint8Array;
 };

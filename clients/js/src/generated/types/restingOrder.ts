@@ -29,22 +29,36 @@ import {
 
 /** A resting order: its maker's Position address, ids, price per lot and lots. */
 export type RestingOrder = {
+  /** The maker's Position account. */
   maker: Address;
+  /** Unique and increasing in time. */
   orderId: bigint;
+  /** The id its maker gave it. */
   clientOrderId: bigint;
+  /** Quote atoms per lot. */
   price: bigint;
+  /** Lots left. */
   lots: bigint;
+  /** 1 when it may only reduce its maker's position. */
   reduceOnly: number;
+  /** Zeroes. */
   padding: ReadonlyUint8Array;
 };
 
 export type RestingOrderArgs = {
+  /** The maker's Position account. */
   maker: Address;
+  /** Unique and increasing in time. */
   orderId: number | bigint;
+  /** The id its maker gave it. */
   clientOrderId: number | bigint;
+  /** Quote atoms per lot. */
   price: number | bigint;
+  /** Lots left. */
   lots: number | bigint;
+  /** 1 when it may only reduce its maker's position. */
   reduceOnly: number;
+  /** Zeroes. */
   padding: ReadonlyUint8Array;
 };
 

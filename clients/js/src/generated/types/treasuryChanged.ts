@@ -18,7 +18,12 @@ import {
   type FixedSizeEncoder,
 } from "@solana/kit";
 
-export type TreasuryChanged = { oldTreasury: Address; newTreasury: Address };
+export type TreasuryChanged = {
+  /** The treasury before. */
+  oldTreasury: Address;
+  /** The treasury after. */
+  newTreasury: Address;
+};
 
 export type TreasuryChangedArgs = TreasuryChanged;
 
