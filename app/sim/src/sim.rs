@@ -5,10 +5,10 @@
 use std::time::Instant;
 
 use anchor_lang::prelude::Pubkey;
-use perps::state::{Market, MarketParams, MarketStatus, Position};
+use perps::state::{Market, MarketStatus, Position};
 use perps_client::adl::{next_adl_step, AdlStep};
 use perps_client::sizing::{affordable_lots, price_at, taker_limit};
-use perps_client::{instructions as ix, oracle, pda, OrderSide, OrderType, PlaceOrderArgs};
+use perps_client::{instructions as ix, oracle, OrderSide, OrderType, PlaceOrderArgs};
 use perps_engine::{OracleUse, Price};
 use perps_keeper::{bank::BankChain, Keeper};
 use perps_testkit::{
@@ -19,7 +19,6 @@ use perps_testkit::{
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use solana_keypair::Keypair;
-use solana_signer::Signer;
 
 use crate::recorder::RecordingChain;
 use crate::report::{Row, Summary, Throughput};
@@ -125,7 +124,7 @@ impl Simulation {
         let capacity = registry_capacity(
             scenario.market_makers.count + scenario.traders.count + scenario.liquidator.keepers,
         );
-        let market = create_market(&mut ctx, params, start_price, capacity).await;
+        let market = ctx.create_market_sized(params, start_price, capacity).await;
         let mut ledger = Ledger::default();
         if scenario.market.insurance_usdc > 0 {
             ctx.fund_insurance(&market, usdc(scenario.market.insurance_usdc))
@@ -633,46 +632,6 @@ fn registry_capacity(positions: u32) -> u32 {
     (positions + REGISTRY_MARGIN)
         .next_power_of_two()
         .max(MIN_REGISTRY_CAPACITY)
-}
-
-/// `TestContext::create_market_with` with a registry of `capacity` slots: the price feed (at
-/// `price`), the market, its order book and its position registry.
-async fn create_market(
-    ctx: &mut TestContext,
-    params: MarketParams,
-    price: i64,
-    capacity: u32,
-) -> MarketFixture {
-    let index = ctx.exchange().await.market_count;
-    let market = pda::market(index);
-    let oracle = pda::price_feed(&market);
-    let admin = ctx.admin.pubkey();
-    let authority = ctx.oracle_authority.pubkey();
-    ctx.send_by_admin(ix::create_price_feed(&admin, index, &authority, FEED_EXPO))
-        .await
-        .expect("create_price_feed");
-    ctx.set_price(&oracle, price, 0).await.expect("set_price");
-    let create = ix::create_market(
-        &admin,
-        &ctx.mint,
-        index,
-        &oracle,
-        perps_client::symbol("BTC-PERP"),
-        params,
-    );
-    ctx.send_by_admin(create).await.expect("create_market");
-    let order_book = ctx.create_order_book(&market).await;
-    let registry = ctx.create_registry(&market, capacity).await;
-    MarketFixture {
-        index,
-        market,
-        oracle,
-        order_book,
-        registry,
-        collateral_vault: pda::collateral_vault(&market),
-        insurance_vault: pda::insurance_vault(&market),
-        treasury: ctx.treasury,
-    }
 }
 
 /// The side that adds to a position of sign `sign` (bid for long).

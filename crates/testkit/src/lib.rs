@@ -453,6 +453,17 @@ impl TestContext {
 
     /// Creates the price feed for market `index`, pushes `price` (expo −8) and creates the market.
     pub async fn create_market_with(&mut self, params: MarketParams, price: i64) -> MarketFixture {
+        self.create_market_sized(params, price, REGISTRY_CAPACITY)
+            .await
+    }
+
+    /// `create_market_with` with a registry of `capacity` positions.
+    pub async fn create_market_sized(
+        &mut self,
+        params: MarketParams,
+        price: i64,
+        capacity: u32,
+    ) -> MarketFixture {
         let index = self.exchange().await.market_count;
         let market = pda::market(index);
         let oracle = pda::price_feed(&market);
@@ -476,7 +487,7 @@ impl TestContext {
         );
         self.send_by_admin(create).await.expect("create_market");
         let order_book = self.create_order_book(&market).await;
-        let registry = self.create_registry(&market, REGISTRY_CAPACITY).await;
+        let registry = self.create_registry(&market, capacity).await;
         MarketFixture {
             index,
             market,

@@ -47,6 +47,16 @@ macro_rules! market_events {
                 }
             }
         )+
+
+        impl PerpsEvent {
+            /// The market, sequence number, slot and time of a market event.
+            pub fn header(&self) -> Option<&EventHeader> {
+                match self {
+                    $(PerpsEvent::$event(event) => Some(&event.header),)+
+                    _ => None,
+                }
+            }
+        }
     };
 }
 
@@ -236,42 +246,6 @@ all_events!(
     AdlRankingStarted,
     AdlChunkRanked,
     AdlRankingCompleted,
-    AdlFilled,
-    AdlSkipped,
-    AdlCompleted,
-);
-
-macro_rules! headers {
-    ($($event:ident),+ $(,)?) => {
-        impl PerpsEvent {
-            /// The market, sequence number, slot and time of a market event.
-            pub fn header(&self) -> Option<&EventHeader> {
-                match self {
-                    $(PerpsEvent::$event(event) => Some(&event.header),)+
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
-headers!(
-    MarketParamsUpdated,
-    MarketStatusChanged,
-    CollateralWithdrawn,
-    PositionSettled,
-    OrderPlaced,
-    Fill,
-    OrderCancelled,
-    FundingUpdated,
-    CircuitBreakerTripped,
-    CircuitBreakerCleared,
-    Liquidation,
-    Bankruptcy,
-    InsuranceWithdrawn,
-    AdlStarted,
-    AdlBookTakeover,
-    AdlRankingStarted,
     AdlFilled,
     AdlSkipped,
     AdlCompleted,
