@@ -92,15 +92,14 @@ pub fn crank_funding_action(
         .ok_or(PerpsError::MathOverflow)?;
     market.last_funding_time = now;
     market.last_funding_rate_ppm = rate;
-    let swept = market.funding_residue / funding::FUNDING_INDEX_SCALE as i64;
-    market.funding_residue -= swept * funding::FUNDING_INDEX_SCALE as i64;
+    let swept = market.take_funding_residue();
     Ok(FundingUpdated {
         header: EventHeader::of(market_key),
         premium_ppm: premium,
         oracle: oracle_price.0,
         rate_ppm: rate,
         funding_index: market.funding_index,
-        swept_to_insurance: swept as u64,
+        swept_to_insurance: swept,
     })
 }
 

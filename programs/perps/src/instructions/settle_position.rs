@@ -112,8 +112,9 @@ pub struct Settlement {
 /// A position with no lots and no orders is refused with `FlatPosition` (a keeper reads it as
 /// "already settled"), unless the market still has something to move (a whole atom of residue,
 /// a flat book's surplus, or its deficit or the position's own negative collateral while the
-/// insurance vault has something above its floor): then the call only does that, so a market whose positions were all flat when it
-/// settled can still bring its collateral vault to exactly what the positions hold.
+/// insurance vault has something above its floor): then the call only does that, so a market
+/// whose positions were all flat when it settled can still bring its collateral vault to exactly
+/// what the positions hold.
 pub fn settle_position_action(
     market: &mut Market,
     market_key: Pubkey,
@@ -158,9 +159,7 @@ pub fn settle_position_action(
     let realized_pnl = position.collateral - before_close;
 
     // The funding crank is refused once settled: settlement sweeps the rounding instead.
-    let swept = market.funding_residue / FUNDING_INDEX_SCALE as i64;
-    market.funding_residue -= swept * FUNDING_INDEX_SCALE as i64;
-    let mut to_insurance = swept as u64;
+    let mut to_insurance = market.take_funding_residue();
     // A position the settlement price leaves below zero is a real loss: the insurance vault
     // pays it as far as it can (ADL no longer runs); what it cannot pay stays on the position.
     let mut from_insurance = 0;

@@ -486,6 +486,15 @@ impl Market {
         Ok(())
     }
 
+    /// Takes the whole atoms out of the funding residue (the rounding positions overpaid, kept
+    /// in index units) for the insurance vault; the fraction of an atom stays.
+    pub fn take_funding_residue(&mut self) -> u64 {
+        let scale = funding::FUNDING_INDEX_SCALE as i64;
+        let swept = self.funding_residue / scale;
+        self.funding_residue -= swept * scale;
+        swept as u64
+    }
+
     fn premium_clock(&self) -> PremiumClock {
         PremiumClock {
             premium_ppm: self.funding_premium_ppm,
