@@ -51,12 +51,7 @@ pub fn rank_positions(
     let Ok(tiers) = market.params.margin_tiers() else {
         return Vec::new();
     };
-    let book = market.adl_book.state_at(market.funding_index).ok();
-    let book_fill = book.and_then(|book| {
-        let side = book.side()?;
-        let price = adl_fill_price(side, book.signed_bankruptcy_price().ok()?, oracle);
-        Some((side, price))
-    });
+    let book_fill = market.adl_book_fill_price(oracle).ok().flatten();
     let mut ranked = Vec::new();
     for side in [PositionSide::Long, PositionSide::Short] {
         let mut queue: Vec<(Pubkey, AdlScore, u64, bool)> = positions

@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 use perps_engine::{
-    adl::{adl_fill_price, adl_score, sweep_eligibility, AdlEligibility},
+    adl::{adl_score, sweep_eligibility, AdlEligibility},
     Price,
 };
 
@@ -100,14 +100,11 @@ pub fn rank_action(
     let tiers = market.params.margin_tiers()?;
     let snapshot = Price(registry.snapshot_price);
     let book_side = side_from_code(registry.candidate_side)?.opposite();
-    // What a fill would cost a candidate now: the book (funding settled in memory) closing at its
-    // bankruptcy price, or the snapshot price once solvent there.
-    let book = market.adl_book.state_at(market.funding_index)?;
-    let fill_price = adl_fill_price(
-        book_side,
-        book.signed_bankruptcy_price().map_engine_err()?,
-        snapshot,
-    );
+    // What a fill would cost a candidate now: the book closing at its bankruptcy price, or the
+    // snapshot price once solvent there.
+    let (_, fill_price) = market
+        .adl_book_fill_price(snapshot)?
+        .ok_or(PerpsError::NoAdlPending)?;
     let mut supplied = supplied.iter().peekable();
     let (mut newly_ranked, mut found, mut eligible) = (0u32, 0u32, 0u32);
     for slot in chunk.clone() {

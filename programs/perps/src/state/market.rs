@@ -1,12 +1,13 @@
 use anchor_lang::prelude::*;
 use bytemuck::{Pod, Zeroable};
 use perps_engine::{
+    adl::adl_fill_price,
     funding::{self, PremiumClock},
     liquidation::LiquidationParams,
     open_interest_change,
     volatility::BreakerWindow,
     Book, MarginTier, MarginTiers, OracleLimits, PositionSide, Price, RatePpm, SignedLots,
-    MAX_MARGIN_TIERS, PPM,
+    SignedPrice, MAX_MARGIN_TIERS, PPM,
 };
 
 use crate::{
@@ -426,6 +427,18 @@ impl Market {
     /// The ADL book's side, while the market is in ADL.
     pub fn adl_book_side(&self) -> Option<PositionSide> {
         self.adl_book.state().side()
+    }
+
+    /// The ADL book's side and the price ADL would close it at if the oracle were `price`
+    /// (`adl_fill_price`, funding settled in memory, before the vault pays in); `None` when the
+    /// book holds no lots.
+    pub fn adl_book_fill_price(&self, price: Price) -> Result<Option<(PositionSide, SignedPrice)>> {
+        let book = self.adl_book.state_at(self.funding_index)?;
+        let Some(side) = book.side() else {
+            return Ok(None);
+        };
+        let bankruptcy_price = book.signed_bankruptcy_price().map_engine_err()?;
+        Ok(Some((side, adl_fill_price(side, bankruptcy_price, price))))
     }
 
     /// Starts a sweep ranking the positions opposite the book at `snapshot_price`; the registry
