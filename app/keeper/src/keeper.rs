@@ -11,7 +11,7 @@ use perps_client::{
     adl::{self as adl_plan, AdlStep},
     instructions as ix, oracle, pda,
 };
-use perps_engine::{funding::FUNDING_INDEX_SCALE, oracle::OracleUse, MarginHealth, Price, RatePpm};
+use perps_engine::{oracle::OracleUse, MarginHealth, Price, RatePpm};
 use solana_instruction::Instruction;
 use tracing::{debug, info, warn};
 
@@ -258,12 +258,18 @@ impl<C: Chain> Keeper<C> {
             .iter()
             .filter(|(_, p)| p.base_lots != 0 || p.has_open_orders())
             .collect();
-        let left_over = market.funding_residue >= FUNDING_INDEX_SCALE as i64
-            || (market.adl_book.base_lots == 0 && market.adl_book.collateral != 0);
         let targets: Vec<&(Pubkey, Position)> = match (open.is_empty(), positions.first()) {
             (false, _) => open,
-            (true, Some(any)) if left_over => vec![any],
-            _ => return Ok(()),
+            // Every position settled: one more call moves what the market still holds.
+            (true, Some(any)) => {
+                let insurance = self.insurance(market_key).await?;
+                let available = insurance.saturating_sub(market.params.insurance_floor);
+                if !market.has_settlement_leftovers(available) {
+                    return Ok(());
+                }
+                vec![any]
+            }
+            (true, None) => return Ok(()),
         };
         for (key, position) in targets {
             let decision = digest(&[
@@ -453,10 +459,10 @@ impl<C: Chain> Keeper<C> {
                 AdlStep::Fill(steps) => {
                     let mut landed = 0;
                     for instruction in steps {
-                        let target = instruction
-                            .accounts
-                            .get(7)
-                            .map_or(*market_key, |a| a.pubkey);
+                        let target = perps_client::adl::entries_in_step(&instruction)
+                            .first()
+                            .copied()
+                            .unwrap_or(*market_key);
                         let decision = digest(&[
                             b"adl",
                             &state.to_le_bytes(),

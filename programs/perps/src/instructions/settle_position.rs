@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
-use perps_engine::{funding::FUNDING_INDEX_SCALE, Price, SignedLots};
+use perps_engine::{Price, SignedLots};
 
 use crate::{
     error::PerpsError,
@@ -127,15 +127,10 @@ pub fn settle_position_action(
         market.status()? == MarketStatus::Settled,
         PerpsError::MarketNotSettled
     );
-    // What a flat ADL book left that can move now: a surplus, or a deficit the vault can pay.
-    let book_left = market.adl_book.base_lots == 0
-        && (market.adl_book.collateral > 0
-            || (market.adl_book.collateral < 0 && insurance_available > 0));
     require!(
         position.base_lots != 0
             || position.has_open_orders()
-            || market.funding_residue >= FUNDING_INDEX_SCALE as i64
-            || book_left
+            || market.has_settlement_leftovers(insurance_available)
             || (position.collateral < 0 && insurance_available > 0),
         PerpsError::FlatPosition
     );

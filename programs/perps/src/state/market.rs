@@ -499,6 +499,16 @@ impl Market {
         Ok(())
     }
 
+    /// Whether a settled market still has something for `settle_position` to move even on a flat
+    /// position: a whole atom of funding residue, or a flat ADL book's surplus, or its deficit
+    /// while the insurance vault holds `insurance_available` above its floor.
+    pub fn has_settlement_leftovers(&self, insurance_available: u64) -> bool {
+        let book = &self.adl_book;
+        self.funding_residue >= funding::FUNDING_INDEX_SCALE as i64
+            || (book.base_lots == 0
+                && (book.collateral > 0 || (book.collateral < 0 && insurance_available > 0)))
+    }
+
     /// Takes the whole atoms out of the funding residue (the rounding positions overpaid, kept
     /// in index units) for the insurance vault; the fraction of an atom stays.
     pub fn take_funding_residue(&mut self) -> u64 {
