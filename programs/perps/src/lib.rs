@@ -5,6 +5,9 @@
 #![allow(unexpected_cfgs)]
 
 use anchor_lang::prelude::*;
+// Upstream LLVM's BPF target (sbf/build.sh) links the intrinsics from this crate.
+#[cfg(target_arch = "bpf")]
+use solana_compiler_builtins as _;
 
 pub mod error;
 pub mod events;
