@@ -20,7 +20,7 @@ pub mod fees;
 pub mod funding;
 pub mod liquidation;
 pub mod margin;
-mod math;
+pub mod math;
 pub mod oracle;
 pub mod position;
 pub mod units;

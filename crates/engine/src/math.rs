@@ -1,16 +1,17 @@
 //! Checked integer helpers with explicit rounding direction. Every failure is `MathOverflow`.
 //!
 //! Every 128-bit product and quotient of the engine is computed here from 64-bit operations: the
-//! BPF target has no 128-bit multiply or divide, and upstream LLVM refuses to call the library
-//! routines (`__multi3`, `__divti3`) that would stand in for them, so nothing else in the engine
-//! multiplies or divides 128-bit values.
+//! BPF target has no 128-bit multiply or divide, so nothing else in the engine multiplies or
+//! divides 128-bit values. The same routines stand in for LLVM's 128-bit library calls
+//! (`__multi3`, `__udivti3` …) when the program is built with upstream LLVM (the program's
+//! `sbf_intrinsics`), so they are public.
 
 use crate::{EngineError, EngineResult};
 
 const LOW32: u64 = u32::MAX as u64;
 
 /// `a · b` exactly, from four 32 × 32-bit products.
-pub(crate) fn mul_wide_u64(a: u64, b: u64) -> u128 {
+pub fn mul_wide_u64(a: u64, b: u64) -> u128 {
     let (a_hi, a_lo) = (a >> 32, a & LOW32);
     let (b_hi, b_lo) = (b >> 32, b & LOW32);
     let lo_lo = a_lo * b_lo;
@@ -22,6 +23,14 @@ pub(crate) fn mul_wide_u64(a: u64, b: u64) -> u128 {
     let low = (middle << 32) | (lo_lo & LOW32);
     let high = hi_hi + (hi_lo >> 32) + (lo_hi >> 32) + (middle >> 32);
     ((high as u128) << 64) | low as u128
+}
+
+/// `a · b` modulo 2^128 (the low half of the product).
+pub fn wrapping_mul_u128(a: u128, b: u128) -> u128 {
+    let (a_hi, a_lo) = ((a >> 64) as u64, a as u64);
+    let (b_hi, b_lo) = ((b >> 64) as u64, b as u64);
+    let cross = a_lo.wrapping_mul(b_hi).wrapping_add(a_hi.wrapping_mul(b_lo));
+    mul_wide_u64(a_lo, b_lo).wrapping_add((cross as u128) << 64)
 }
 
 /// `a · b`, or `None` past `u128::MAX`.
@@ -65,7 +74,7 @@ fn significant(digits: &[u32; 4]) -> usize {
 
 /// `(n / d, n % d)` for `d > 0`: Knuth's algorithm D on 32-bit digits (as in Hacker's Delight,
 /// `divmnu`), each step a 64-bit division.
-pub(crate) fn div_rem_u128(n: u128, d: u128) -> (u128, u128) {
+pub fn div_rem_u128(n: u128, d: u128) -> (u128, u128) {
     if n < d {
         return (0, n);
     }
@@ -233,6 +242,11 @@ mod tests {
             if d != 0 {
                 prop_assert_eq!(div_rem_u128(n, d), (n / d, n % d));
             }
+        }
+
+        #[test]
+        fn wrapping_product_matches_native_128_bit_arithmetic(a in wide(), b in wide()) {
+            prop_assert_eq!(wrapping_mul_u128(a, b), a.wrapping_mul(b));
         }
 
         #[test]

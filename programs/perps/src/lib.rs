@@ -3,6 +3,8 @@
 //! A thin Anchor adapter over `perps-engine`: every formula lives in the engine; this crate checks
 //! accounts, moves tokens and stores state. See DESIGN.md for what each instruction means.
 #![allow(unexpected_cfgs)]
+// The 128-bit library calls of an upstream-LLVM build (sbf_intrinsics).
+#![cfg_attr(target_arch = "bpf", feature(abi_unadjusted))]
 
 use anchor_lang::prelude::*;
 // Upstream LLVM's BPF target (sbf/build.sh) links the intrinsics from this crate.
@@ -13,6 +15,8 @@ pub mod error;
 pub mod events;
 pub mod instructions;
 pub mod oracle;
+#[cfg(any(test, target_arch = "bpf"))]
+mod sbf_intrinsics;
 pub mod state;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

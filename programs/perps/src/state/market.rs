@@ -511,11 +511,16 @@ impl Market {
 
     /// Takes the whole atoms out of the funding residue (the rounding positions overpaid, kept
     /// in index units) for the insurance vault; the fraction of an atom stays.
+    /// Only a positive residue holds atoms; unsigned division, as SBPF v0 has no signed one.
     pub fn take_funding_residue(&mut self) -> u64 {
-        let scale = funding::FUNDING_INDEX_SCALE as i64;
-        let swept = self.funding_residue / scale;
-        self.funding_residue -= swept * scale;
-        swept as u64
+        let Ok(residue) = u64::try_from(self.funding_residue) else {
+            return 0;
+        };
+        let scale = funding::FUNDING_INDEX_SCALE as u64;
+        let swept = residue / scale;
+        // At most the residue itself: fits back in i64.
+        self.funding_residue -= (swept * scale) as i64;
+        swept
     }
 
     fn premium_clock(&self) -> PremiumClock {
@@ -619,5 +624,22 @@ pub struct MarketSigner {
 impl MarketSigner {
     pub fn seeds(&self) -> [&[u8]; 3] {
         [MARKET_SEED, &self.index, &self.bump]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_funding_residue_gives_up_its_whole_atoms_and_keeps_the_fraction() {
+        let mut market: Market = bytemuck::Zeroable::zeroed();
+        market.funding_residue = 2 * funding::FUNDING_INDEX_SCALE as i64 + 7;
+        assert_eq!(market.take_funding_residue(), 2);
+        assert_eq!(market.funding_residue, 7);
+        assert_eq!(market.take_funding_residue(), 0);
+        market.funding_residue = -3;
+        assert_eq!(market.take_funding_residue(), 0);
+        assert_eq!(market.funding_residue, -3);
     }
 }
