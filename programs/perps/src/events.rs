@@ -82,9 +82,12 @@ market_events!(
     AdlCompleted,
 );
 
-/// The most event bytes one self-CPI carries: Solana's 10 KiB of CPI instruction data, less
-/// Anchor's event tag, the batch's discriminator and its length.
-const MAX_BATCH_BYTES: usize = 10 * 1024 - 8 - 8 - 4;
+/// Solana's limit on a CPI's instruction data: one self-CPI's tag, discriminator, count and events.
+const MAX_BATCH_DATA: usize = 10 * 1024;
+/// Anchor's event tag, `Events`' discriminator and the batch's length, before the events.
+const BATCH_HEADER: usize = 8 + 8 + 4;
+/// Room for the event that overflows a batch, before it moves to the next.
+const LARGEST_EVENT: usize = 1024;
 
 /// Collects an instruction's events and emits them through the program's event authority (the
 /// `event_authority` account `#[event_cpi]` adds) as `Events` batches: one self-CPI for all of
@@ -95,7 +98,10 @@ pub struct Emitter<'info> {
     authority: AccountInfo<'info>,
     slot: u64,
     unix_timestamp: i64,
-    batch: Vec<u8>,
+    /// The self-CPI's data being built: the header, then the events. One buffer, reserved once
+    /// and reused by every batch: the SBF heap is a 32 KiB bump allocator that never frees, so a
+    /// buffer grown by doubling (or copied per event) ran out of it in an `adl` of 21 candidates.
+    data: Vec<u8>,
     count: u32,
 }
 
@@ -106,21 +112,35 @@ impl<'info> Emitter<'info> {
             authority: authority.to_account_info(),
             slot: clock.slot,
             unix_timestamp: clock.unix_timestamp,
-            batch: Vec::new(),
+            data: Vec::new(),
             count: 0,
         })
     }
 
     /// Adds `event` to the batch, as the `PerpsEvent` variant it is.
     pub fn emit<E: BatchedEvent>(&mut self, event: &E) -> Result<()> {
-        let mut bytes = vec![E::VARIANT];
-        event.serialize(&mut bytes)?;
-        if self.batch.len() + bytes.len() > MAX_BATCH_BYTES {
+        self.start_batch();
+        let start = self.data.len();
+        self.data.push(E::VARIANT);
+        event.serialize(&mut self.data)?;
+        if self.data.len() > MAX_BATCH_DATA {
+            // The event goes first in the next batch.
+            let event = self.data.split_off(start);
             self.flush()?;
+            self.start_batch();
+            self.data.extend_from_slice(&event);
         }
-        self.batch.extend_from_slice(&bytes);
         self.count += 1;
         Ok(())
+    }
+
+    fn start_batch(&mut self) {
+        if self.data.is_empty() {
+            self.data.reserve_exact(MAX_BATCH_DATA + LARGEST_EVENT);
+            self.data.extend_from_slice(anchor_lang::event::EVENT_IX_TAG_LE);
+            self.data.extend_from_slice(Events::DISCRIMINATOR);
+            self.data.extend_from_slice(&0u32.to_le_bytes());
+        }
     }
 
     /// The circuit breaker's events of a price observation, as market events.
@@ -165,23 +185,21 @@ impl<'info> Emitter<'info> {
         if self.count == 0 {
             return Ok(());
         }
-        let mut data = Vec::with_capacity(20 + self.batch.len());
-        data.extend_from_slice(anchor_lang::event::EVENT_IX_TAG_LE);
-        data.extend_from_slice(Events::DISCRIMINATOR);
-        data.extend_from_slice(&self.count.to_le_bytes());
-        data.append(&mut self.batch);
+        self.data[BATCH_HEADER - 4..BATCH_HEADER].copy_from_slice(&self.count.to_le_bytes());
         self.count = 0;
-        let instruction = anchor_lang::solana_program::instruction::Instruction::new_with_bytes(
-            crate::ID,
-            &data,
-            vec![AccountMeta::new_readonly(*self.authority.key, true)],
-        );
+        let instruction = anchor_lang::solana_program::instruction::Instruction {
+            program_id: crate::ID,
+            accounts: vec![AccountMeta::new_readonly(*self.authority.key, true)],
+            data: std::mem::take(&mut self.data),
+        };
         invoke_signed(
             &instruction,
             std::slice::from_ref(&self.authority),
             &[&[b"__event_authority", &[crate::EVENT_AUTHORITY_AND_BUMP.1]]],
-        )
-        .map_err(Into::into)
+        )?;
+        self.data = instruction.data;
+        self.data.clear();
+        Ok(())
     }
 }
 
