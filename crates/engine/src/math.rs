@@ -29,7 +29,9 @@ pub fn mul_wide_u64(a: u64, b: u64) -> u128 {
 pub fn wrapping_mul_u128(a: u128, b: u128) -> u128 {
     let (a_hi, a_lo) = ((a >> 64) as u64, a as u64);
     let (b_hi, b_lo) = ((b >> 64) as u64, b as u64);
-    let cross = a_lo.wrapping_mul(b_hi).wrapping_add(a_hi.wrapping_mul(b_lo));
+    let cross = a_lo
+        .wrapping_mul(b_hi)
+        .wrapping_add(a_hi.wrapping_mul(b_lo));
     mul_wide_u64(a_lo, b_lo).wrapping_add((cross as u128) << 64)
 }
 

@@ -578,7 +578,7 @@ impl TestContext {
     /// A `place_order` instruction with the makers it reaches: only those, not an evicted maker
     /// (`book::order_accounts` adds it), so the tests of a full book side see
     /// `MissingEvictedAccount` through it.
-    async fn order(
+    pub async fn order(
         &mut self,
         m: &MarketFixture,
         trader: &Wallet,

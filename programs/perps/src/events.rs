@@ -5,7 +5,10 @@
 //! instruction that writes the market carry an `EventHeader`: the market, its next sequence
 //! number, and the slot and time.
 
-use anchor_lang::{prelude::*, solana_program::program::invoke_signed, Discriminator};
+use anchor_lang::solana_program::instruction::Instruction;
+#[cfg(not(target_os = "solana"))]
+use anchor_lang::solana_program::program::invoke_signed;
+use anchor_lang::{prelude::*, Discriminator};
 
 use crate::state::{CancelReason, Market, MarketStatus, OrderSide};
 
@@ -137,7 +140,8 @@ impl<'info> Emitter<'info> {
     fn start_batch(&mut self) {
         if self.data.is_empty() {
             self.data.reserve_exact(MAX_BATCH_DATA + LARGEST_EVENT);
-            self.data.extend_from_slice(anchor_lang::event::EVENT_IX_TAG_LE);
+            self.data
+                .extend_from_slice(anchor_lang::event::EVENT_IX_TAG_LE);
             self.data.extend_from_slice(Events::DISCRIMINATOR);
             self.data.extend_from_slice(&0u32.to_le_bytes());
         }
@@ -187,20 +191,59 @@ impl<'info> Emitter<'info> {
         }
         self.data[BATCH_HEADER - 4..BATCH_HEADER].copy_from_slice(&self.count.to_le_bytes());
         self.count = 0;
-        let instruction = anchor_lang::solana_program::instruction::Instruction {
+        let instruction = Instruction {
             program_id: crate::ID,
             accounts: vec![AccountMeta::new_readonly(*self.authority.key, true)],
             data: std::mem::take(&mut self.data),
         };
-        invoke_signed(
-            &instruction,
-            std::slice::from_ref(&self.authority),
-            &[&[b"__event_authority", &[crate::EVENT_AUTHORITY_AND_BUMP.1]]],
-        )?;
-        self.data = instruction.data;
+        self.data = invoke_by_event_authority(instruction, &self.authority)?;
         self.data.clear();
         Ok(())
     }
+}
+
+const EVENT_AUTHORITY_SEEDS: &[&[&[u8]]] =
+    &[&[b"__event_authority", &[crate::EVENT_AUTHORITY_AND_BUMP.1]]];
+
+/// The self-CPI, signed by the event authority, handing back the instruction's data buffer.
+/// solana-cpi's `invoke_signed` copies the instruction before the syscall (up to 10 KiB more of
+/// the 32 KiB heap); the emitter owns it, so on SBF it goes to the syscall as it is. (The
+/// authority is a data-less signer: `invoke_signed`'s borrow checks have nothing to check.)
+#[cfg(target_os = "solana")]
+fn invoke_by_event_authority(
+    instruction: Instruction,
+    authority: &AccountInfo<'_>,
+) -> Result<Vec<u8>> {
+    use solana_stable_layout::stable_instruction::StableInstruction;
+    let instruction = StableInstruction::from(instruction);
+    // SAFETY: the pointers are to a live StableInstruction, one AccountInfo and the seeds, as
+    // solana-cpi's own `invoke_signed_unchecked` passes them.
+    let result = unsafe {
+        solana_cpi::syscalls::sol_invoke_signed_rust(
+            &instruction as *const StableInstruction as *const u8,
+            authority as *const AccountInfo as *const u8,
+            1,
+            EVENT_AUTHORITY_SEEDS as *const _ as *const u8,
+            EVENT_AUTHORITY_SEEDS.len() as u64,
+        )
+    };
+    if result != 0 {
+        return Err(ProgramError::from(result).into());
+    }
+    Ok(instruction.data.into())
+}
+
+#[cfg(not(target_os = "solana"))]
+fn invoke_by_event_authority(
+    instruction: Instruction,
+    authority: &AccountInfo<'_>,
+) -> Result<Vec<u8>> {
+    invoke_signed(
+        &instruction,
+        std::slice::from_ref(authority),
+        EVENT_AUTHORITY_SEEDS,
+    )?;
+    Ok(instruction.data)
 }
 
 /// An event the emitter batches: its variant of `PerpsEvent`.

@@ -4,7 +4,7 @@
 //! accounts, moves tokens and stores state. See DESIGN.md for what each instruction means.
 #![allow(unexpected_cfgs)]
 // The 128-bit library calls of an upstream-LLVM build (sbf_intrinsics).
-#![cfg_attr(target_arch = "bpf", feature(abi_unadjusted))]
+#![cfg_attr(target_arch = "bpf", feature(abi_unadjusted), allow(internal_features))]
 
 use anchor_lang::prelude::*;
 // Upstream LLVM's BPF target (sbf/build.sh) links the intrinsics from this crate.
@@ -13,6 +13,8 @@ use solana_compiler_builtins as _;
 
 pub mod error;
 pub mod events;
+#[cfg(any(test, target_os = "solana"))]
+mod heap;
 pub mod instructions;
 pub mod oracle;
 #[cfg(any(test, target_arch = "bpf"))]

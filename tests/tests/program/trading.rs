@@ -5,6 +5,7 @@ use perps::state::MarketStatus;
 use perps_client::events::PerpsEvent;
 use perps_client::{instructions as ix, pda, CancelBy, OrderSide, OrderType, PlaceOrderArgs};
 use perps_testkit::*;
+use solana_compute_budget_interface::ComputeBudgetInstruction;
 
 /// 60,000 USDC per BTC is 60 USDC per 0.001-BTC lot.
 const P: u64 = 60 * USDC;
@@ -767,8 +768,15 @@ async fn a_taker_sweeping_more_orders_than_a_transaction_has_instruction_slots_l
         }
     }
     let sequence = ctx.market(&m.market).await.event_sequence;
+    // On SBF, 96 fills take more than the 200k compute units and the 32 KiB heap a transaction
+    // gets by default (README, "Compute units"): the taker asks for both.
+    let order = ctx
+        .order(&m, &t[3], limit(OrderSide::Bid, P + 95 * TICK, 96))
+        .await;
+    let compute = ComputeBudgetInstruction::set_compute_unit_limit(1_400_000);
+    let heap = ComputeBudgetInstruction::request_heap_frame(64 * 1024);
     let events = ctx
-        .place_with_events(&m, &t[3], limit(OrderSide::Bid, P + 95 * TICK, 96))
+        .send_with_events(&[compute, heap, order], &[&t[3].keypair])
         .await
         .unwrap();
     let prices: Vec<u64> = events
