@@ -111,6 +111,93 @@ pub struct TestContext {
     /// Positions opened through the harness, per market, for the vault invariant.
     positions: Vec<(Pubkey, Pubkey)>,
     sent: HashSet<solana_signature::Signature>,
+    meter: Option<Meter>,
+}
+
+/// One top-level perps instruction as the runtime ran it.
+#[derive(Clone, Debug)]
+pub struct Metered {
+    /// The name Anchor logs (`Instruction: PlaceOrder`).
+    pub instruction: String,
+    /// The accounts the instruction names.
+    pub accounts: usize,
+    /// What the runtime logged the program consumed, its self-CPIs included.
+    pub compute_units: u64,
+    pub succeeded: bool,
+}
+
+#[derive(Default)]
+struct Meter {
+    records: Vec<Metered>,
+    /// Where each record is also appended, one tab-separated line.
+    log: Option<std::path::PathBuf>,
+}
+
+impl Meter {
+    fn push(&mut self, record: Metered) {
+        if let Some(path) = &self.log {
+            use std::io::Write;
+            let line = format!(
+                "{}\t{}\t{}\t{}\n",
+                record.instruction, record.accounts, record.compute_units, record.succeeded
+            );
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .and_then(|mut file| file.write_all(line.as_bytes()))
+                .unwrap_or_else(|e| panic!("PERPS_CU_LOG {}: {e}", path.display()));
+        }
+        self.records.push(record);
+    }
+
+    /// Reads each top-level perps invocation's name and `consumed N of M` line from the logs.
+    fn record(&mut self, tx: &Transaction, logs: &[String], succeeded: bool) {
+        let keys = &tx.message.account_keys;
+        let mut accounts = tx
+            .message
+            .instructions
+            .iter()
+            .filter(|ix| keys[ix.program_id_index as usize] == perps::ID)
+            .map(|ix| ix.accounts.len());
+        let program = perps::ID.to_string();
+        // The programs invoked and not yet returned, outermost first.
+        let mut stack: Vec<&str> = Vec::new();
+        let mut name = String::new();
+        for line in logs {
+            let Some(rest) = line.strip_prefix("Program ") else {
+                continue;
+            };
+            if let Some(instruction) = rest.strip_prefix("log: Instruction: ") {
+                if stack.len() == 1 && name.is_empty() {
+                    name = instruction.to_string();
+                }
+            } else if let Some((id, _)) = rest.split_once(" invoke [") {
+                stack.push(id);
+                if stack.len() == 1 {
+                    name.clear();
+                }
+            } else if rest.ends_with(" success") || rest.contains(" failed: ") {
+                stack.pop();
+            } else if let Some(units) = rest
+                .strip_prefix(&program)
+                .and_then(|r| r.strip_prefix(" consumed "))
+            {
+                if stack.len() == 1 {
+                    self.push(Metered {
+                        instruction: name.clone(),
+                        accounts: accounts.next().unwrap_or(0),
+                        compute_units: units
+                            .split_whitespace()
+                            .next()
+                            .and_then(|n| n.parse().ok())
+                            .unwrap_or(0),
+                        succeeded,
+                    });
+                }
+            }
+        }
+    }
 }
 
 impl TestContext {
@@ -129,6 +216,11 @@ impl TestContext {
             treasury: Pubkey::default(),
             positions: Vec::new(),
             sent: HashSet::new(),
+            // PERPS_CU_LOG=<file>: every test's instructions, appended as they run (sbf/test.sh).
+            meter: std::env::var_os("PERPS_CU_LOG").map(|path| Meter {
+                records: Vec::new(),
+                log: Some(path.into()),
+            }),
         };
         let admin = ctx.admin.pubkey();
         let authority = ctx.oracle_authority.pubkey();
@@ -254,12 +346,30 @@ impl TestContext {
     /// Executes and commits `tx` on the working bank at once; `process_transaction` would queue
     /// it and poll for its status, several milliseconds a transaction.
     async fn process(&mut self, tx: Transaction) -> std::result::Result<(), TxError> {
-        self.bank
+        let metered = self.meter.is_some().then(|| tx.clone());
+        let processed = self
+            .bank
             .banks_client
             .process_transaction_with_metadata(tx)
             .await
-            .unwrap_or_else(|e| panic!("bank failure: {e}"))
-            .result
+            .unwrap_or_else(|e| panic!("bank failure: {e}"));
+        if let (Some(meter), Some(tx), Some(metadata)) =
+            (&mut self.meter, metered, &processed.metadata)
+        {
+            meter.record(&tx, &metadata.log_messages, processed.result.is_ok());
+        }
+        processed.result
+    }
+
+    /// Records the compute units of every perps instruction sent from now on (meaningful when the
+    /// program runs as SBF: `SBF_OUT_DIR`); `metered` returns them.
+    pub fn start_metering(&mut self) {
+        self.meter = Some(Meter::default());
+    }
+
+    /// The instructions metered since `start_metering`, oldest first.
+    pub fn metered(&self) -> &[Metered] {
+        self.meter.as_ref().map_or(&[], |meter| &meter.records)
     }
 
     /// Waits for a blockhash newer than `last_blockhash`, which becomes it. The bank registers

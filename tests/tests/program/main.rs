@@ -11,6 +11,7 @@ mod attack;
 mod book_full;
 mod capacity;
 mod collateral;
+mod compute_units;
 mod exchange;
 mod funding;
 mod liquidation;
