@@ -445,7 +445,7 @@ async fn open_with(
 /// to 400 USDC (scores of every kind), every wallet's key drawn from `seed` (so the same call
 /// gives the same positions in the same registry slots); the price falls to 57 and the ADL book
 /// takes Alice over.
-async fn many_shorts_in_adl(seed: u64, shorts: u64) -> (TestContext, MarketFixture) {
+pub(crate) async fn many_shorts_in_adl(seed: u64, shorts: u64) -> (TestContext, MarketFixture) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut keypair = || {
         let mut secret = [0u8; 32];

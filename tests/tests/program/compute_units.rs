@@ -139,3 +139,59 @@ async fn compute_units_of_liquidation_on_an_empty_and_a_full_book() {
         println!("liquidate on {book}: {:>7} CU", last(&ctx, "Liquidate"));
     }
 }
+
+/// `rank_adl_candidates` over a chunk of 20 positions, then `adl` down the first 1, 8 and 21
+/// ranking entries (21: the most a legacy transaction carries).
+#[tokio::test]
+async fn compute_units_of_adl_ranking_and_fills() {
+    if !on_sbf("compute_units_of_adl_ranking_and_fills") {
+        return;
+    }
+    let mut per_entry = Vec::new();
+    for entries in [1usize, 8, 21] {
+        let (mut ctx, m) = super::adl_ranking::many_shorts_in_adl(3, 40).await;
+        ctx.start_metering();
+        let registry = ctx.registry(&m.registry).await;
+        let count = registry.header.high_water;
+        for first in (0..count).step_by(20) {
+            let end = (first + 20).min(count);
+            let keys: Vec<_> = (first..end)
+                .map(|s| registry.slots[s as usize].position)
+                .filter(|k| *k != anchor_lang::prelude::Pubkey::default())
+                .collect();
+            let rank = ix::rank_adl_candidates(&m.keys(), first, end - first, &keys);
+            ctx.send(&[limit(), rank], &[]).await.unwrap();
+        }
+        if entries == 1 {
+            // The first chunk: 20 registered positions.
+            let first_chunk = ctx
+                .metered()
+                .iter()
+                .find(|r| r.instruction == "RankAdlCandidates")
+                .map(|r| r.compute_units);
+            println!("rank_adl_candidates over 20 positions: {first_chunk:?} CU");
+        }
+        let registry = ctx.registry(&m.registry).await;
+        assert!(registry.header.is_ranked());
+        let ranked: Vec<_> = registry.header.ranking[..entries]
+            .iter()
+            .map(|r| r.position)
+            .collect();
+        ctx.send(&[limit(), ix::adl(&m.keys(), &ranked)], &[])
+            .await
+            .unwrap();
+        assert_eq!(
+            ctx.registry(&m.registry).await.header.fill_cursor as usize,
+            entries
+        );
+        let cu = last(&ctx, "Adl");
+        println!("adl with {entries:>2} candidates: {cu:>7} CU");
+        per_entry.push((entries, cu));
+    }
+    let (first, most) = (per_entry[0], per_entry[per_entry.len() - 1]);
+    let slope = (most.1 - first.1) / (most.0 - first.0) as u64;
+    println!(
+        "adl: {slope} CU a candidate; {} candidates would fit in {TRANSACTION_LIMIT} CU",
+        (TRANSACTION_LIMIT - (first.1 - slope)) / slope
+    );
+}
