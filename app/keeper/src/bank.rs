@@ -142,6 +142,7 @@ impl BankChain {
 async fn fetch(client: &BanksClient, key: &Pubkey) -> Result<Option<Fetched>, BanksClientError> {
     Ok(client.get_account(*key).await?.map(|a| Fetched {
         owner: a.owner,
+        lamports: a.lamports,
         data: a.data,
     }))
 }
@@ -163,6 +164,11 @@ fn send_error(error: BanksClientError) -> SendError {
 impl Chain for BankChain {
     fn payer(&self) -> Pubkey {
         self.payer.pubkey()
+    }
+
+    /// The bank runs the program natively under its declared id.
+    fn program_id(&self) -> Pubkey {
+        perps::ID
     }
 
     async fn account(&mut self, key: &Pubkey) -> anyhow::Result<Option<Fetched>> {

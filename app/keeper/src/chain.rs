@@ -9,6 +9,7 @@ use solana_instruction::Instruction;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fetched {
     pub owner: Pubkey,
+    pub lamports: u64,
     pub data: Vec<u8>,
 }
 
@@ -42,10 +43,17 @@ impl std::fmt::Display for SendError {
 pub trait Chain {
     /// The key that signs and pays, and whose Position liquidates.
     fn payer(&self) -> Pubkey;
+    /// The perps deployment this chain's accounts belong to: every PDA and instruction the
+    /// keeper builds is under it.
+    fn program_id(&self) -> Pubkey;
     async fn account(&mut self, key: &Pubkey) -> anyhow::Result<Option<Fetched>>;
     /// Every Position of `market`.
     async fn positions(&mut self, market: &Pubkey) -> anyhow::Result<Vec<(Pubkey, Position)>>;
     /// The cluster's unix time.
     async fn unix_time(&mut self) -> anyhow::Result<i64>;
     async fn send(&mut self, instructions: &[Instruction]) -> Result<(), SendError>;
+    /// Ranking entries one `adl` transaction of this chain carries.
+    fn adl_candidates_per_transaction(&self) -> usize {
+        perps_client::adl::ADL_CANDIDATES_PER_TRANSACTION
+    }
 }

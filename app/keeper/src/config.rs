@@ -1,5 +1,6 @@
 //! Keeper configuration: a TOML file, overridden by flags.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anchor_lang::prelude::Pubkey;
@@ -19,13 +20,39 @@ pub struct Config {
     pub poll_interval_secs: u64,
     #[serde(default)]
     pub dry_run: bool,
-    /// Priority fee, micro-lamports per compute unit.
+    /// The percentile (0..=100) of the cluster's recent prioritization fees over the accounts a
+    /// transaction writes that the keeper pays.
+    #[serde(default = "default_fee_percentile")]
+    pub fee_percentile: u8,
+    /// The most the keeper pays, micro-lamports per compute unit.
+    #[serde(default = "default_max_price")]
+    pub max_compute_unit_price: u64,
+    /// Added to a transaction's simulated compute units for its limit, in percent.
+    #[serde(default = "default_margin")]
+    pub compute_unit_margin_percent: u32,
+    /// An address lookup table per market index (`"0" = "<base58>"`), holding the market's
+    /// fixed accounts; a market without one gets a table the keeper creates at start.
     #[serde(default)]
-    pub compute_unit_price: u64,
+    pub lookup_tables: BTreeMap<String, String>,
+    /// `host:port` of the Prometheus `/metrics` and `/health` endpoint; none when absent.
+    #[serde(default)]
+    pub metrics_addr: Option<String>,
 }
 
 fn default_poll() -> u64 {
     5
+}
+
+fn default_fee_percentile() -> u8 {
+    75
+}
+
+fn default_max_price() -> u64 {
+    1_000_000
+}
+
+fn default_margin() -> u32 {
+    20
 }
 
 impl Config {
@@ -50,7 +77,47 @@ impl Config {
             self.rpc_url
         );
         self.program_id()?;
+        anyhow::ensure!(
+            self.fee_percentile <= 100,
+            "bad config: `fee_percentile` must be 0..=100, got {}",
+            self.fee_percentile
+        );
+        anyhow::ensure!(
+            self.compute_unit_margin_percent <= 1_000,
+            "bad config: `compute_unit_margin_percent` must be at most 1000, got {}",
+            self.compute_unit_margin_percent
+        );
+        self.lookup_tables()?;
+        if let Some(addr) = &self.metrics_addr {
+            addr.parse::<std::net::SocketAddr>().map_err(|_| {
+                anyhow::anyhow!("bad config: `metrics_addr` {addr:?} is not host:port")
+            })?;
+        }
         Ok(())
+    }
+
+    /// The configured lookup table of each market that has one.
+    pub fn lookup_tables(&self) -> anyhow::Result<BTreeMap<u16, Pubkey>> {
+        self.lookup_tables
+            .iter()
+            .map(|(market, table)| {
+                let index: u16 = market.parse().map_err(|_| {
+                    anyhow::anyhow!(
+                        "bad config: `lookup_tables` key {market:?} is not a market index"
+                    )
+                })?;
+                anyhow::ensure!(
+                    self.markets.contains(&index),
+                    "bad config: `lookup_tables` names market {index}, which `markets` does not"
+                );
+                let key: Pubkey = table.parse().map_err(|_| {
+                    anyhow::anyhow!(
+                        "bad config: `lookup_tables` entry {table:?} is not a base58 public key"
+                    )
+                })?;
+                Ok((index, key))
+            })
+            .collect()
     }
 
     pub fn program_id(&self) -> anyhow::Result<Pubkey> {
@@ -74,8 +141,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (ok.poll_interval_secs, ok.dry_run, ok.compute_unit_price),
-            (5, false, 0)
+            (
+                ok.poll_interval_secs,
+                ok.dry_run,
+                ok.fee_percentile,
+                ok.max_compute_unit_price,
+                ok.compute_unit_margin_percent
+            ),
+            (5, false, 75, 1_000_000, 20)
         );
         assert_eq!(ok.program_id().unwrap(), perps::ID);
         ok.validate().unwrap();
@@ -95,13 +168,53 @@ mod tests {
         assert!(url.validate().unwrap_err().to_string().contains("rpc_url"));
         let id = Config {
             program_id: Some("not-a-key".into()),
-            ..ok
+            ..ok.clone()
         };
         assert!(id
             .validate()
             .unwrap_err()
             .to_string()
             .contains("program_id"));
+        let named = |bad: Config, field: &str| {
+            let error = bad.validate().unwrap_err().to_string();
+            assert!(error.contains(field), "{error}");
+        };
+        named(
+            Config {
+                fee_percentile: 101,
+                ..ok.clone()
+            },
+            "`fee_percentile`",
+        );
+        named(
+            Config {
+                compute_unit_margin_percent: 5_000,
+                ..ok.clone()
+            },
+            "`compute_unit_margin_percent`",
+        );
+        named(
+            Config {
+                metrics_addr: Some("nowhere".into()),
+                ..ok.clone()
+            },
+            "`metrics_addr`",
+        );
+        let table = |market: &str, key: &str| Config {
+            lookup_tables: [(market.to_string(), key.to_string())].into(),
+            ..ok.clone()
+        };
+        named(
+            table("x", &Pubkey::new_unique().to_string()),
+            "not a market index",
+        );
+        named(table("7", &Pubkey::new_unique().to_string()), "market 7");
+        named(table("0", "nope"), "not a base58 public key");
+        let good = Pubkey::new_unique();
+        assert_eq!(
+            table("1", &good.to_string()).lookup_tables().unwrap(),
+            [(1u16, good)].into()
+        );
         assert!(toml::from_str::<Config>(
             "rpc_url = \"http://x\"\nkeypair_path = \"k\"\nmarkets = [0]\ntypo = 1\n"
         )

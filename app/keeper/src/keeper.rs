@@ -1,7 +1,8 @@
 //! One keeper pass over its markets.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::time::Instant;
 
 use anchor_lang::prelude::Pubkey;
 use perps::error::PerpsError;
@@ -16,6 +17,53 @@ use solana_instruction::Instruction;
 use tracing::{debug, info, warn};
 
 use crate::chain::{Chain, SendError};
+use crate::metrics::Metrics;
+
+/// Decisions remembered as sent: far more than one pass decides, bounded so a long-running
+/// keeper's memory does not grow with every state it ever saw.
+pub const REMEMBERED_DECISIONS: usize = 65_536;
+
+/// The digests of the last `capacity` decisions sent, oldest forgotten first.
+#[derive(Debug)]
+pub struct Decisions {
+    seen: HashSet<u64>,
+    order: VecDeque<u64>,
+    capacity: usize,
+}
+
+impl Decisions {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            seen: HashSet::new(),
+            order: VecDeque::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    pub fn contains(&self, decision: u64) -> bool {
+        self.seen.contains(&decision)
+    }
+
+    pub fn insert(&mut self, decision: u64) {
+        if !self.seen.insert(decision) {
+            return;
+        }
+        self.order.push_back(decision);
+        if self.order.len() > self.capacity {
+            if let Some(oldest) = self.order.pop_front() {
+                self.seen.remove(&oldest);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+}
 
 /// ADL steps (a sweep's ranking chunks, or its fills) one pass sends for one market before it
 /// moves on: a book that outlasts a ranking needs a new sweep, ranked then filled.
@@ -76,6 +124,41 @@ pub fn assess(
     liquidatable
 }
 
+/// The accounts trading instructions name for the market at `market_key` (`market`, as read).
+pub async fn market_keys<C: Chain>(
+    chain: &mut C,
+    market_key: Pubkey,
+    market: &Market,
+) -> anyhow::Result<ix::MarketKeys> {
+    let program_id = chain.program_id();
+    let exchange = chain
+        .account(&pda::Pdas(program_id).exchange())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("exchange does not exist"))?;
+    let exchange =
+        decode::exchange(&exchange.data).map_err(|e| anyhow::anyhow!("exchange: {e}"))?;
+    Ok(ix::MarketKeys {
+        program_id,
+        market: market_key,
+        order_book: market.order_book,
+        registry: market.position_registry,
+        oracle: market.oracle,
+        treasury: exchange.treasury,
+    })
+}
+
+/// Equity less initial margin of `position` at `price`, quote atoms: how much more risk the
+/// keeper's own position can take over before the program refuses it.
+pub fn headroom(market: &Market, position: &Position, price: Price) -> Option<i64> {
+    let tiers = market.params.margin_tiers().ok()?;
+    let health = position
+        .state_at(market.funding_index)
+        .ok()?
+        .health(price, &tiers, RatePpm::ONE)
+        .ok()?;
+    i64::try_from(health.equity.0 - health.initial.0).ok()
+}
+
 fn digest(parts: &[&[u8]]) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     parts.hash(&mut hasher);
@@ -95,7 +178,10 @@ pub struct Keeper<C: Chain> {
     markets: Vec<u16>,
     dry_run: bool,
     /// Digests of (action, state it was decided on): the same decision is never sent twice.
-    attempted: HashSet<u64>,
+    attempted: Decisions,
+    metrics: Metrics,
+    /// When the state the current decisions rest on was read: latency runs from here.
+    detected: Instant,
 }
 
 impl<C: Chain> Keeper<C> {
@@ -104,8 +190,25 @@ impl<C: Chain> Keeper<C> {
             chain,
             markets,
             dry_run,
-            attempted: HashSet::new(),
+            attempted: Decisions::new(REMEMBERED_DECISIONS),
+            metrics: Metrics::new(),
+            detected: Instant::now(),
         }
+    }
+
+    /// Reports into `metrics` (shared with the endpoint that serves them).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Decisions remembered as sent (at most `REMEMBERED_DECISIONS`).
+    pub fn remembered_decisions(&self) -> usize {
+        self.attempted.len()
+    }
+
+    fn pdas(&self) -> pda::Pdas {
+        pda::Pdas(self.chain.program_id())
     }
 
     /// One pass over every market; failures are logged and counted, never fatal.
@@ -115,9 +218,21 @@ impl<C: Chain> Keeper<C> {
             summary.markets += 1;
             if let Err(e) = self.market_pass(index, &mut summary).await {
                 warn!(market = index, error = %e, "market pass failed");
+                self.metrics.error("market_pass");
                 summary.errors += 1;
             }
         }
+        let payer = self.chain.payer();
+        match self.chain.account(&payer).await {
+            Ok(account) => self
+                .metrics
+                .wallet_lamports(account.map_or(0, |a| a.lamports)),
+            Err(e) => {
+                warn!(error = %e, "wallet balance unreadable");
+                self.metrics.error("wallet");
+            }
+        }
+        self.metrics.pass(&summary);
         info!(
             markets = summary.markets,
             positions = summary.positions,
@@ -147,7 +262,7 @@ impl<C: Chain> Keeper<C> {
     }
 
     async fn market_pass(&mut self, index: u16, summary: &mut PassSummary) -> anyhow::Result<()> {
-        let market_key = pda::market(index);
+        let market_key = self.pdas().market(index);
         let market = self.market(&market_key).await?;
         match market.status() {
             Ok(MarketStatus::Active | MarketStatus::ReduceOnly) => {}
@@ -163,20 +278,7 @@ impl<C: Chain> Keeper<C> {
                 return Ok(());
             }
         }
-        let exchange = self
-            .chain
-            .account(&pda::exchange())
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("exchange does not exist"))?;
-        let exchange =
-            decode::exchange(&exchange.data).map_err(|e| anyhow::anyhow!("exchange: {e}"))?;
-        let keys = ix::MarketKeys {
-            market: market_key,
-            order_book: market.order_book,
-            registry: market.position_registry,
-            oracle: market.oracle,
-            treasury: exchange.treasury,
-        };
+        let keys = market_keys(&mut self.chain, market_key, &market).await?;
         let now = self.chain.unix_time().await?;
         let oracle_account = self
             .chain
@@ -245,6 +347,7 @@ impl<C: Chain> Keeper<C> {
         summary: &mut PassSummary,
     ) -> anyhow::Result<()> {
         let keys = ix::MarketKeys {
+            program_id: self.chain.program_id(),
             market: *market_key,
             order_book: market.order_book,
             registry: market.position_registry,
@@ -309,13 +412,21 @@ impl<C: Chain> Keeper<C> {
     ) -> anyhow::Result<bool> {
         let mut market = self.market(market_key).await?;
         let positions = self.chain.positions(market_key).await?;
+        self.detected = Instant::now();
         summary.positions += positions.len() as u32;
+        let own_position = self.pdas().position(market_key, &self.chain.payer());
+        if let Some(headroom) = positions
+            .iter()
+            .find(|(k, _)| *k == own_position)
+            .and_then(|(_, p)| headroom(&market, p, price))
+        {
+            self.metrics.headroom(index, headroom);
+        }
         let liquidatable = assess(&market, &positions, price);
         summary.liquidatable += liquidatable.len() as u32;
         if liquidatable.is_empty() {
             return Ok(true);
         }
-        let own_position = pda::position(market_key, &self.chain.payer());
         if self.chain.account(&own_position).await?.is_none() {
             warn!(
                 market = index,
@@ -365,7 +476,7 @@ impl<C: Chain> Keeper<C> {
 
     /// What the market's insurance vault holds.
     async fn insurance(&mut self, market_key: &Pubkey) -> anyhow::Result<u64> {
-        let vault = pda::insurance_vault(market_key);
+        let vault = self.pdas().insurance_vault(market_key);
         let account = self
             .chain
             .account(&vault)
@@ -406,13 +517,21 @@ impl<C: Chain> Keeper<C> {
             }
             let registry = self.registry(&market).await?;
             let positions = self.chain.positions(market_key).await?;
+            self.detected = Instant::now();
             let insurance = self.insurance(market_key).await?;
             let state = digest(&[
                 &bytemuck_market(&market),
                 &anchor_lang::__private::bytemuck::bytes_of(&*registry.header).to_vec(),
             ]);
-            let step =
-                adl_plan::next_adl_step(keys, &market, &registry, &positions, price, insurance);
+            let step = adl_plan::next_adl_step_sized(
+                keys,
+                &market,
+                &registry,
+                &positions,
+                price,
+                insurance,
+                self.chain.adl_candidates_per_transaction(),
+            );
             let landed = match step {
                 AdlStep::Wait => {
                     info!(
@@ -524,7 +643,7 @@ impl<C: Chain> Keeper<C> {
         benign: &[PerpsError],
         summary: &mut PassSummary,
     ) -> Sent {
-        if self.attempted.contains(&decision) {
+        if self.attempted.contains(decision) {
             debug!(action, market, target = %target, "already sent for this state");
             return Sent::NotSent;
         }
@@ -538,7 +657,9 @@ impl<C: Chain> Keeper<C> {
         // the next pass decides the same again.
         match self.chain.send(&[instruction]).await {
             Ok(()) => {
-                info!(action, market, target = %target, result = "ok", "action");
+                let latency = self.detected.elapsed();
+                info!(action, market, target = %target, result = "ok", latency_ms = latency.as_millis() as u64, "action");
+                self.metrics.landed(latency);
                 self.attempted.insert(decision);
                 Sent::Done
             }
@@ -550,6 +671,10 @@ impl<C: Chain> Keeper<C> {
             }
             Err(e) => {
                 warn!(action, market, target = %target, result = "failed", error = %describe(&e), "action");
+                self.metrics.error(match e {
+                    SendError::Program(_) => "send_program",
+                    SendError::Failed(_) => "send_failed",
+                });
                 summary.errors += 1;
                 Sent::Failed
             }
@@ -584,5 +709,23 @@ fn describe(error: &SendError) -> String {
             )
         }
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_decision_memory_forgets_the_oldest_past_its_capacity() {
+        let mut decisions = Decisions::new(3);
+        for d in [1, 2, 3, 2] {
+            decisions.insert(d);
+        }
+        assert_eq!(decisions.len(), 3);
+        decisions.insert(4);
+        assert_eq!(decisions.len(), 3);
+        assert!(!decisions.contains(1));
+        assert!([2, 3, 4].iter().all(|d| decisions.contains(*d)));
     }
 }

@@ -14,7 +14,9 @@ pub mod bank;
 pub mod chain;
 pub mod config;
 pub mod keeper;
+pub mod metrics;
 pub mod rpc;
+pub mod send;
 
 pub use chain::{Chain, SendError};
 pub use keeper::{assess, Keeper, PassSummary};
