@@ -302,7 +302,11 @@ impl RpcChain {
     /// (the slot after its last extension) and uses it; returns its address.
     pub async fn create_lookup_table(&mut self, addresses: &[Pubkey]) -> anyhow::Result<Pubkey> {
         let payer = self.payer.pubkey();
-        let recent_slot = self.client.get_slot().await?;
+        // The program derives the table from a slot it finds in SlotHashes: a finalized one.
+        let recent_slot = self
+            .client
+            .get_slot_with_commitment(CommitmentConfig::finalized())
+            .await?;
         let (create, table) = alt::create_lookup_table(payer, payer, recent_slot);
         let extend = alt::extend_lookup_table(table, payer, Some(payer), addresses.to_vec());
         let blockhash = self.client.get_latest_blockhash().await?;
@@ -312,12 +316,23 @@ impl RpcChain {
             &[&self.payer],
             blockhash,
         );
-        self.client
+        let signature = self
+            .client
             .send_and_confirm_transaction(&tx)
             .await
             .map_err(|e| anyhow::anyhow!("creating lookup table {table}: {e}"))?;
-        let extended_at = self.client.get_slot().await?;
-        while self.client.get_slot().await? <= extended_at {
+        // Addresses a table gained in a slot are usable from the next one.
+        let landed = self
+            .client
+            .get_signature_statuses(&[signature])
+            .await?
+            .value
+            .first()
+            .cloned()
+            .flatten()
+            .ok_or_else(|| anyhow::anyhow!("lookup table {table}: no status for {signature}"))?
+            .slot;
+        while self.client.get_slot().await? <= landed {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         self.use_lookup_table(table, addresses).await?;
