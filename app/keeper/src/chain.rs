@@ -52,6 +52,19 @@ pub trait Chain {
     /// The cluster's unix time.
     async fn unix_time(&mut self) -> anyhow::Result<i64>;
     async fn send(&mut self, instructions: &[Instruction]) -> Result<(), SendError>;
+    /// Sends each of `transactions` as its own, up to `in_flight` at once; their results in
+    /// order. One after another unless the backend can do better.
+    async fn send_all(
+        &mut self,
+        transactions: Vec<Vec<Instruction>>,
+        _in_flight: usize,
+    ) -> Vec<Result<(), SendError>> {
+        let mut results = Vec::with_capacity(transactions.len());
+        for instructions in transactions {
+            results.push(self.send(&instructions).await);
+        }
+        results
+    }
     /// Ranking entries one `adl` transaction of this chain carries.
     fn adl_candidates_per_transaction(&self) -> usize {
         perps_client::adl::ADL_CANDIDATES_PER_TRANSACTION

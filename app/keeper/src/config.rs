@@ -34,6 +34,10 @@ pub struct Config {
     /// fixed accounts; a market without one gets a table the keeper creates at start.
     #[serde(default)]
     pub lookup_tables: BTreeMap<String, String>,
+    /// Independent transactions (liquidations, ranking chunks) in flight at once; ADL fills
+    /// always go one after another, in ranking order.
+    #[serde(default = "default_parallel_sends")]
+    pub max_parallel_sends: usize,
     /// `host:port` of the Prometheus `/metrics` and `/health` endpoint; none when absent.
     #[serde(default)]
     pub metrics_addr: Option<String>,
@@ -41,6 +45,10 @@ pub struct Config {
 
 fn default_poll() -> u64 {
     5
+}
+
+fn default_parallel_sends() -> usize {
+    crate::keeper::DEFAULT_PARALLEL_SENDS
 }
 
 fn default_fee_percentile() -> u8 {
@@ -86,6 +94,11 @@ impl Config {
             self.compute_unit_margin_percent <= 1_000,
             "bad config: `compute_unit_margin_percent` must be at most 1000, got {}",
             self.compute_unit_margin_percent
+        );
+        anyhow::ensure!(
+            (1..=64).contains(&self.max_parallel_sends),
+            "bad config: `max_parallel_sends` must be 1..=64, got {}",
+            self.max_parallel_sends
         );
         self.lookup_tables()?;
         if let Some(addr) = &self.metrics_addr {
@@ -192,6 +205,13 @@ mod tests {
                 ..ok.clone()
             },
             "`compute_unit_margin_percent`",
+        );
+        named(
+            Config {
+                max_parallel_sends: 0,
+                ..ok.clone()
+            },
+            "`max_parallel_sends`",
         );
         named(
             Config {

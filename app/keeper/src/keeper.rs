@@ -19,6 +19,9 @@ use tracing::{debug, info, warn};
 use crate::chain::{Chain, SendError};
 use crate::metrics::Metrics;
 
+/// Independent transactions in flight at once unless configured.
+pub const DEFAULT_PARALLEL_SENDS: usize = 8;
+
 /// Decisions remembered as sent: far more than one pass decides, bounded so a long-running
 /// keeper's memory does not grow with every state it ever saw.
 pub const REMEMBERED_DECISIONS: usize = 65_536;
@@ -165,6 +168,17 @@ fn digest(parts: &[&[u8]]) -> u64 {
     hasher.finish()
 }
 
+/// One action decided: what to send, and the state it was decided on (`digest`).
+struct Decision {
+    action: &'static str,
+    market: u16,
+    target: Pubkey,
+    instruction: Instruction,
+    digest: u64,
+    /// The program's refusals that mean another keeper already did it.
+    benign: &'static [PerpsError],
+}
+
 enum Sent {
     Done,
     /// Another keeper got there first.
@@ -182,6 +196,8 @@ pub struct Keeper<C: Chain> {
     metrics: Metrics,
     /// When the state the current decisions rest on was read: latency runs from here.
     detected: Instant,
+    /// Independent transactions (liquidations, ranking chunks) in flight at once.
+    parallel_sends: usize,
 }
 
 impl<C: Chain> Keeper<C> {
@@ -193,7 +209,14 @@ impl<C: Chain> Keeper<C> {
             attempted: Decisions::new(REMEMBERED_DECISIONS),
             metrics: Metrics::new(),
             detected: Instant::now(),
+            parallel_sends: DEFAULT_PARALLEL_SENDS,
         }
+    }
+
+    /// Sends up to `limit` independent transactions at once (1: one after another).
+    pub fn with_parallel_sends(mut self, limit: usize) -> Self {
+        self.parallel_sends = limit.max(1);
+        self
     }
 
     /// Reports into `metrics` (shared with the endpoint that serves them).
@@ -410,7 +433,7 @@ impl<C: Chain> Keeper<C> {
         price: Price,
         summary: &mut PassSummary,
     ) -> anyhow::Result<bool> {
-        let mut market = self.market(market_key).await?;
+        let market = self.market(market_key).await?;
         let positions = self.chain.positions(market_key).await?;
         self.detected = Instant::now();
         summary.positions += positions.len() as u32;
@@ -435,6 +458,7 @@ impl<C: Chain> Keeper<C> {
             summary.errors += 1;
             return Ok(false);
         }
+        let mut decisions = Vec::new();
         for (target, health) in liquidatable {
             if target == own_position {
                 // The program refuses a self-liquidation: another keeper's to take.
@@ -444,33 +468,27 @@ impl<C: Chain> Keeper<C> {
             let Some((_, position)) = positions.iter().find(|(k, _)| *k == target) else {
                 continue;
             };
-            // The decision rests on the position, the price and the market (ADL state, funding).
-            let decision = digest(&[
-                b"liquidate",
-                target.as_ref(),
-                &bytemuck_bytes(position),
-                &price.0.to_le_bytes(),
-                &bytemuck_market(&market),
-            ]);
-            let instruction = ix::liquidate(&self.chain.payer(), keys, &target);
             debug!(market = index, position = %target, equity = health.equity.0 as i64, maintenance = health.maintenance.0 as i64, "liquidatable");
-            if let Sent::Done = self
-                .execute(
-                    "liquidate",
-                    index,
-                    &target,
-                    instruction,
-                    decision,
-                    &[PerpsError::NotLiquidatable, PerpsError::FlatPosition],
-                    summary,
-                )
-                .await
-            {
-                summary.liquidations += 1;
-                // A liquidation may have taken a bankruptcy into the ADL book or settled funding.
-                market = self.market(market_key).await?;
-            }
+            decisions.push(Decision {
+                action: "liquidate",
+                market: index,
+                target,
+                instruction: ix::liquidate(&self.chain.payer(), keys, &target),
+                // The decision rests on the position, the price and the market (ADL state,
+                // funding).
+                digest: digest(&[
+                    b"liquidate",
+                    target.as_ref(),
+                    &bytemuck_bytes(position),
+                    &price.0.to_le_bytes(),
+                    &bytemuck_market(&market),
+                ]),
+                benign: &[PerpsError::NotLiquidatable, PerpsError::FlatPosition],
+            });
         }
+        // Liquidations of different positions are independent: sent in parallel, bounded.
+        let outcomes = self.execute_all(decisions, summary).await;
+        summary.liquidations += outcomes.iter().filter(|o| matches!(o, Sent::Done)).count() as u32;
         Ok(true)
     }
 
@@ -542,32 +560,36 @@ impl<C: Chain> Keeper<C> {
                     break;
                 }
                 AdlStep::Rank(chunks) => {
+                    // Chunks are independent (any order): sent in parallel, bounded.
+                    let ranked: Vec<u32> = chunks
+                        .iter()
+                        .map(|c| perps_client::adl::positions_in_chunk(c) as u32)
+                        .collect();
+                    let decisions = chunks
+                        .into_iter()
+                        .map(|chunk| Decision {
+                            action: "rank_adl_candidates",
+                            market: index,
+                            target: *market_key,
+                            // The chunk's positions follow the market and the registry.
+                            digest: digest(&[
+                                b"rank",
+                                &market.adl_sweep.to_le_bytes(),
+                                &chunk.data,
+                                &accounts_bytes(&chunk),
+                            ]),
+                            instruction: chunk,
+                            benign: &[
+                                PerpsError::SlotAlreadyRanked,
+                                PerpsError::RankingComplete,
+                                PerpsError::NoAdlPending,
+                            ],
+                        })
+                        .collect();
+                    let outcomes = self.execute_all(decisions, summary).await;
                     let mut landed = 0;
-                    for chunk in chunks {
-                        // The chunk's positions follow the market and the registry.
-                        let ranked = perps_client::adl::positions_in_chunk(&chunk) as u32;
-                        let decision = digest(&[
-                            b"rank",
-                            &market.adl_sweep.to_le_bytes(),
-                            &chunk.data,
-                            &accounts_bytes(&chunk),
-                        ]);
-                        if let Sent::Done = self
-                            .execute(
-                                "rank_adl_candidates",
-                                index,
-                                market_key,
-                                chunk,
-                                decision,
-                                &[
-                                    PerpsError::SlotAlreadyRanked,
-                                    PerpsError::RankingComplete,
-                                    PerpsError::NoAdlPending,
-                                ],
-                                summary,
-                            )
-                            .await
-                        {
+                    for (outcome, ranked) in outcomes.iter().zip(ranked) {
+                        if let Sent::Done = outcome {
                             summary.rank_transactions += 1;
                             summary.positions_ranked += ranked;
                             landed += 1;
@@ -635,38 +657,80 @@ impl<C: Chain> Keeper<C> {
     #[allow(clippy::too_many_arguments)]
     async fn execute(
         &mut self,
-        action: &str,
+        action: &'static str,
         market: u16,
         target: &Pubkey,
         instruction: Instruction,
         decision: u64,
-        benign: &[PerpsError],
+        benign: &'static [PerpsError],
         summary: &mut PassSummary,
     ) -> Sent {
-        if self.attempted.contains(decision) {
-            debug!(action, market, target = %target, "already sent for this state");
-            return Sent::NotSent;
+        let decision = Decision {
+            action,
+            market,
+            target: *target,
+            instruction,
+            digest: decision,
+            benign,
+        };
+        self.execute_all(vec![decision], summary)
+            .await
+            .pop()
+            .unwrap_or(Sent::NotSent)
+    }
+
+    /// Sends independent decisions, each as its own transaction, up to `parallel_sends` in
+    /// flight (none already sent for the same state, none in a dry run); their outcomes in order.
+    async fn execute_all(
+        &mut self,
+        decisions: Vec<Decision>,
+        summary: &mut PassSummary,
+    ) -> Vec<Sent> {
+        let mut outcomes: Vec<Sent> = decisions.iter().map(|_| Sent::NotSent).collect();
+        let mut sending = Vec::new();
+        for (i, d) in decisions.iter().enumerate() {
+            if self.attempted.contains(d.digest) {
+                debug!(action = d.action, market = d.market, target = %d.target, "already sent for this state");
+            } else if self.dry_run {
+                info!(action = d.action, market = d.market, target = %d.target, result = "dry-run", "action");
+                summary.dry_run += 1;
+                self.attempted.insert(d.digest);
+            } else {
+                sending.push(i);
+            }
         }
-        if self.dry_run {
-            info!(action, market, target = %target, result = "dry-run", "action");
-            summary.dry_run += 1;
-            self.attempted.insert(decision);
-            return Sent::NotSent;
+        let transactions = sending
+            .iter()
+            .map(|i| vec![decisions[*i].instruction.clone()])
+            .collect();
+        let results = self.chain.send_all(transactions, self.parallel_sends).await;
+        for (i, result) in sending.into_iter().zip(results) {
+            outcomes[i] = self.record(&decisions[i], result, summary);
         }
-        // Only a landed transaction or a final refusal is remembered: a failure is retried when
-        // the next pass decides the same again.
-        match self.chain.send(&[instruction]).await {
+        outcomes
+    }
+
+    /// Counts and logs what became of a decision sent. Only a landed transaction or a final
+    /// refusal is remembered: a failure is retried when the next pass decides the same again.
+    fn record(
+        &mut self,
+        d: &Decision,
+        result: Result<(), SendError>,
+        summary: &mut PassSummary,
+    ) -> Sent {
+        let (action, market, target) = (d.action, d.market, d.target);
+        match result {
             Ok(()) => {
                 let latency = self.detected.elapsed();
                 info!(action, market, target = %target, result = "ok", latency_ms = latency.as_millis() as u64, "action");
                 self.metrics.landed(latency);
-                self.attempted.insert(decision);
+                self.attempted.insert(d.digest);
                 Sent::Done
             }
-            Err(e) if benign.iter().any(|b| e.is(*b)) => {
+            Err(e) if d.benign.iter().any(|b| e.is(*b)) => {
                 info!(action, market, target = %target, result = "skipped: already done", error = %e, "action");
                 summary.skipped += 1;
-                self.attempted.insert(decision);
+                self.attempted.insert(d.digest);
                 Sent::Skipped
             }
             Err(e) => {

@@ -193,8 +193,9 @@ async fn run(config: Config, once: bool) -> anyhow::Result<()> {
         info!(%bound, "metrics endpoint");
     }
     info!(payer = %chain.payer(), markets = ?config.markets, dry_run = config.dry_run, "keeper started");
-    let mut keeper =
-        Keeper::new(chain, config.markets.clone(), config.dry_run).with_metrics(metrics);
+    let mut keeper = Keeper::new(chain, config.markets.clone(), config.dry_run)
+        .with_metrics(metrics)
+        .with_parallel_sends(config.max_parallel_sends);
     loop {
         keeper.pass().await;
         if once {

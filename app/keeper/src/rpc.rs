@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use anchor_lang::{prelude::Pubkey, solana_program::sysvar::SysvarId, Discriminator};
+use futures::StreamExt;
 use perps::state::Position;
 use perps_client::accounts as decode;
 use solana_account_decoder_client_types::UiAccountEncoding;
@@ -60,7 +61,7 @@ pub struct RpcChain {
     program_id: Pubkey,
     policy: SendPolicy,
     lookup_tables: Vec<AddressLookupTableAccount>,
-    last_send: Option<SentTransaction>,
+    last_send: std::sync::Mutex<Option<SentTransaction>>,
 }
 
 impl RpcChain {
@@ -71,7 +72,7 @@ impl RpcChain {
             program_id,
             policy,
             lookup_tables: Vec::new(),
-            last_send: None,
+            last_send: std::sync::Mutex::new(None),
         }
     }
 
@@ -143,6 +144,33 @@ impl Chain for RpcChain {
     }
 
     async fn send(&mut self, instructions: &[Instruction]) -> Result<(), SendError> {
+        self.send_with_retries(instructions).await
+    }
+
+    async fn send_all(
+        &mut self,
+        transactions: Vec<Vec<Instruction>>,
+        in_flight: usize,
+    ) -> Vec<Result<(), SendError>> {
+        let this = &*self;
+        futures::stream::iter(transactions.iter().map(|t| this.send_with_retries(t)))
+            .buffered(in_flight.max(1))
+            .collect()
+            .await
+    }
+
+    fn adl_candidates_per_transaction(&self) -> usize {
+        if self.lookup_tables.is_empty() {
+            perps_client::adl::ADL_CANDIDATES_PER_TRANSACTION
+        } else {
+            send::V0_ADL_CANDIDATES_PER_TRANSACTION
+        }
+    }
+}
+
+impl RpcChain {
+    /// One transaction, attempted again while the failure is the transport's.
+    async fn send_with_retries(&self, instructions: &[Instruction]) -> Result<(), SendError> {
         let mut last = SendError::Failed("not sent".into());
         for attempt in 0..SEND_ATTEMPTS {
             match self.send_once(instructions).await {
@@ -155,14 +183,6 @@ impl Chain for RpcChain {
             }
         }
         Err(last)
-    }
-
-    fn adl_candidates_per_transaction(&self) -> usize {
-        if self.lookup_tables.is_empty() {
-            perps_client::adl::ADL_CANDIDATES_PER_TRANSACTION
-        } else {
-            send::V0_ADL_CANDIDATES_PER_TRANSACTION
-        }
     }
 }
 
@@ -193,7 +213,7 @@ fn classify(error: TransactionError) -> Retry {
 impl RpcChain {
     /// One attempt: the fee from the cluster, the limit from a simulation, then a v0
     /// transaction sent and confirmed.
-    async fn send_once(&mut self, instructions: &[Instruction]) -> Result<(), Retry> {
+    async fn send_once(&self, instructions: &[Instruction]) -> Result<(), Retry> {
         let transport = |what: &str, e: &dyn std::fmt::Display| {
             Retry::Again(SendError::Failed(format!("{what}: {e}")))
         };
@@ -251,7 +271,7 @@ impl RpcChain {
         let limit = send::compute_unit_limit(simulated, self.policy.compute_unit_margin_percent);
         let tx = self.sign(prepare(limit)?)?;
         debug!(price, simulated, limit, "sending");
-        self.last_send = Some(SentTransaction {
+        *self.last_send.lock().unwrap_or_else(|e| e.into_inner()) = Some(SentTransaction {
             compute_unit_price: price,
             simulated_units: simulated,
             compute_unit_limit: limit,
@@ -276,7 +296,7 @@ impl RpcChain {
 
     /// How the last transaction sent was priced, sized and packed.
     pub fn last_send(&self) -> Option<SentTransaction> {
-        self.last_send
+        *self.last_send.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Uses the lookup table at `table` for every transaction; it must hold every one of

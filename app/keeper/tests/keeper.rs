@@ -44,7 +44,25 @@ async fn scene() -> Scene {
 
 /// A keeper with its own funded position in the market, watching every position there.
 async fn keeper(ctx: &mut TestContext, m: &MarketFixture, dry_run: bool) -> Keeper<BankChain> {
-    let wallet = ctx.funded_position(m, 10_000 * USDC, 0).await;
+    keeper_with(ctx, m, 10_000 * USDC, dry_run).await
+}
+
+/// A keeper whose position holds `collateral`.
+async fn keeper_funded(
+    ctx: &mut TestContext,
+    m: &MarketFixture,
+    collateral: u64,
+) -> Keeper<BankChain> {
+    keeper_with(ctx, m, collateral, false).await
+}
+
+async fn keeper_with(
+    ctx: &mut TestContext,
+    m: &MarketFixture,
+    collateral: u64,
+    dry_run: bool,
+) -> Keeper<BankChain> {
+    let wallet = ctx.funded_position(m, collateral, 0).await;
     let watched = ctx
         .positions_of(m)
         .await
@@ -296,4 +314,148 @@ async fn in_a_settled_market_keepers_settle_every_position_with_lots_or_orders_o
         (0, 0, 0),
         "{again:?}"
     );
+}
+
+#[tokio::test]
+async fn two_keepers_liquidate_fifty_positions_in_parallel_with_no_error_and_nothing_sent_twice() {
+    let mut ctx = TestContext::with_exchange().await;
+    let m = ctx.create_market().await;
+    ctx.fund_insurance(&m, 5_000 * USDC).await;
+    let short = ctx.funded_position(&m, 500_000 * USDC, 0).await;
+    let mut longs = Vec::new();
+    for _ in 0..50 {
+        let long = ctx.funded_position(&m, 100 * USDC, 0).await;
+        ctx.cross(&m, &long, &short, OrderSide::Ask, P, 100).await;
+        longs.push(long);
+    }
+    ctx.set_price(&m.oracle, btc(59_000), 0).await.unwrap();
+    let first = keeper_funded(&mut ctx, &m, 200_000 * USDC).await;
+    let second = keeper_funded(&mut ctx, &m, 200_000 * USDC).await;
+    let (mut first, mut second) = (first.with_parallel_sends(8), second.with_parallel_sends(8));
+    let (one, two) = tokio::join!(first.pass(), second.pass());
+    assert_eq!((one.errors, two.errors), (0, 0), "{one:?} {two:?}");
+    assert_eq!((one.liquidatable, two.liquidatable), (50, 50));
+    // Every position liquidated once; each keeper sent each decision at most once (what it
+    // sent either landed or found the other keeper had done it).
+    assert_eq!(one.liquidations + two.liquidations, 50, "{one:?} {two:?}");
+    assert!(one.liquidations + one.skipped <= 50, "{one:?}");
+    assert!(two.liquidations + two.skipped <= 50, "{two:?}");
+    for long in &longs {
+        assert!(ctx.position(&m.market, &long.pubkey()).await.base_lots < 100);
+    }
+    ctx.assert_vault_matches_positions(&m).await;
+    // Nothing is left: neither sends anything again.
+    let (one, two) = tokio::join!(first.pass(), second.pass());
+    assert_eq!(
+        (
+            one.liquidations + two.liquidations,
+            one.skipped + two.skipped,
+            one.errors + two.errors
+        ),
+        (0, 0, 0),
+        "{one:?} {two:?}"
+    );
+}
+
+/// A chain that dies (every send fails) after `sends_left` transactions: a keeper crashing.
+struct CrashingAfter {
+    inner: BankChain,
+    sends_left: usize,
+}
+
+impl perps_keeper::Chain for CrashingAfter {
+    fn payer(&self) -> anchor_lang::prelude::Pubkey {
+        self.inner.payer()
+    }
+    fn program_id(&self) -> anchor_lang::prelude::Pubkey {
+        self.inner.program_id()
+    }
+    async fn account(
+        &mut self,
+        key: &anchor_lang::prelude::Pubkey,
+    ) -> anyhow::Result<Option<perps_keeper::chain::Fetched>> {
+        self.inner.account(key).await
+    }
+    async fn positions(
+        &mut self,
+        market: &anchor_lang::prelude::Pubkey,
+    ) -> anyhow::Result<Vec<(anchor_lang::prelude::Pubkey, perps::state::Position)>> {
+        self.inner.positions(market).await
+    }
+    async fn unix_time(&mut self) -> anyhow::Result<i64> {
+        self.inner.unix_time().await
+    }
+    async fn send(
+        &mut self,
+        instructions: &[solana_instruction::Instruction],
+    ) -> Result<(), perps_keeper::SendError> {
+        if self.sends_left == 0 {
+            return Err(perps_keeper::SendError::Failed("crashed".into()));
+        }
+        self.sends_left -= 1;
+        self.inner.send(instructions).await
+    }
+}
+
+#[tokio::test]
+async fn a_keeper_that_crashes_mid_adl_is_replaced_by_a_fresh_one_that_finishes_the_event() {
+    // 36 registered positions: two ranking chunks, then the fills.
+    let (mut ctx, m, wallets) = bankrupt_long(30).await;
+    let wallet = ctx.funded_position(&m, 10_000 * USDC, 0).await.keypair;
+    let watched = ctx
+        .positions_of(&m)
+        .await
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    // It lands the liquidation and the first ranking chunk, then dies.
+    let chain = CrashingAfter {
+        inner: BankChain::new(
+            ctx.bank.banks_client.clone(),
+            wallet.insecure_clone(),
+            watched,
+        ),
+        sends_left: 2,
+    };
+    let mut doomed = Keeper::new(chain, vec![m.index], false).with_parallel_sends(1);
+    let summary = doomed.pass().await;
+    assert_eq!(
+        (summary.liquidations, summary.rank_transactions),
+        (1, 1),
+        "{summary:?}"
+    );
+    assert!(summary.errors > 0, "{summary:?}");
+    drop(doomed);
+    let market = ctx.market(&m.market).await;
+    assert!(market.is_adl_pending());
+    let registry = ctx.registry(&m.registry).await;
+    assert!(
+        !registry.header.is_ranked(),
+        "the crash left the sweep half-ranked"
+    );
+
+    // A fresh keeper (no memory of what the other sent) on the same wallet finishes it.
+    let watched = ctx
+        .positions_of(&m)
+        .await
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let chain = BankChain::new(ctx.bank.banks_client.clone(), wallet, watched);
+    let mut fresh = Keeper::new(chain, vec![m.index], false);
+    let summary = fresh.pass().await;
+    assert_eq!(summary.errors, 0, "{summary:?}");
+    assert_eq!(
+        summary.rank_transactions, 1,
+        "only the chunk left: {summary:?}"
+    );
+    assert_eq!(summary.adl_completed, 1, "{summary:?}");
+    assert_adl_cleared_every_lot(&mut ctx, &m).await;
+    assert_eq!(
+        ctx.position(&m.market, &wallets[0].pubkey())
+            .await
+            .base_lots,
+        0
+    );
+    ctx.assert_vault_matches_positions(&m).await;
 }
