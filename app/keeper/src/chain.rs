@@ -65,6 +65,11 @@ pub trait Chain {
         }
         results
     }
+    /// Makers one taker order of this chain carries (a legacy transaction's 21 unless the
+    /// backend sends v0 with the market's lookup table).
+    fn makers_per_transaction(&self) -> usize {
+        crate::send::LEGACY_MAKERS_PER_TRANSACTION
+    }
     /// Ranking entries one `adl` transaction of this chain carries.
     fn adl_candidates_per_transaction(&self) -> usize {
         perps_client::adl::ADL_CANDIDATES_PER_TRANSACTION

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use anchor_lang::prelude::Pubkey;
 use serde::Deserialize;
 
+use crate::keeper::{Inventory, TopUp, Unwind};
+
 /// What the keeper runs with.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,6 +40,20 @@ pub struct Config {
     /// always go one after another, in ranking order.
     #[serde(default = "default_parallel_sends")]
     pub max_parallel_sends: usize,
+    /// Unwinding the lots the keeper takes over: the worst price, basis points from the oracle
+    /// (none: it holds them), and the lots per reduce-only order.
+    #[serde(default)]
+    pub unwind_max_slippage_bps: Option<u32>,
+    #[serde(default = "default_unwind_lots")]
+    pub unwind_max_lots_per_order: u64,
+    /// Equity above initial margin (quote atoms) the keeper's position keeps to liquidate.
+    #[serde(default)]
+    pub min_headroom: i64,
+    /// The keeper's token account it tops its collateral up from, and the most it deposits.
+    #[serde(default)]
+    pub top_up_wallet_token: Option<String>,
+    #[serde(default)]
+    pub top_up_max_total: u64,
     /// `host:port` of the Prometheus `/metrics` and `/health` endpoint; none when absent.
     #[serde(default)]
     pub metrics_addr: Option<String>,
@@ -45,6 +61,10 @@ pub struct Config {
 
 fn default_poll() -> u64 {
     5
+}
+
+fn default_unwind_lots() -> u64 {
+    100
 }
 
 fn default_parallel_sends() -> usize {
@@ -100,6 +120,7 @@ impl Config {
             "bad config: `max_parallel_sends` must be 1..=64, got {}",
             self.max_parallel_sends
         );
+        self.inventory()?;
         self.lookup_tables()?;
         if let Some(addr) = &self.metrics_addr {
             addr.parse::<std::net::SocketAddr>().map_err(|_| {
@@ -107,6 +128,48 @@ impl Config {
             })?;
         }
         Ok(())
+    }
+
+    /// What the keeper does with the lots it takes over and how it keeps its margin.
+    pub fn inventory(&self) -> anyhow::Result<Inventory> {
+        let unwind = match self.unwind_max_slippage_bps {
+            None => None,
+            Some(bps) => {
+                anyhow::ensure!(
+                    bps <= 10_000,
+                    "bad config: `unwind_max_slippage_bps` must be at most 10000, got {bps}"
+                );
+                anyhow::ensure!(
+                    self.unwind_max_lots_per_order > 0,
+                    "bad config: `unwind_max_lots_per_order` must be positive"
+                );
+                Some(Unwind {
+                    max_slippage_bps: bps,
+                    max_lots_per_order: self.unwind_max_lots_per_order,
+                })
+            }
+        };
+        anyhow::ensure!(
+            self.min_headroom >= 0,
+            "bad config: `min_headroom` must not be negative, got {}",
+            self.min_headroom
+        );
+        let top_up = match &self.top_up_wallet_token {
+            None => None,
+            Some(token) => Some(TopUp {
+                wallet_token: token.parse().map_err(|_| {
+                    anyhow::anyhow!(
+                        "bad config: `top_up_wallet_token` {token:?} is not a base58 public key"
+                    )
+                })?,
+                max_total: self.top_up_max_total,
+            }),
+        };
+        Ok(Inventory {
+            unwind,
+            min_headroom: self.min_headroom,
+            top_up,
+        })
     }
 
     /// The configured lookup table of each market that has one.
@@ -212,6 +275,35 @@ mod tests {
                 ..ok.clone()
             },
             "`max_parallel_sends`",
+        );
+        named(
+            Config {
+                unwind_max_slippage_bps: Some(20_000),
+                ..ok.clone()
+            },
+            "`unwind_max_slippage_bps`",
+        );
+        named(
+            Config {
+                unwind_max_slippage_bps: Some(100),
+                unwind_max_lots_per_order: 0,
+                ..ok.clone()
+            },
+            "`unwind_max_lots_per_order`",
+        );
+        named(
+            Config {
+                min_headroom: -1,
+                ..ok.clone()
+            },
+            "`min_headroom`",
+        );
+        named(
+            Config {
+                top_up_wallet_token: Some("x".into()),
+                ..ok.clone()
+            },
+            "`top_up_wallet_token`",
         );
         named(
             Config {

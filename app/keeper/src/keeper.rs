@@ -88,6 +88,11 @@ pub struct PassSummary {
     pub funding_cranks: u32,
     /// `settle_position` transactions landed in Settled markets.
     pub settlements: u32,
+    /// Reduce-only taker orders that unwound the keeper's inventory, and the lots they closed.
+    pub unwind_orders: u32,
+    pub lots_unwound: u64,
+    /// Collateral deposits from the keeper's wallet.
+    pub top_ups: u32,
     /// Actions another keeper had already taken (recognised from the program's error).
     pub skipped: u32,
     /// Actions a dry run would have sent.
@@ -150,6 +155,29 @@ pub async fn market_keys<C: Chain>(
     })
 }
 
+/// The side and limit price of a reduce-only order unwinding `base_lots`: selling a long no
+/// lower than the oracle less the slippage (rounded up to a tick), buying back a short no higher
+/// than the oracle plus it (rounded down).
+pub fn unwind_order(
+    base_lots: i64,
+    oracle: Price,
+    tick_size: u64,
+    unwind: Unwind,
+) -> (perps::state::OrderSide, Price) {
+    let tick = tick_size.max(1) as u128;
+    let oracle = oracle.0 as u128;
+    let slip = oracle * unwind.max_slippage_bps as u128 / 10_000;
+    if base_lots > 0 {
+        let floor = oracle.saturating_sub(slip);
+        let limit = floor.div_ceil(tick) * tick;
+        (perps::state::OrderSide::Ask, Price(limit.max(tick) as u64))
+    } else {
+        let cap = oracle + slip;
+        let limit = (cap / tick * tick).min(u64::MAX as u128);
+        (perps::state::OrderSide::Bid, Price(limit as u64))
+    }
+}
+
 /// Equity less initial margin of `position` at `price`, quote atoms: how much more risk the
 /// keeper's own position can take over before the program refuses it.
 pub fn headroom(market: &Market, position: &Position, price: Price) -> Option<i64> {
@@ -198,7 +226,39 @@ pub struct Keeper<C: Chain> {
     detected: Instant,
     /// Independent transactions (liquidations, ranking chunks) in flight at once.
     parallel_sends: usize,
+    inventory: Inventory,
 }
+
+/// What the keeper does with the lots its position takes over, and how it keeps the margin to
+/// take more.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Inventory {
+    /// Unwinds the keeper's position into the book; none: it holds what it took.
+    pub unwind: Option<Unwind>,
+    /// Equity above initial margin (quote atoms) the keeper keeps before it liquidates: the
+    /// program refuses a liquidation that leaves the liquidator below initial margin.
+    pub min_headroom: i64,
+    /// Tops the position's collateral up from the wallet when the headroom is short.
+    pub top_up: Option<TopUp>,
+}
+
+/// Reduce-only IOC taker orders through the makers in reach until the position is flat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unwind {
+    /// The worst price accepted, in basis points away from the oracle.
+    pub max_slippage_bps: u32,
+    pub max_lots_per_order: u64,
+}
+
+/// Deposits from `wallet_token` (the keeper's token account) up to `max_total` atoms in all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TopUp {
+    pub wallet_token: Pubkey,
+    pub max_total: u64,
+}
+
+/// Taker orders one pass sends to unwind a market's inventory.
+const MAX_UNWIND_ORDERS: usize = 8;
 
 impl<C: Chain> Keeper<C> {
     pub fn new(chain: C, markets: Vec<u16>, dry_run: bool) -> Self {
@@ -210,7 +270,14 @@ impl<C: Chain> Keeper<C> {
             metrics: Metrics::new(),
             detected: Instant::now(),
             parallel_sends: DEFAULT_PARALLEL_SENDS,
+            inventory: Inventory::default(),
         }
+    }
+
+    /// Unwinds and tops up as `inventory` says.
+    pub fn with_inventory(mut self, inventory: Inventory) -> Self {
+        self.inventory = inventory;
+        self
     }
 
     /// Sends up to `limit` independent transactions at once (1: one after another).
@@ -267,6 +334,9 @@ impl<C: Chain> Keeper<C> {
             adl_completed = summary.adl_completed,
             funding_cranks = summary.funding_cranks,
             settlements = summary.settlements,
+            unwind_orders = summary.unwind_orders,
+            lots_unwound = summary.lots_unwound,
+            top_ups = summary.top_ups,
             skipped = summary.skipped,
             dry_run = summary.dry_run,
             errors = summary.errors,
@@ -333,6 +403,11 @@ impl<C: Chain> Keeper<C> {
             .await?
         {
             self.drive_adl(index, &market_key, &keys, price, summary)
+                .await?;
+        }
+
+        if let Some(unwind) = self.inventory.unwind {
+            self.unwind(index, &market_key, &keys, price, unwind, summary)
                 .await?;
         }
 
@@ -438,17 +513,25 @@ impl<C: Chain> Keeper<C> {
         self.detected = Instant::now();
         summary.positions += positions.len() as u32;
         let own_position = self.pdas().position(market_key, &self.chain.payer());
-        if let Some(headroom) = positions
+        let own_headroom = positions
             .iter()
             .find(|(k, _)| *k == own_position)
-            .and_then(|(_, p)| headroom(&market, p, price))
-        {
+            .and_then(|(_, p)| headroom(&market, p, price));
+        if let Some(headroom) = own_headroom {
             self.metrics.headroom(index, headroom);
         }
         let liquidatable = assess(&market, &positions, price);
         summary.liquidatable += liquidatable.len() as u32;
         if liquidatable.is_empty() {
             return Ok(true);
+        }
+        if let Some(headroom) = own_headroom {
+            if !self
+                .keep_headroom(index, market_key, headroom, summary)
+                .await?
+            {
+                return Ok(false);
+            }
         }
         if self.chain.account(&own_position).await?.is_none() {
             warn!(
@@ -490,6 +573,149 @@ impl<C: Chain> Keeper<C> {
         let outcomes = self.execute_all(decisions, summary).await;
         summary.liquidations += outcomes.iter().filter(|o| matches!(o, Sent::Done)).count() as u32;
         Ok(true)
+    }
+
+    /// Whether the keeper's position has `min_headroom` above initial margin to take more lots
+    /// over, after a top-up from its wallet if it is short and one is configured; if not, it
+    /// stops liquidating in this market (logged and counted as an error).
+    async fn keep_headroom(
+        &mut self,
+        index: u16,
+        market_key: &Pubkey,
+        headroom: i64,
+        summary: &mut PassSummary,
+    ) -> anyhow::Result<bool> {
+        let wanted = self.inventory.min_headroom;
+        if headroom >= wanted {
+            return Ok(true);
+        }
+        let short = (wanted - headroom) as u64;
+        let Some(top_up) = self.inventory.top_up.filter(|t| t.max_total > 0) else {
+            warn!(
+                market = index,
+                headroom, wanted, "liquidator headroom short and no top-up: not liquidating"
+            );
+            self.metrics.error("headroom");
+            summary.errors += 1;
+            return Ok(false);
+        };
+        let amount = short.min(top_up.max_total);
+        let payer = self.chain.payer();
+        let deposit = ix::deposit_under(
+            &self.chain.program_id(),
+            &payer,
+            market_key,
+            &top_up.wallet_token,
+            amount,
+        );
+        match self.chain.send(&[deposit]).await {
+            Ok(()) => {
+                info!(
+                    market = index,
+                    amount, "topped up the liquidator's collateral"
+                );
+                summary.top_ups += 1;
+                if let Some(t) = self.inventory.top_up.as_mut() {
+                    t.max_total -= amount;
+                }
+                Ok(amount >= short)
+            }
+            Err(e) => {
+                warn!(market = index, error = %describe(&e), "top-up failed: not liquidating");
+                self.metrics.error("top_up");
+                summary.errors += 1;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Unwinds the keeper's own position: reduce-only IOC orders of at most
+    /// `max_lots_per_order`, priced no worse than `max_slippage_bps` from the oracle, through the
+    /// makers in reach (as many as a transaction carries), until flat or the book within the
+    /// slippage is used up.
+    async fn unwind(
+        &mut self,
+        index: u16,
+        market_key: &Pubkey,
+        keys: &ix::MarketKeys,
+        price: Price,
+        unwind: Unwind,
+        summary: &mut PassSummary,
+    ) -> anyhow::Result<()> {
+        let payer = self.chain.payer();
+        let own = self.pdas().position(market_key, &payer);
+        for _ in 0..MAX_UNWIND_ORDERS {
+            let Some(account) = self.chain.account(&own).await? else {
+                return Ok(());
+            };
+            let position = decode::position(&account.data)
+                .map_err(|e| anyhow::anyhow!("own position: {e}"))?;
+            if position.base_lots == 0 {
+                return Ok(());
+            }
+            let market = self.market(market_key).await?;
+            let book = self
+                .chain
+                .account(&market.order_book)
+                .await?
+                .ok_or_else(|| {
+                    anyhow::anyhow!("order book {} does not exist", market.order_book)
+                })?;
+            let book =
+                decode::order_book(&book.data).map_err(|e| anyhow::anyhow!("order book: {e}"))?;
+            let (side, limit) =
+                unwind_order(position.base_lots, price, market.params.tick_size, unwind);
+            let lots = position
+                .base_lots
+                .unsigned_abs()
+                .min(unwind.max_lots_per_order);
+            let mut makers =
+                perps_client::book::makers_in_reach(&book, &own, side.into(), limit, lots);
+            makers.truncate(self.chain.makers_per_transaction());
+            if makers.is_empty() {
+                info!(
+                    market = index,
+                    lots = position.base_lots,
+                    limit = limit.0,
+                    "inventory: no maker within the slippage"
+                );
+                return Ok(());
+            }
+            let args = perps::instructions::PlaceOrderArgs {
+                side,
+                price: limit.0,
+                lots,
+                order_type: perps::state::OrderType::ImmediateOrCancel,
+                reduce_only: true,
+                client_order_id: 0,
+            };
+            let decision = digest(&[
+                b"unwind",
+                &bytemuck_bytes(&position),
+                &limit.0.to_le_bytes(),
+            ]);
+            let order = ix::place_order(&payer, keys, args, &makers);
+            if !matches!(
+                self.execute("unwind", index, &own, order, decision, &[], summary)
+                    .await,
+                Sent::Done
+            ) {
+                return Ok(());
+            }
+            let after = self
+                .chain
+                .account(&own)
+                .await?
+                .and_then(|a| decode::position(&a.data).ok())
+                .map_or(0, |p| p.base_lots);
+            let closed = position.base_lots.unsigned_abs() - after.unsigned_abs();
+            summary.unwind_orders += 1;
+            summary.lots_unwound += closed;
+            if closed == 0 {
+                return Ok(());
+            }
+        }
+        Ok(())
     }
 
     /// What the market's insurance vault holds.

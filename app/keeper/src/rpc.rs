@@ -159,6 +159,14 @@ impl Chain for RpcChain {
             .await
     }
 
+    fn makers_per_transaction(&self) -> usize {
+        if self.lookup_tables.is_empty() {
+            send::LEGACY_MAKERS_PER_TRANSACTION
+        } else {
+            send::V0_MAKERS_PER_TRANSACTION
+        }
+    }
+
     fn adl_candidates_per_transaction(&self) -> usize {
         if self.lookup_tables.is_empty() {
             perps_client::adl::ADL_CANDIDATES_PER_TRANSACTION

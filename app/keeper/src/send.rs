@@ -163,6 +163,10 @@ fn short_vec_len(n: usize) -> usize {
     }
 }
 
+/// Makers one legacy taker-order transaction carries behind a compute-unit-price instruction
+/// (measured by the program tests' `capacity::makers_per_place_order_transaction`).
+pub const LEGACY_MAKERS_PER_TRANSACTION: usize = 21;
+
 /// Ranking entries one `adl` transaction carries as v0 with the market's lookup table, behind
 /// both compute-budget instructions (measured by the tests below on the wire format).
 pub const V0_ADL_CANDIDATES_PER_TRANSACTION: usize = 28;

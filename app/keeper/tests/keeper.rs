@@ -4,9 +4,15 @@
 // The bank crates mark their API "unstable" (a deprecation warning); it is the bank we test in.
 #![allow(deprecated)]
 
+use perps_client::OrderType;
 use perps_client::{pda, OrderSide};
 use perps_engine::Price;
-use perps_keeper::{assess, bank::BankChain, Keeper};
+use perps_keeper::{
+    assess,
+    bank::BankChain,
+    keeper::{Inventory, TopUp, Unwind},
+    Keeper,
+};
 use perps_testkit::*;
 use support::{bankrupt_long, P};
 
@@ -63,6 +69,16 @@ async fn keeper_with(
     dry_run: bool,
 ) -> Keeper<BankChain> {
     let wallet = ctx.funded_position(m, collateral, 0).await;
+    keeper_of(ctx, m, &wallet, dry_run).await
+}
+
+/// A keeper signing with `wallet`, watching every position of `m`.
+async fn keeper_of(
+    ctx: &mut TestContext,
+    m: &MarketFixture,
+    wallet: &Wallet,
+    dry_run: bool,
+) -> Keeper<BankChain> {
     let watched = ctx
         .positions_of(m)
         .await
@@ -457,5 +473,107 @@ async fn a_keeper_that_crashes_mid_adl_is_replaced_by_a_fresh_one_that_finishes_
             .base_lots,
         0
     );
+    ctx.assert_vault_matches_positions(&m).await;
+}
+
+#[tokio::test]
+async fn the_lots_taken_over_are_unwound_reduce_only_within_the_slippage_until_flat() {
+    let Scene {
+        mut ctx, m, a, d, ..
+    } = scene().await;
+    let buyer = ctx.funded_position(&m, 50_000 * USDC, 0).await;
+    // A bid 3.4% under the oracle (59): out of the keeper's 2% reach.
+    let far = order(OrderSide::Bid, 57 * USDC, 300, OrderType::PostOnly);
+    ctx.place(&m, &buyer, far).await.unwrap();
+    let wallet = ctx.funded_position(&m, 10_000 * USDC, 0).await;
+    let inventory = Inventory {
+        unwind: Some(Unwind {
+            max_slippage_bps: 200,
+            max_lots_per_order: 60,
+        }),
+        ..Inventory::default()
+    };
+    let mut bot = keeper_of(&mut ctx, &m, &wallet, false)
+        .await
+        .with_inventory(inventory);
+    let summary = bot.pass().await;
+    assert_eq!(
+        (summary.liquidations, summary.errors),
+        (2, 0),
+        "{summary:?}"
+    );
+    let taken = ctx.position(&m.market, &wallet.pubkey()).await.base_lots;
+    assert!(taken > 0, "the keeper took the longs over");
+    assert_eq!(summary.unwind_orders, 0, "nothing within 2%: {summary:?}");
+
+    // A bid at the oracle: the keeper sells into it, 60 lots an order, until flat.
+    let near = order(OrderSide::Bid, 59 * USDC, 300, OrderType::PostOnly);
+    ctx.place(&m, &buyer, near).await.unwrap();
+    let summary = bot.pass().await;
+    assert_eq!(summary.errors, 0, "{summary:?}");
+    assert_eq!(summary.lots_unwound, taken as u64, "{summary:?}");
+    assert_eq!(
+        summary.unwind_orders as u64,
+        (taken as u64).div_ceil(60),
+        "{summary:?}"
+    );
+    assert_eq!(ctx.position(&m.market, &wallet.pubkey()).await.base_lots, 0);
+    assert_eq!(
+        ctx.position(&m.market, &buyer.pubkey()).await.base_lots,
+        taken,
+        "the buyer holds what the keeper unwound"
+    );
+    for liquidated in [&a, &d] {
+        assert!(
+            ctx.position(&m.market, &liquidated.pubkey())
+                .await
+                .base_lots
+                < 100
+        );
+    }
+    ctx.assert_vault_matches_positions(&m).await;
+    // Flat: the next pass sends no order.
+    assert_eq!(bot.pass().await.unwind_orders, 0);
+}
+
+#[tokio::test]
+async fn a_keeper_short_of_headroom_tops_up_from_its_wallet_or_stops_liquidating() {
+    let Scene { mut ctx, m, a, .. } = scene().await;
+    // 10 USDC of collateral, 2,000 more in the wallet; it wants 1,000 above initial margin.
+    let wallet = ctx.funded_position(&m, 10 * USDC, 2_000 * USDC).await;
+    let wants = Inventory {
+        min_headroom: 1_000 * USDC as i64,
+        ..Inventory::default()
+    };
+    let mut without = keeper_of(&mut ctx, &m, &wallet, false)
+        .await
+        .with_inventory(wants);
+    let summary = without.pass().await;
+    assert_eq!(
+        (summary.liquidations, summary.top_ups, summary.errors),
+        (0, 0, 1),
+        "{summary:?}"
+    );
+    assert_eq!(ctx.position(&m.market, &a.pubkey()).await.base_lots, 100);
+
+    let mut with = keeper_of(&mut ctx, &m, &wallet, false)
+        .await
+        .with_inventory(Inventory {
+            top_up: Some(TopUp {
+                wallet_token: wallet.token,
+                max_total: 2_000 * USDC,
+            }),
+            ..wants
+        });
+    let before = ctx.position(&m.market, &wallet.pubkey()).await.collateral;
+    let summary = with.pass().await;
+    assert_eq!(
+        (summary.top_ups, summary.liquidations, summary.errors),
+        (1, 2, 0),
+        "{summary:?}"
+    );
+    let deposited = ctx.token_balance(&wallet.token).await;
+    assert!(deposited < 2_000 * USDC, "a part of the wallet went in");
+    assert!(ctx.position(&m.market, &wallet.pubkey()).await.collateral > before);
     ctx.assert_vault_matches_positions(&m).await;
 }

@@ -378,6 +378,10 @@ impl Chain for RecordingChain {
         self.inner.adl_candidates_per_transaction()
     }
 
+    fn makers_per_transaction(&self) -> usize {
+        self.inner.makers_per_transaction()
+    }
+
     async fn account(&mut self, key: &Pubkey) -> anyhow::Result<Option<Fetched>> {
         self.inner.account(key).await
     }

@@ -247,15 +247,28 @@ pub fn open_position(owner: &Pubkey, market: &Pubkey, registry: &Pubkey) -> Inst
 }
 
 pub fn deposit(owner: &Pubkey, market: &Pubkey, owner_token: &Pubkey, amount: u64) -> Instruction {
-    build(
+    deposit_under(&perps::ID, owner, market, owner_token, amount)
+}
+
+/// `deposit` to the program deployed at `program_id`.
+pub fn deposit_under(
+    program_id: &Pubkey,
+    owner: &Pubkey,
+    market: &Pubkey,
+    owner_token: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    let pdas = pda::Pdas(*program_id);
+    build_for(
+        program_id,
         acc::Deposit {
-            event_authority: pda::event_authority(),
-            program: perps::ID,
-            exchange: pda::exchange(),
+            event_authority: pdas.event_authority(),
+            program: *program_id,
+            exchange: pdas.exchange(),
             owner: *owner,
             market: *market,
-            position: pda::position(market, owner),
-            collateral_vault: pda::collateral_vault(market),
+            position: pdas.position(market, owner),
+            collateral_vault: pdas.collateral_vault(market),
             owner_token: *owner_token,
             token_program: anchor_spl::token::ID,
         },
