@@ -577,3 +577,59 @@ async fn a_keeper_short_of_headroom_tops_up_from_its_wallet_or_stops_liquidating
     assert!(ctx.position(&m.market, &wallet.pubkey()).await.collateral > before);
     ctx.assert_vault_matches_positions(&m).await;
 }
+
+/// The body of `GET path` on `addr`, with its status line.
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: keeper\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_string(), body.to_string())
+}
+
+#[tokio::test]
+async fn the_metrics_endpoint_serves_what_a_pass_did_and_health_follows_the_passes() {
+    use perps_keeper::metrics::{self, Metrics};
+    let Scene { mut ctx, m, .. } = scene().await;
+    let metrics = Metrics::new();
+    let addr = metrics::spawn(
+        "127.0.0.1:0".parse().unwrap(),
+        metrics.clone(),
+        std::time::Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    let (status, _) = http_get(addr, "/health").await;
+    assert_eq!(status, "HTTP/1.1 503 Service Unavailable", "no pass yet");
+
+    let mut bot = keeper(&mut ctx, &m, false).await.with_metrics(metrics);
+    let summary = bot.pass().await;
+    assert_eq!(summary.liquidations, 2, "{summary:?}");
+    let (status, body) = http_get(addr, "/health").await;
+    assert_eq!(
+        (status.as_str(), body.as_str()),
+        ("HTTP/1.1 200 OK", "ok\n")
+    );
+    let (status, body) = http_get(addr, "/metrics").await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    println!("{body}");
+    for line in [
+        "perps_keeper_passes_total 1",
+        "perps_keeper_liquidations_total 2",
+        "perps_keeper_adl_fills_total 0",
+        "perps_keeper_landing_latency_seconds_count 2",
+    ] {
+        assert!(body.lines().any(|l| l == line), "{line} in\n{body}");
+    }
+    let wallet = body
+        .lines()
+        .find_map(|l| l.strip_prefix("perps_keeper_wallet_lamports "))
+        .unwrap();
+    assert!(wallet.parse::<u64>().unwrap() > 0);
+    assert!(body.contains("perps_keeper_collateral_headroom_quote{market=\"0\"}"));
+    let (status, _) = http_get(addr, "/nope").await;
+    assert_eq!(status, "HTTP/1.1 404 Not Found");
+}
