@@ -54,6 +54,11 @@ pub struct Config {
     pub top_up_wallet_token: Option<String>,
     #[serde(default)]
     pub top_up_max_total: u64,
+    /// The RPC node's websocket (`ws://` or `wss://`): each market's positions are kept by a
+    /// `programSubscribe` with a getProgramAccounts snapshot at start and on reconnect; without
+    /// it (or while it is down) every pass polls getProgramAccounts.
+    #[serde(default)]
+    pub ws_url: Option<String>,
     /// `host:port` of the Prometheus `/metrics` and `/health` endpoint; none when absent.
     #[serde(default)]
     pub metrics_addr: Option<String>,
@@ -120,6 +125,12 @@ impl Config {
             "bad config: `max_parallel_sends` must be 1..=64, got {}",
             self.max_parallel_sends
         );
+        if let Some(url) = &self.ws_url {
+            anyhow::ensure!(
+                url.starts_with("ws://") || url.starts_with("wss://"),
+                "bad config: `ws_url` must be a ws(s) URL, got {url:?}"
+            );
+        }
         self.inventory()?;
         self.lookup_tables()?;
         if let Some(addr) = &self.metrics_addr {
@@ -304,6 +315,13 @@ mod tests {
                 ..ok.clone()
             },
             "`top_up_wallet_token`",
+        );
+        named(
+            Config {
+                ws_url: Some("http://x".into()),
+                ..ok.clone()
+            },
+            "`ws_url`",
         );
         named(
             Config {

@@ -17,6 +17,7 @@ pub mod keeper;
 pub mod metrics;
 pub mod rpc;
 pub mod send;
+pub mod subscription;
 
 pub use chain::{Chain, SendError};
 pub use keeper::{assess, Keeper, PassSummary};

@@ -50,6 +50,9 @@ struct Cli {
     /// The most the keeper pays, micro-lamports per compute unit.
     #[arg(long, global = true)]
     max_compute_unit_price: Option<u64>,
+    /// The node's websocket, for `programSubscribe` position updates (none: poll each pass).
+    #[arg(long, global = true)]
+    ws_url: Option<String>,
     /// `host:port` for the Prometheus `/metrics` and `/health` endpoint.
     #[arg(long, global = true)]
     metrics_addr: Option<String>,
@@ -124,6 +127,9 @@ impl Cli {
         if let Some(price) = self.max_compute_unit_price {
             config.max_compute_unit_price = price;
         }
+        if let Some(url) = &self.ws_url {
+            config.ws_url = Some(url.clone());
+        }
         if let Some(addr) = &self.metrics_addr {
             config.metrics_addr = Some(addr.clone());
         }
@@ -184,6 +190,11 @@ async fn run(config: Config, once: bool) -> anyhow::Result<()> {
             None => chain.create_lookup_table(&fixed).await?,
         };
         info!(market = index, %table, "lookup table");
+    }
+    if let Some(ws_url) = &config.ws_url {
+        let pdas = pda::Pdas(chain.program_id());
+        let markets: Vec<Pubkey> = config.markets.iter().map(|i| pdas.market(*i)).collect();
+        chain.subscribe(ws_url, &markets);
     }
     let metrics = Metrics::new();
     if let Some(addr) = &config.metrics_addr {

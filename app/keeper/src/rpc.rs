@@ -3,6 +3,7 @@
 //! prioritization fees over the accounts written, the limit from a simulation, v0 transactions
 //! reading the market's fixed accounts from its lookup table, sent and confirmed with retries.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use anchor_lang::{prelude::Pubkey, solana_program::sysvar::SysvarId, Discriminator};
@@ -28,6 +29,7 @@ use tracing::debug;
 
 use crate::chain::{Chain, Fetched, SendError};
 use crate::send;
+use crate::subscription::PositionCache;
 
 /// Attempts per transaction when the failure is not the program's (expired blockhash, timeout).
 const SEND_ATTEMPTS: usize = 3;
@@ -62,6 +64,7 @@ pub struct RpcChain {
     policy: SendPolicy,
     lookup_tables: Vec<AddressLookupTableAccount>,
     last_send: std::sync::Mutex<Option<SentTransaction>>,
+    subscriptions: HashMap<Pubkey, PositionCache>,
 }
 
 impl RpcChain {
@@ -73,6 +76,7 @@ impl RpcChain {
             policy,
             lookup_tables: Vec::new(),
             last_send: std::sync::Mutex::new(None),
+            subscriptions: HashMap::new(),
         }
     }
 
@@ -107,28 +111,22 @@ impl Chain for RpcChain {
         }))
     }
 
+    /// From the market's subscription when it is live and synced; a snapshot that syncs it when
+    /// it (re)connected; the getProgramAccounts poll otherwise.
     async fn positions(&mut self, market: &Pubkey) -> anyhow::Result<Vec<(Pubkey, Position)>> {
-        let config = RpcProgramAccountsConfig {
-            filters: Some(vec![
-                RpcFilterType::DataSize((8 + std::mem::size_of::<Position>()) as u64),
-                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, Position::DISCRIMINATOR.to_vec())),
-                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(8, market.to_bytes().to_vec())),
-            ]),
-            account_config: RpcAccountInfoConfig {
-                encoding: Some(UiAccountEncoding::Base64),
-                ..RpcAccountInfoConfig::default()
-            },
-            ..RpcProgramAccountsConfig::default()
-        };
-        #[allow(deprecated)]
-        let accounts = self
-            .client
-            .get_program_accounts_with_config(&self.program_id, config)
-            .await?;
-        Ok(accounts
-            .into_iter()
-            .filter_map(|(key, account)| decode::position(&account.data).ok().map(|p| (key, p)))
-            .collect())
+        if let Some(cache) = self.subscriptions.get(market) {
+            if let Some(positions) = cache.positions() {
+                return Ok(positions);
+            }
+            if cache.needs_snapshot() {
+                // The slot first: the snapshot is at least as new.
+                let slot = self.client.get_slot().await?;
+                let snapshot = self.scan(market).await?;
+                cache.load_snapshot(slot, &snapshot);
+                return Ok(snapshot);
+            }
+        }
+        self.scan(market).await
     }
 
     async fn unix_time(&mut self) -> anyhow::Result<i64> {
@@ -176,7 +174,51 @@ impl Chain for RpcChain {
     }
 }
 
+/// The Position accounts of `market`: their size, discriminator and market.
+fn position_filter(market: &Pubkey) -> RpcProgramAccountsConfig {
+    RpcProgramAccountsConfig {
+        filters: Some(vec![
+            RpcFilterType::DataSize((8 + std::mem::size_of::<Position>()) as u64),
+            RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, Position::DISCRIMINATOR.to_vec())),
+            RpcFilterType::Memcmp(Memcmp::new_raw_bytes(8, market.to_bytes().to_vec())),
+        ]),
+        account_config: RpcAccountInfoConfig {
+            encoding: Some(UiAccountEncoding::Base64),
+            ..RpcAccountInfoConfig::default()
+        },
+        ..RpcProgramAccountsConfig::default()
+    }
+}
+
 impl RpcChain {
+    /// Keeps each of `markets`' positions current by a `programSubscribe` at `ws_url`.
+    pub fn subscribe(&mut self, ws_url: &str, markets: &[Pubkey]) {
+        for market in markets {
+            self.subscriptions.insert(
+                *market,
+                PositionCache::spawn(ws_url.to_string(), self.program_id, position_filter(market)),
+            );
+        }
+    }
+
+    /// The subscription of `market`, if any.
+    pub fn subscription(&self, market: &Pubkey) -> Option<&PositionCache> {
+        self.subscriptions.get(market)
+    }
+
+    /// Every Position of `market` by getProgramAccounts.
+    async fn scan(&self, market: &Pubkey) -> anyhow::Result<Vec<(Pubkey, Position)>> {
+        #[allow(deprecated)]
+        let accounts = self
+            .client
+            .get_program_accounts_with_config(&self.program_id, position_filter(market))
+            .await?;
+        Ok(accounts
+            .into_iter()
+            .filter_map(|(key, account)| decode::position(&account.data).ok().map(|p| (key, p)))
+            .collect())
+    }
+
     /// One transaction, attempted again while the failure is the transport's.
     async fn send_with_retries(&self, instructions: &[Instruction]) -> Result<(), SendError> {
         let mut last = SendError::Failed("not sent".into());

@@ -179,3 +179,130 @@ async fn a_lookup_table_that_is_not_the_markets_is_refused_by_name() {
 fn solana_pubkey_unique() -> anchor_lang::prelude::Pubkey {
     anchor_lang::prelude::Pubkey::new_unique()
 }
+
+/// Waits until `ready` holds (the subscription task runs on its own).
+async fn until(mut ready: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if ready() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("not ready after 5 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_come_from_the_subscription_after_one_snapshot_and_a_reconnect_takes_another() {
+    let mut ctx = TestContext::with_exchange().await;
+    let m = ctx.create_market().await;
+    ctx.fund_insurance(&m, 1_000 * USDC).await;
+    let short = ctx.funded_position(&m, 50_000 * USDC, 0).await;
+    let long = ctx.funded_position(&m, 100 * USDC, 0).await;
+    ctx.cross(
+        &m,
+        &long,
+        &short,
+        perps_client::OrderSide::Ask,
+        support::P,
+        100,
+    )
+    .await;
+    let bot = ctx.funded_position(&m, 10_000 * USDC, 0).await;
+    let known: Vec<_> = ctx
+        .positions_of(&m)
+        .await
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let front = JsonRpcBank::start(ctx, known).await;
+    let policy = SendPolicy {
+        fee_percentile: 50,
+        max_compute_unit_price: 1_000,
+        compute_unit_margin_percent: 20,
+    };
+    let mut chain = RpcChain::new(
+        front.url.clone(),
+        bot.keypair.insecure_clone(),
+        perps::ID,
+        policy,
+    );
+    chain.subscribe(&front.ws_url, &[m.market]);
+    let mut keeper = Keeper::new(chain, vec![m.index], false);
+    until(|| {
+        keeper
+            .chain
+            .subscription(&m.market)
+            .unwrap()
+            .needs_snapshot()
+    })
+    .await;
+    let scans = |calls: &std::collections::BTreeMap<String, u64>| calls["getProgramAccounts"];
+
+    // The first pass takes the snapshot; nothing is liquidatable at 60.
+    let summary = keeper.pass().await;
+    assert_eq!(
+        (summary.positions, summary.liquidations, summary.errors),
+        (3, 0, 0)
+    );
+    assert_eq!(scans(&front.calls().await), 1);
+
+    // At 59 the long is liquidated from the cached positions, and the liquidation's writes come
+    // back as notifications: the next pass finds nothing to do, still without a scan.
+    front
+        .ctx
+        .lock()
+        .await
+        .set_price(&m.oracle, btc(59_000), 0)
+        .await
+        .unwrap();
+    let summary = keeper.pass().await;
+    assert_eq!(
+        (summary.liquidations, summary.errors),
+        (1, 0),
+        "{summary:?}"
+    );
+    let lots = front
+        .ctx
+        .lock()
+        .await
+        .position(&m.market, &long.pubkey())
+        .await
+        .base_lots;
+    let liquidated = perps_client::pda::position(&m.market, &long.pubkey());
+    until(|| {
+        keeper
+            .chain
+            .subscription(&m.market)
+            .unwrap()
+            .positions()
+            .unwrap()
+            .iter()
+            .any(|(k, p)| *k == liquidated && p.base_lots == lots)
+    })
+    .await;
+    let summary = keeper.pass().await;
+    assert_eq!(
+        (summary.liquidatable, summary.errors),
+        (0, 0),
+        "{summary:?}"
+    );
+    let calls = front.calls().await;
+    assert_eq!(scans(&calls), 1, "{calls:?}");
+    assert_eq!(calls["programSubscribe"], 1);
+
+    // The node drops the websocket: the keeper resubscribes and takes one more snapshot.
+    front.drop_subscriptions().await;
+    until(|| {
+        let cache = keeper.chain.subscription(&m.market).unwrap();
+        cache.subscriptions() == 2 && cache.needs_snapshot()
+    })
+    .await;
+    let summary = keeper.pass().await;
+    assert_eq!((summary.positions, summary.errors), (3, 0), "{summary:?}");
+    let calls = front.calls().await;
+    assert_eq!(
+        (scans(&calls), calls["programSubscribe"]),
+        (2, 2),
+        "{calls:?}"
+    );
+}

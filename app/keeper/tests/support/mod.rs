@@ -10,6 +10,10 @@
 //!   usable by the next.
 //! - getProgramAccounts: a bank cannot scan accounts; the front scans those it knows (the ones
 //!   given at start and every account a transaction it processed wrote), filtered as asked.
+//!
+//! A websocket endpoint (`ws_url`) serves `programSubscribe`: after each transaction it
+//! processed, every account the transaction wrote that the subscription's program owns and
+//! filters select is sent as a `programNotification`, read from the bank.
 // The bank crates mark their API "unstable" (a deprecation warning); it is the bank we test in.
 #![allow(deprecated, dead_code)]
 
@@ -18,6 +22,7 @@ use std::sync::Arc;
 
 use anchor_lang::prelude::Pubkey;
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine};
+use futures::{SinkExt, StreamExt};
 use perps_client::OrderSide;
 use perps_testkit::*;
 use serde_json::{json, Value};
@@ -30,6 +35,7 @@ use solana_transaction_status_client_types::UiTransactionError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::Message;
 
 /// The price the scenes trade at: 60 USDC a lot.
 pub const P: u64 = 60 * USDC;
@@ -69,12 +75,22 @@ struct Ledger {
     calls: BTreeMap<String, u64>,
 }
 
+/// A `programSubscribe` of a websocket connection.
+struct Subscriber {
+    id: u64,
+    program: Pubkey,
+    filters: Vec<Value>,
+    sender: tokio::sync::mpsc::UnboundedSender<Message>,
+}
+
 /// The front: serve with [`JsonRpcBank::start`]; the test keeps the context for its checks.
 #[derive(Clone)]
 pub struct JsonRpcBank {
     pub ctx: Arc<Mutex<TestContext>>,
     ledger: Arc<Mutex<Ledger>>,
+    subscribers: Arc<Mutex<Vec<Subscriber>>>,
     pub url: String,
+    pub ws_url: String,
 }
 
 impl JsonRpcBank {
@@ -82,7 +98,11 @@ impl JsonRpcBank {
     pub async fn start(ctx: TestContext, known: impl IntoIterator<Item = Pubkey>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
+        let ws_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let ws_url = format!("ws://{}", ws_listener.local_addr().unwrap());
         let front = JsonRpcBank {
+            subscribers: Arc::new(Mutex::new(Vec::new())),
+            ws_url,
             ctx: Arc::new(Mutex::new(ctx)),
             ledger: Arc::new(Mutex::new(Ledger {
                 known: known.into_iter().collect(),
@@ -98,7 +118,127 @@ impl JsonRpcBank {
                 tokio::spawn(async move { front.connection(stream).await });
             }
         });
+        let serving = front.clone();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = ws_listener.accept().await.unwrap();
+                let front = serving.clone();
+                tokio::spawn(async move { front.ws_connection(stream).await });
+            }
+        });
         front
+    }
+
+    /// Closes every websocket connection, as a restarting RPC node would.
+    pub async fn drop_subscriptions(&self) {
+        for subscriber in self.subscribers.lock().await.drain(..) {
+            let _ = subscriber.sender.send(Message::Close(None));
+        }
+    }
+
+    /// One websocket connection: `programSubscribe` / `programUnsubscribe` requests in,
+    /// responses and notifications out.
+    async fn ws_connection(&self, stream: TcpStream) {
+        let Ok(ws) = tokio_tungstenite::accept_async(stream).await else {
+            return;
+        };
+        let (mut sink, mut source) = ws.split();
+        let (sender, mut outgoing) = tokio::sync::mpsc::unbounded_channel::<Message>();
+        tokio::spawn(async move {
+            while let Some(message) = outgoing.recv().await {
+                let close = matches!(message, Message::Close(_));
+                if sink.send(message).await.is_err() || close {
+                    return;
+                }
+            }
+        });
+        let mut mine = Vec::new();
+        while let Some(Ok(message)) = source.next().await {
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let request: Value = serde_json::from_str(text.as_str()).unwrap_or(Value::Null);
+            let id = request["id"].clone();
+            *self
+                .ledger
+                .lock()
+                .await
+                .calls
+                .entry(request["method"].as_str().unwrap_or("").to_string())
+                .or_default() += 1;
+            let result = match request["method"].as_str() {
+                Some("programSubscribe") => {
+                    let Some(program) = request["params"][0]
+                        .as_str()
+                        .and_then(|k| k.parse::<Pubkey>().ok())
+                    else {
+                        continue;
+                    };
+                    let mut subscribers = self.subscribers.lock().await;
+                    let subscription = subscribers.iter().map(|s| s.id + 1).max().unwrap_or(1);
+                    subscribers.push(Subscriber {
+                        id: subscription,
+                        program,
+                        filters: request["params"][1]["filters"]
+                            .as_array()
+                            .cloned()
+                            .unwrap_or_default(),
+                        sender: sender.clone(),
+                    });
+                    mine.push(subscription);
+                    json!(subscription)
+                }
+                Some("programUnsubscribe") => {
+                    let subscription = request["params"][0].as_u64().unwrap_or(0);
+                    self.subscribers
+                        .lock()
+                        .await
+                        .retain(|s| s.id != subscription);
+                    json!(true)
+                }
+                _ => continue,
+            };
+            let reply = json!({"jsonrpc": "2.0", "result": result, "id": id});
+            let _ = sender.send(Message::Text(reply.to_string().into()));
+        }
+        self.subscribers
+            .lock()
+            .await
+            .retain(|s| !mine.contains(&s.id));
+    }
+
+    /// Sends every subscriber the accounts among `written` it selects, as the bank holds them.
+    async fn notify(
+        &self,
+        client: &solana_banks_client::BanksClient,
+        slot: u64,
+        written: &[Pubkey],
+    ) {
+        let subscribers = self.subscribers.lock().await;
+        for key in written {
+            let Ok(Some(account)) = client.get_account(*key).await else {
+                continue;
+            };
+            for s in subscribers.iter().filter(|s| {
+                s.program == account.owner
+                    && s.filters.iter().all(|f| matches_filter(f, &account.data))
+            }) {
+                let notification = json!({
+                    "jsonrpc": "2.0",
+                    "method": "programNotification",
+                    "params": {
+                        "result": {
+                            "context": {"slot": slot},
+                            "value": {"pubkey": key.to_string(), "account": ui_account(&account)},
+                        },
+                        "subscription": s.id,
+                    }
+                });
+                let _ = s
+                    .sender
+                    .send(Message::Text(notification.to_string().into()));
+            }
+        }
     }
 
     /// How many times each method was called.
@@ -297,11 +437,13 @@ impl JsonRpcBank {
                     .map_err(|e| internal(&e))?;
                 let mut ledger = self.ledger.lock().await;
                 ledger.known.extend(written.iter().copied());
+                let notified = written.clone();
                 ledger.fees.entry(slot).or_default().push((price, written));
                 ledger
                     .statuses
                     .insert(signature.clone(), (slot, outcome.result.clone()));
                 drop(ledger);
+                self.notify(&client, slot, &notified).await;
                 // One block a transaction: the next one lands in the next slot.
                 bank.warp_to_slot(slot + 1)
                     .map_err(|e| internal(&format!("{e:?}")))?;
