@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anchor_lang::prelude::{Clock, Pubkey};
+use futures::StreamExt;
 use perps::state::Position;
 use perps_client::accounts as decode;
 use solana_banks_client::{BanksClient, BanksClientError};
@@ -129,6 +130,25 @@ impl BankChain {
         }
     }
 
+    /// Executes and commits `tx` on the working bank at once (no status polling), and tells the
+    /// cache what it may have written.
+    async fn process(
+        &self,
+        tx: Transaction,
+        instructions: &[Instruction],
+    ) -> Result<(), SendError> {
+        let outcome = self.client.process_transaction_with_metadata(tx).await;
+        if let Some(cache) = &self.cache {
+            cache.sent(&self.payer.pubkey(), instructions);
+        }
+        match outcome {
+            Ok(outcome) => outcome
+                .result
+                .map_err(|e| send_error(BanksClientError::TransactionError(e))),
+            Err(e) => Err(send_error(e)),
+        }
+    }
+
     /// Adds Position accounts to watch.
     pub fn watch(&mut self, positions: impl IntoIterator<Item = Pubkey>) {
         for key in positions {
@@ -142,6 +162,7 @@ impl BankChain {
 async fn fetch(client: &BanksClient, key: &Pubkey) -> Result<Option<Fetched>, BanksClientError> {
     Ok(client.get_account(*key).await?.map(|a| Fetched {
         owner: a.owner,
+        lamports: a.lamports,
         data: a.data,
     }))
 }
@@ -163,6 +184,11 @@ fn send_error(error: BanksClientError) -> SendError {
 impl Chain for BankChain {
     fn payer(&self) -> Pubkey {
         self.payer.pubkey()
+    }
+
+    /// The bank runs the program natively under its declared id.
+    fn program_id(&self) -> Pubkey {
+        perps::ID
     }
 
     async fn account(&mut self, key: &Pubkey) -> anyhow::Result<Option<Fetched>> {
@@ -226,16 +252,52 @@ impl Chain for BankChain {
             tx = sign(blockhash);
         }
         self.sent.insert(tx.signatures[0]);
-        // Executed and committed on the working bank at once (no status polling).
-        let outcome = self.client.process_transaction_with_metadata(tx).await;
-        if let Some(cache) = &self.cache {
-            cache.sent(&self.payer.pubkey(), instructions);
+        self.process(tx, instructions).await
+    }
+
+    /// Signs every transaction with one blockhash and processes those never sent before
+    /// concurrently (the bank's server runs them as they come); one identical to an earlier
+    /// transaction waits for a new blockhash in `send`.
+    async fn send_all(
+        &mut self,
+        transactions: Vec<Vec<Instruction>>,
+        in_flight: usize,
+    ) -> Vec<Result<(), SendError>> {
+        let blockhash = match self.client.get_latest_blockhash().await {
+            Ok(hash) => hash,
+            Err(e) => {
+                let error = SendError::Failed(e.to_string());
+                return transactions.iter().map(|_| Err(error.clone())).collect();
+            }
+        };
+        let mut fresh = Vec::new();
+        let mut repeated = Vec::new();
+        for (i, instructions) in transactions.iter().enumerate() {
+            let tx = Transaction::new_signed_with_payer(
+                instructions,
+                Some(&self.payer.pubkey()),
+                &[&self.payer],
+                blockhash,
+            );
+            if self.sent.insert(tx.signatures[0]) {
+                fresh.push((i, tx));
+            } else {
+                repeated.push(i);
+            }
         }
-        match outcome {
-            Ok(outcome) => outcome
-                .result
-                .map_err(|e| send_error(BanksClientError::TransactionError(e))),
-            Err(e) => Err(send_error(e)),
+        let (this, all) = (&*self, &transactions);
+        let mut results: Vec<(usize, Result<(), SendError>)> = futures::stream::iter(
+            fresh
+                .into_iter()
+                .map(|(i, tx)| async move { (i, this.process(tx, &all[i]).await) }),
+        )
+        .buffer_unordered(in_flight.max(1))
+        .collect()
+        .await;
+        for i in repeated {
+            results.push((i, self.send(&transactions[i]).await));
         }
+        results.sort_by_key(|(i, _)| *i);
+        results.into_iter().map(|(_, r)| r).collect()
     }
 }

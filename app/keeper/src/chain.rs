@@ -9,6 +9,7 @@ use solana_instruction::Instruction;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fetched {
     pub owner: Pubkey,
+    pub lamports: u64,
     pub data: Vec<u8>,
 }
 
@@ -42,10 +43,35 @@ impl std::fmt::Display for SendError {
 pub trait Chain {
     /// The key that signs and pays, and whose Position liquidates.
     fn payer(&self) -> Pubkey;
+    /// The perps deployment this chain's accounts belong to: every PDA and instruction the
+    /// keeper builds is under it.
+    fn program_id(&self) -> Pubkey;
     async fn account(&mut self, key: &Pubkey) -> anyhow::Result<Option<Fetched>>;
     /// Every Position of `market`.
     async fn positions(&mut self, market: &Pubkey) -> anyhow::Result<Vec<(Pubkey, Position)>>;
     /// The cluster's unix time.
     async fn unix_time(&mut self) -> anyhow::Result<i64>;
     async fn send(&mut self, instructions: &[Instruction]) -> Result<(), SendError>;
+    /// Sends each of `transactions` as its own, up to `in_flight` at once; their results in
+    /// order. One after another unless the backend can do better.
+    async fn send_all(
+        &mut self,
+        transactions: Vec<Vec<Instruction>>,
+        _in_flight: usize,
+    ) -> Vec<Result<(), SendError>> {
+        let mut results = Vec::with_capacity(transactions.len());
+        for instructions in transactions {
+            results.push(self.send(&instructions).await);
+        }
+        results
+    }
+    /// Makers one taker order of this chain carries (a legacy transaction's 21 unless the
+    /// backend sends v0 with the market's lookup table).
+    fn makers_per_transaction(&self) -> usize {
+        crate::send::LEGACY_MAKERS_PER_TRANSACTION
+    }
+    /// Ranking entries one `adl` transaction of this chain carries.
+    fn adl_candidates_per_transaction(&self) -> usize {
+        perps_client::adl::ADL_CANDIDATES_PER_TRANSACTION
+    }
 }

@@ -1,7 +1,8 @@
 //! One keeper pass over its markets.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::time::Instant;
 
 use anchor_lang::prelude::Pubkey;
 use perps::error::PerpsError;
@@ -16,6 +17,56 @@ use solana_instruction::Instruction;
 use tracing::{debug, info, warn};
 
 use crate::chain::{Chain, SendError};
+use crate::metrics::Metrics;
+
+/// Independent transactions in flight at once unless configured.
+pub const DEFAULT_PARALLEL_SENDS: usize = 8;
+
+/// Decisions remembered as sent: far more than one pass decides, bounded so a long-running
+/// keeper's memory does not grow with every state it ever saw.
+pub const REMEMBERED_DECISIONS: usize = 65_536;
+
+/// The digests of the last `capacity` decisions sent, oldest forgotten first.
+#[derive(Debug)]
+pub struct Decisions {
+    seen: HashSet<u64>,
+    order: VecDeque<u64>,
+    capacity: usize,
+}
+
+impl Decisions {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            seen: HashSet::new(),
+            order: VecDeque::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    pub fn contains(&self, decision: u64) -> bool {
+        self.seen.contains(&decision)
+    }
+
+    pub fn insert(&mut self, decision: u64) {
+        if !self.seen.insert(decision) {
+            return;
+        }
+        self.order.push_back(decision);
+        if self.order.len() > self.capacity {
+            if let Some(oldest) = self.order.pop_front() {
+                self.seen.remove(&oldest);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+}
 
 /// ADL steps (a sweep's ranking chunks, or its fills) one pass sends for one market before it
 /// moves on: a book that outlasts a ranking needs a new sweep, ranked then filled.
@@ -37,6 +88,11 @@ pub struct PassSummary {
     pub funding_cranks: u32,
     /// `settle_position` transactions landed in Settled markets.
     pub settlements: u32,
+    /// Reduce-only taker orders that unwound the keeper's inventory, and the lots they closed.
+    pub unwind_orders: u32,
+    pub lots_unwound: u64,
+    /// Collateral deposits from the keeper's wallet.
+    pub top_ups: u32,
     /// Actions another keeper had already taken (recognised from the program's error).
     pub skipped: u32,
     /// Actions a dry run would have sent.
@@ -76,10 +132,79 @@ pub fn assess(
     liquidatable
 }
 
+/// The accounts trading instructions name for the market at `market_key` (`market`, as read).
+pub async fn market_keys<C: Chain>(
+    chain: &mut C,
+    market_key: Pubkey,
+    market: &Market,
+) -> anyhow::Result<ix::MarketKeys> {
+    let program_id = chain.program_id();
+    let exchange = chain
+        .account(&pda::Pdas(program_id).exchange())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("exchange does not exist"))?;
+    let exchange =
+        decode::exchange(&exchange.data).map_err(|e| anyhow::anyhow!("exchange: {e}"))?;
+    Ok(ix::MarketKeys {
+        program_id,
+        market: market_key,
+        order_book: market.order_book,
+        registry: market.position_registry,
+        oracle: market.oracle,
+        treasury: exchange.treasury,
+    })
+}
+
+/// The side and limit price of a reduce-only order unwinding `base_lots`: selling a long no
+/// lower than the oracle less the slippage (rounded up to a tick), buying back a short no higher
+/// than the oracle plus it (rounded down).
+pub fn unwind_order(
+    base_lots: i64,
+    oracle: Price,
+    tick_size: u64,
+    unwind: Unwind,
+) -> (perps::state::OrderSide, Price) {
+    let tick = tick_size.max(1) as u128;
+    let oracle = oracle.0 as u128;
+    let slip = oracle * unwind.max_slippage_bps as u128 / 10_000;
+    if base_lots > 0 {
+        let floor = oracle.saturating_sub(slip);
+        let limit = floor.div_ceil(tick) * tick;
+        (perps::state::OrderSide::Ask, Price(limit.max(tick) as u64))
+    } else {
+        let cap = oracle + slip;
+        let limit = (cap / tick * tick).min(u64::MAX as u128);
+        (perps::state::OrderSide::Bid, Price(limit as u64))
+    }
+}
+
+/// Equity less initial margin of `position` at `price`, quote atoms: how much more risk the
+/// keeper's own position can take over before the program refuses it.
+pub fn headroom(market: &Market, position: &Position, price: Price) -> Option<i64> {
+    let tiers = market.params.margin_tiers().ok()?;
+    let health = position
+        .state_at(market.funding_index)
+        .ok()?
+        .health(price, &tiers, RatePpm::ONE)
+        .ok()?;
+    i64::try_from(health.equity.0 - health.initial.0).ok()
+}
+
 fn digest(parts: &[&[u8]]) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     parts.hash(&mut hasher);
     hasher.finish()
+}
+
+/// One action decided: what to send, and the state it was decided on (`digest`).
+struct Decision {
+    action: &'static str,
+    market: u16,
+    target: Pubkey,
+    instruction: Instruction,
+    digest: u64,
+    /// The program's refusals that mean another keeper already did it.
+    benign: &'static [PerpsError],
 }
 
 enum Sent {
@@ -95,8 +220,45 @@ pub struct Keeper<C: Chain> {
     markets: Vec<u16>,
     dry_run: bool,
     /// Digests of (action, state it was decided on): the same decision is never sent twice.
-    attempted: HashSet<u64>,
+    attempted: Decisions,
+    metrics: Metrics,
+    /// When the state the current decisions rest on was read: latency runs from here.
+    detected: Instant,
+    /// Independent transactions (liquidations, ranking chunks) in flight at once.
+    parallel_sends: usize,
+    inventory: Inventory,
 }
+
+/// What the keeper does with the lots its position takes over, and how it keeps the margin to
+/// take more.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Inventory {
+    /// Unwinds the keeper's position into the book; none: it holds what it took.
+    pub unwind: Option<Unwind>,
+    /// Equity above initial margin (quote atoms) the keeper keeps before it liquidates: the
+    /// program refuses a liquidation that leaves the liquidator below initial margin.
+    pub min_headroom: i64,
+    /// Tops the position's collateral up from the wallet when the headroom is short.
+    pub top_up: Option<TopUp>,
+}
+
+/// Reduce-only IOC taker orders through the makers in reach until the position is flat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unwind {
+    /// The worst price accepted, in basis points away from the oracle.
+    pub max_slippage_bps: u32,
+    pub max_lots_per_order: u64,
+}
+
+/// Deposits from `wallet_token` (the keeper's token account) up to `max_total` atoms in all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TopUp {
+    pub wallet_token: Pubkey,
+    pub max_total: u64,
+}
+
+/// Taker orders one pass sends to unwind a market's inventory.
+const MAX_UNWIND_ORDERS: usize = 8;
 
 impl<C: Chain> Keeper<C> {
     pub fn new(chain: C, markets: Vec<u16>, dry_run: bool) -> Self {
@@ -104,8 +266,39 @@ impl<C: Chain> Keeper<C> {
             chain,
             markets,
             dry_run,
-            attempted: HashSet::new(),
+            attempted: Decisions::new(REMEMBERED_DECISIONS),
+            metrics: Metrics::new(),
+            detected: Instant::now(),
+            parallel_sends: DEFAULT_PARALLEL_SENDS,
+            inventory: Inventory::default(),
         }
+    }
+
+    /// Unwinds and tops up as `inventory` says.
+    pub fn with_inventory(mut self, inventory: Inventory) -> Self {
+        self.inventory = inventory;
+        self
+    }
+
+    /// Sends up to `limit` independent transactions at once (1: one after another).
+    pub fn with_parallel_sends(mut self, limit: usize) -> Self {
+        self.parallel_sends = limit.max(1);
+        self
+    }
+
+    /// Reports into `metrics` (shared with the endpoint that serves them).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Decisions remembered as sent (at most `REMEMBERED_DECISIONS`).
+    pub fn remembered_decisions(&self) -> usize {
+        self.attempted.len()
+    }
+
+    fn pdas(&self) -> pda::Pdas {
+        pda::Pdas(self.chain.program_id())
     }
 
     /// One pass over every market; failures are logged and counted, never fatal.
@@ -115,9 +308,21 @@ impl<C: Chain> Keeper<C> {
             summary.markets += 1;
             if let Err(e) = self.market_pass(index, &mut summary).await {
                 warn!(market = index, error = %e, "market pass failed");
+                self.metrics.error("market_pass");
                 summary.errors += 1;
             }
         }
+        let payer = self.chain.payer();
+        match self.chain.account(&payer).await {
+            Ok(account) => self
+                .metrics
+                .wallet_lamports(account.map_or(0, |a| a.lamports)),
+            Err(e) => {
+                warn!(error = %e, "wallet balance unreadable");
+                self.metrics.error("wallet");
+            }
+        }
+        self.metrics.pass(&summary);
         info!(
             markets = summary.markets,
             positions = summary.positions,
@@ -129,6 +334,9 @@ impl<C: Chain> Keeper<C> {
             adl_completed = summary.adl_completed,
             funding_cranks = summary.funding_cranks,
             settlements = summary.settlements,
+            unwind_orders = summary.unwind_orders,
+            lots_unwound = summary.lots_unwound,
+            top_ups = summary.top_ups,
             skipped = summary.skipped,
             dry_run = summary.dry_run,
             errors = summary.errors,
@@ -147,7 +355,7 @@ impl<C: Chain> Keeper<C> {
     }
 
     async fn market_pass(&mut self, index: u16, summary: &mut PassSummary) -> anyhow::Result<()> {
-        let market_key = pda::market(index);
+        let market_key = self.pdas().market(index);
         let market = self.market(&market_key).await?;
         match market.status() {
             Ok(MarketStatus::Active | MarketStatus::ReduceOnly) => {}
@@ -163,20 +371,7 @@ impl<C: Chain> Keeper<C> {
                 return Ok(());
             }
         }
-        let exchange = self
-            .chain
-            .account(&pda::exchange())
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("exchange does not exist"))?;
-        let exchange =
-            decode::exchange(&exchange.data).map_err(|e| anyhow::anyhow!("exchange: {e}"))?;
-        let keys = ix::MarketKeys {
-            market: market_key,
-            order_book: market.order_book,
-            registry: market.position_registry,
-            oracle: market.oracle,
-            treasury: exchange.treasury,
-        };
+        let keys = market_keys(&mut self.chain, market_key, &market).await?;
         let now = self.chain.unix_time().await?;
         let oracle_account = self
             .chain
@@ -208,6 +403,11 @@ impl<C: Chain> Keeper<C> {
             .await?
         {
             self.drive_adl(index, &market_key, &keys, price, summary)
+                .await?;
+        }
+
+        if let Some(unwind) = self.inventory.unwind {
+            self.unwind(index, &market_key, &keys, price, unwind, summary)
                 .await?;
         }
 
@@ -245,6 +445,7 @@ impl<C: Chain> Keeper<C> {
         summary: &mut PassSummary,
     ) -> anyhow::Result<()> {
         let keys = ix::MarketKeys {
+            program_id: self.chain.program_id(),
             market: *market_key,
             order_book: market.order_book,
             registry: market.position_registry,
@@ -307,15 +508,31 @@ impl<C: Chain> Keeper<C> {
         price: Price,
         summary: &mut PassSummary,
     ) -> anyhow::Result<bool> {
-        let mut market = self.market(market_key).await?;
+        let market = self.market(market_key).await?;
         let positions = self.chain.positions(market_key).await?;
+        self.detected = Instant::now();
         summary.positions += positions.len() as u32;
+        let own_position = self.pdas().position(market_key, &self.chain.payer());
+        let own_headroom = positions
+            .iter()
+            .find(|(k, _)| *k == own_position)
+            .and_then(|(_, p)| headroom(&market, p, price));
+        if let Some(headroom) = own_headroom {
+            self.metrics.headroom(index, headroom);
+        }
         let liquidatable = assess(&market, &positions, price);
         summary.liquidatable += liquidatable.len() as u32;
         if liquidatable.is_empty() {
             return Ok(true);
         }
-        let own_position = pda::position(market_key, &self.chain.payer());
+        if let Some(headroom) = own_headroom {
+            if !self
+                .keep_headroom(index, market_key, headroom, summary)
+                .await?
+            {
+                return Ok(false);
+            }
+        }
         if self.chain.account(&own_position).await?.is_none() {
             warn!(
                 market = index,
@@ -324,6 +541,7 @@ impl<C: Chain> Keeper<C> {
             summary.errors += 1;
             return Ok(false);
         }
+        let mut decisions = Vec::new();
         for (target, health) in liquidatable {
             if target == own_position {
                 // The program refuses a self-liquidation: another keeper's to take.
@@ -333,39 +551,176 @@ impl<C: Chain> Keeper<C> {
             let Some((_, position)) = positions.iter().find(|(k, _)| *k == target) else {
                 continue;
             };
-            // The decision rests on the position, the price and the market (ADL state, funding).
-            let decision = digest(&[
-                b"liquidate",
-                target.as_ref(),
-                &bytemuck_bytes(position),
-                &price.0.to_le_bytes(),
-                &bytemuck_market(&market),
-            ]);
-            let instruction = ix::liquidate(&self.chain.payer(), keys, &target);
             debug!(market = index, position = %target, equity = health.equity.0 as i64, maintenance = health.maintenance.0 as i64, "liquidatable");
-            if let Sent::Done = self
-                .execute(
-                    "liquidate",
-                    index,
-                    &target,
-                    instruction,
-                    decision,
-                    &[PerpsError::NotLiquidatable, PerpsError::FlatPosition],
-                    summary,
-                )
-                .await
-            {
-                summary.liquidations += 1;
-                // A liquidation may have taken a bankruptcy into the ADL book or settled funding.
-                market = self.market(market_key).await?;
+            decisions.push(Decision {
+                action: "liquidate",
+                market: index,
+                target,
+                instruction: ix::liquidate(&self.chain.payer(), keys, &target),
+                // The decision rests on the position, the price and the market (ADL state,
+                // funding).
+                digest: digest(&[
+                    b"liquidate",
+                    target.as_ref(),
+                    &bytemuck_bytes(position),
+                    &price.0.to_le_bytes(),
+                    &bytemuck_market(&market),
+                ]),
+                benign: &[PerpsError::NotLiquidatable, PerpsError::FlatPosition],
+            });
+        }
+        // Liquidations of different positions are independent: sent in parallel, bounded.
+        let outcomes = self.execute_all(decisions, summary).await;
+        summary.liquidations += outcomes.iter().filter(|o| matches!(o, Sent::Done)).count() as u32;
+        Ok(true)
+    }
+
+    /// Whether the keeper's position has `min_headroom` above initial margin to take more lots
+    /// over, after a top-up from its wallet if it is short and one is configured; if not, it
+    /// stops liquidating in this market (logged and counted as an error).
+    async fn keep_headroom(
+        &mut self,
+        index: u16,
+        market_key: &Pubkey,
+        headroom: i64,
+        summary: &mut PassSummary,
+    ) -> anyhow::Result<bool> {
+        let wanted = self.inventory.min_headroom;
+        if headroom >= wanted {
+            return Ok(true);
+        }
+        let short = (wanted - headroom) as u64;
+        let Some(top_up) = self.inventory.top_up.filter(|t| t.max_total > 0) else {
+            warn!(
+                market = index,
+                headroom, wanted, "liquidator headroom short and no top-up: not liquidating"
+            );
+            self.metrics.error("headroom");
+            summary.errors += 1;
+            return Ok(false);
+        };
+        let amount = short.min(top_up.max_total);
+        let payer = self.chain.payer();
+        let deposit = ix::deposit_under(
+            &self.chain.program_id(),
+            &payer,
+            market_key,
+            &top_up.wallet_token,
+            amount,
+        );
+        match self.chain.send(&[deposit]).await {
+            Ok(()) => {
+                info!(
+                    market = index,
+                    amount, "topped up the liquidator's collateral"
+                );
+                summary.top_ups += 1;
+                if let Some(t) = self.inventory.top_up.as_mut() {
+                    t.max_total -= amount;
+                }
+                Ok(amount >= short)
+            }
+            Err(e) => {
+                warn!(market = index, error = %describe(&e), "top-up failed: not liquidating");
+                self.metrics.error("top_up");
+                summary.errors += 1;
+                Ok(false)
             }
         }
-        Ok(true)
+    }
+
+    /// Unwinds the keeper's own position: reduce-only IOC orders of at most
+    /// `max_lots_per_order`, priced no worse than `max_slippage_bps` from the oracle, through the
+    /// makers in reach (as many as a transaction carries), until flat or the book within the
+    /// slippage is used up.
+    async fn unwind(
+        &mut self,
+        index: u16,
+        market_key: &Pubkey,
+        keys: &ix::MarketKeys,
+        price: Price,
+        unwind: Unwind,
+        summary: &mut PassSummary,
+    ) -> anyhow::Result<()> {
+        let payer = self.chain.payer();
+        let own = self.pdas().position(market_key, &payer);
+        for _ in 0..MAX_UNWIND_ORDERS {
+            let Some(account) = self.chain.account(&own).await? else {
+                return Ok(());
+            };
+            let position = decode::position(&account.data)
+                .map_err(|e| anyhow::anyhow!("own position: {e}"))?;
+            if position.base_lots == 0 {
+                return Ok(());
+            }
+            let market = self.market(market_key).await?;
+            let book = self
+                .chain
+                .account(&market.order_book)
+                .await?
+                .ok_or_else(|| {
+                    anyhow::anyhow!("order book {} does not exist", market.order_book)
+                })?;
+            let book =
+                decode::order_book(&book.data).map_err(|e| anyhow::anyhow!("order book: {e}"))?;
+            let (side, limit) =
+                unwind_order(position.base_lots, price, market.params.tick_size, unwind);
+            let lots = position
+                .base_lots
+                .unsigned_abs()
+                .min(unwind.max_lots_per_order);
+            let mut makers =
+                perps_client::book::makers_in_reach(&book, &own, side.into(), limit, lots);
+            makers.truncate(self.chain.makers_per_transaction());
+            if makers.is_empty() {
+                info!(
+                    market = index,
+                    lots = position.base_lots,
+                    limit = limit.0,
+                    "inventory: no maker within the slippage"
+                );
+                return Ok(());
+            }
+            let args = perps::instructions::PlaceOrderArgs {
+                side,
+                price: limit.0,
+                lots,
+                order_type: perps::state::OrderType::ImmediateOrCancel,
+                reduce_only: true,
+                client_order_id: 0,
+            };
+            let decision = digest(&[
+                b"unwind",
+                &bytemuck_bytes(&position),
+                &limit.0.to_le_bytes(),
+            ]);
+            let order = ix::place_order(&payer, keys, args, &makers);
+            if !matches!(
+                self.execute("unwind", index, &own, order, decision, &[], summary)
+                    .await,
+                Sent::Done
+            ) {
+                return Ok(());
+            }
+            let after = self
+                .chain
+                .account(&own)
+                .await?
+                .and_then(|a| decode::position(&a.data).ok())
+                .map_or(0, |p| p.base_lots);
+            let closed = position.base_lots.unsigned_abs() - after.unsigned_abs();
+            summary.unwind_orders += 1;
+            summary.lots_unwound += closed;
+            if closed == 0 {
+                return Ok(());
+            }
+        }
+        Ok(())
     }
 
     /// What the market's insurance vault holds.
     async fn insurance(&mut self, market_key: &Pubkey) -> anyhow::Result<u64> {
-        let vault = pda::insurance_vault(market_key);
+        let vault = self.pdas().insurance_vault(market_key);
         let account = self
             .chain
             .account(&vault)
@@ -406,13 +761,21 @@ impl<C: Chain> Keeper<C> {
             }
             let registry = self.registry(&market).await?;
             let positions = self.chain.positions(market_key).await?;
+            self.detected = Instant::now();
             let insurance = self.insurance(market_key).await?;
             let state = digest(&[
                 &bytemuck_market(&market),
                 &anchor_lang::__private::bytemuck::bytes_of(&*registry.header).to_vec(),
             ]);
-            let step =
-                adl_plan::next_adl_step(keys, &market, &registry, &positions, price, insurance);
+            let step = adl_plan::next_adl_step_sized(
+                keys,
+                &market,
+                &registry,
+                &positions,
+                price,
+                insurance,
+                self.chain.adl_candidates_per_transaction(),
+            );
             let landed = match step {
                 AdlStep::Wait => {
                     info!(
@@ -423,32 +786,36 @@ impl<C: Chain> Keeper<C> {
                     break;
                 }
                 AdlStep::Rank(chunks) => {
+                    // Chunks are independent (any order): sent in parallel, bounded.
+                    let ranked: Vec<u32> = chunks
+                        .iter()
+                        .map(|c| perps_client::adl::positions_in_chunk(c) as u32)
+                        .collect();
+                    let decisions = chunks
+                        .into_iter()
+                        .map(|chunk| Decision {
+                            action: "rank_adl_candidates",
+                            market: index,
+                            target: *market_key,
+                            // The chunk's positions follow the market and the registry.
+                            digest: digest(&[
+                                b"rank",
+                                &market.adl_sweep.to_le_bytes(),
+                                &chunk.data,
+                                &accounts_bytes(&chunk),
+                            ]),
+                            instruction: chunk,
+                            benign: &[
+                                PerpsError::SlotAlreadyRanked,
+                                PerpsError::RankingComplete,
+                                PerpsError::NoAdlPending,
+                            ],
+                        })
+                        .collect();
+                    let outcomes = self.execute_all(decisions, summary).await;
                     let mut landed = 0;
-                    for chunk in chunks {
-                        // The chunk's positions follow the market and the registry.
-                        let ranked = perps_client::adl::positions_in_chunk(&chunk) as u32;
-                        let decision = digest(&[
-                            b"rank",
-                            &market.adl_sweep.to_le_bytes(),
-                            &chunk.data,
-                            &accounts_bytes(&chunk),
-                        ]);
-                        if let Sent::Done = self
-                            .execute(
-                                "rank_adl_candidates",
-                                index,
-                                market_key,
-                                chunk,
-                                decision,
-                                &[
-                                    PerpsError::SlotAlreadyRanked,
-                                    PerpsError::RankingComplete,
-                                    PerpsError::NoAdlPending,
-                                ],
-                                summary,
-                            )
-                            .await
-                        {
+                    for (outcome, ranked) in outcomes.iter().zip(ranked) {
+                        if let Sent::Done = outcome {
                             summary.rank_transactions += 1;
                             summary.positions_ranked += ranked;
                             landed += 1;
@@ -516,40 +883,88 @@ impl<C: Chain> Keeper<C> {
     #[allow(clippy::too_many_arguments)]
     async fn execute(
         &mut self,
-        action: &str,
+        action: &'static str,
         market: u16,
         target: &Pubkey,
         instruction: Instruction,
         decision: u64,
-        benign: &[PerpsError],
+        benign: &'static [PerpsError],
         summary: &mut PassSummary,
     ) -> Sent {
-        if self.attempted.contains(&decision) {
-            debug!(action, market, target = %target, "already sent for this state");
-            return Sent::NotSent;
+        let decision = Decision {
+            action,
+            market,
+            target: *target,
+            instruction,
+            digest: decision,
+            benign,
+        };
+        self.execute_all(vec![decision], summary)
+            .await
+            .pop()
+            .unwrap_or(Sent::NotSent)
+    }
+
+    /// Sends independent decisions, each as its own transaction, up to `parallel_sends` in
+    /// flight (none already sent for the same state, none in a dry run); their outcomes in order.
+    async fn execute_all(
+        &mut self,
+        decisions: Vec<Decision>,
+        summary: &mut PassSummary,
+    ) -> Vec<Sent> {
+        let mut outcomes: Vec<Sent> = decisions.iter().map(|_| Sent::NotSent).collect();
+        let mut sending = Vec::new();
+        for (i, d) in decisions.iter().enumerate() {
+            if self.attempted.contains(d.digest) {
+                debug!(action = d.action, market = d.market, target = %d.target, "already sent for this state");
+            } else if self.dry_run {
+                info!(action = d.action, market = d.market, target = %d.target, result = "dry-run", "action");
+                summary.dry_run += 1;
+                self.attempted.insert(d.digest);
+            } else {
+                sending.push(i);
+            }
         }
-        if self.dry_run {
-            info!(action, market, target = %target, result = "dry-run", "action");
-            summary.dry_run += 1;
-            self.attempted.insert(decision);
-            return Sent::NotSent;
+        let transactions = sending
+            .iter()
+            .map(|i| vec![decisions[*i].instruction.clone()])
+            .collect();
+        let results = self.chain.send_all(transactions, self.parallel_sends).await;
+        for (i, result) in sending.into_iter().zip(results) {
+            outcomes[i] = self.record(&decisions[i], result, summary);
         }
-        // Only a landed transaction or a final refusal is remembered: a failure is retried when
-        // the next pass decides the same again.
-        match self.chain.send(&[instruction]).await {
+        outcomes
+    }
+
+    /// Counts and logs what became of a decision sent. Only a landed transaction or a final
+    /// refusal is remembered: a failure is retried when the next pass decides the same again.
+    fn record(
+        &mut self,
+        d: &Decision,
+        result: Result<(), SendError>,
+        summary: &mut PassSummary,
+    ) -> Sent {
+        let (action, market, target) = (d.action, d.market, d.target);
+        match result {
             Ok(()) => {
-                info!(action, market, target = %target, result = "ok", "action");
-                self.attempted.insert(decision);
+                let latency = self.detected.elapsed();
+                info!(action, market, target = %target, result = "ok", latency_ms = latency.as_millis() as u64, "action");
+                self.metrics.landed(latency);
+                self.attempted.insert(d.digest);
                 Sent::Done
             }
-            Err(e) if benign.iter().any(|b| e.is(*b)) => {
+            Err(e) if d.benign.iter().any(|b| e.is(*b)) => {
                 info!(action, market, target = %target, result = "skipped: already done", error = %e, "action");
                 summary.skipped += 1;
-                self.attempted.insert(decision);
+                self.attempted.insert(d.digest);
                 Sent::Skipped
             }
             Err(e) => {
                 warn!(action, market, target = %target, result = "failed", error = %describe(&e), "action");
+                self.metrics.error(match e {
+                    SendError::Program(_) => "send_program",
+                    SendError::Failed(_) => "send_failed",
+                });
                 summary.errors += 1;
                 Sent::Failed
             }
@@ -584,5 +999,23 @@ fn describe(error: &SendError) -> String {
             )
         }
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_decision_memory_forgets_the_oldest_past_its_capacity() {
+        let mut decisions = Decisions::new(3);
+        for d in [1, 2, 3, 2] {
+            decisions.insert(d);
+        }
+        assert_eq!(decisions.len(), 3);
+        decisions.insert(4);
+        assert_eq!(decisions.len(), 3);
+        assert!(!decisions.contains(1));
+        assert!([2, 3, 4].iter().all(|d| decisions.contains(*d)));
     }
 }

@@ -14,7 +14,10 @@ pub mod bank;
 pub mod chain;
 pub mod config;
 pub mod keeper;
+pub mod metrics;
 pub mod rpc;
+pub mod send;
+pub mod subscription;
 
 pub use chain::{Chain, SendError};
 pub use keeper::{assess, Keeper, PassSummary};

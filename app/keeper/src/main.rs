@@ -9,7 +9,14 @@ use clap::{Parser, Subcommand};
 use perps::state::{Market, Position};
 use perps_client::{accounts as decode, adl, oracle, pda};
 use perps_engine::{oracle::OracleUse, Price};
-use perps_keeper::{assess, config::Config, rpc::RpcChain, Chain, Keeper};
+use perps_keeper::{
+    assess,
+    config::Config,
+    keeper::market_keys,
+    metrics::{self, Metrics},
+    rpc::{RpcChain, SendPolicy},
+    send, Chain, Keeper,
+};
 use solana_keypair::Keypair;
 use tracing::{error, info};
 
@@ -37,9 +44,21 @@ struct Cli {
     /// Decide and log, send nothing.
     #[arg(long, global = true)]
     dry_run: bool,
-    /// Priority fee in micro-lamports per compute unit.
+    /// The percentile (0..=100) of recent prioritization fees over the written accounts to pay.
     #[arg(long, global = true)]
-    compute_unit_price: Option<u64>,
+    fee_percentile: Option<u8>,
+    /// The most the keeper pays, micro-lamports per compute unit.
+    #[arg(long, global = true)]
+    max_compute_unit_price: Option<u64>,
+    /// The node's websocket, for `programSubscribe` position updates (none: poll each pass).
+    #[arg(long, global = true)]
+    ws_url: Option<String>,
+    /// `host:port` for the Prometheus `/metrics` and `/health` endpoint.
+    #[arg(long, global = true)]
+    metrics_addr: Option<String>,
+    /// Log one JSON object a line.
+    #[arg(long, global = true)]
+    json_logs: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -69,21 +88,22 @@ impl Cli {
     fn config(&self) -> anyhow::Result<Config> {
         let mut config = match &self.config {
             Some(path) => Config::from_file(path)?,
-            None => Config {
-                rpc_url: self
+            None => {
+                let rpc_url = self
                     .rpc_url
                     .clone()
-                    .ok_or_else(|| anyhow::anyhow!("no --config and no --rpc-url"))?,
-                keypair_path: self
+                    .ok_or_else(|| anyhow::anyhow!("no --config and no --rpc-url"))?;
+                let keypair_path = self
                     .keypair
                     .clone()
-                    .ok_or_else(|| anyhow::anyhow!("no --config and no --keypair"))?,
-                program_id: None,
-                markets: self.markets.clone(),
-                poll_interval_secs: 5,
-                dry_run: false,
-                compute_unit_price: 0,
-            },
+                    .ok_or_else(|| anyhow::anyhow!("no --config and no --keypair"))?;
+                // The file's defaults, for the two values a configuration cannot do without.
+                let mut config: Config =
+                    toml::from_str("rpc_url = \"\"\nkeypair_path = \"\"\nmarkets = []")?;
+                config.rpc_url = rpc_url;
+                config.keypair_path = keypair_path;
+                config
+            }
         };
         if let Some(url) = &self.rpc_url {
             config.rpc_url = url.clone();
@@ -101,8 +121,17 @@ impl Cli {
             config.poll_interval_secs = secs;
         }
         config.dry_run |= self.dry_run;
-        if let Some(price) = self.compute_unit_price {
-            config.compute_unit_price = price;
+        if let Some(percentile) = self.fee_percentile {
+            config.fee_percentile = percentile;
+        }
+        if let Some(price) = self.max_compute_unit_price {
+            config.max_compute_unit_price = price;
+        }
+        if let Some(url) = &self.ws_url {
+            config.ws_url = Some(url.clone());
+        }
+        if let Some(addr) = &self.metrics_addr {
+            config.metrics_addr = Some(addr.clone());
         }
         config.validate()?;
         Ok(config)
@@ -130,16 +159,54 @@ async fn connect(config: &Config) -> anyhow::Result<RpcChain> {
         config.rpc_url.clone(),
         payer,
         config.program_id()?,
-        config.compute_unit_price,
+        SendPolicy {
+            fee_percentile: config.fee_percentile,
+            max_compute_unit_price: config.max_compute_unit_price,
+            compute_unit_margin_percent: config.compute_unit_margin_percent,
+        },
     );
     chain.check_reachable().await?;
     Ok(chain)
 }
 
 async fn run(config: Config, once: bool) -> anyhow::Result<()> {
-    let chain = connect(&config).await?;
+    let mut chain = connect(&config).await?;
+    let tables = config.lookup_tables()?;
+    for index in &config.markets {
+        let market_key = pda::Pdas(chain.program_id()).market(*index);
+        let market = chain
+            .account(&market_key)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("market {index} ({market_key}) does not exist"))?;
+        let market =
+            decode::market(&market.data).map_err(|e| anyhow::anyhow!("market {index}: {e}"))?;
+        let fixed = send::lookup_addresses(&market_keys(&mut chain, market_key, &market).await?);
+        let table = match tables.get(index) {
+            Some(table) => {
+                chain.use_lookup_table(*table, &fixed).await?;
+                *table
+            }
+            None if config.dry_run => continue,
+            None => chain.create_lookup_table(&fixed).await?,
+        };
+        info!(market = index, %table, "lookup table");
+    }
+    if let Some(ws_url) = &config.ws_url {
+        let pdas = pda::Pdas(chain.program_id());
+        let markets: Vec<Pubkey> = config.markets.iter().map(|i| pdas.market(*i)).collect();
+        chain.subscribe(ws_url, &markets);
+    }
+    let metrics = Metrics::new();
+    if let Some(addr) = &config.metrics_addr {
+        // Healthy while a pass completed within three poll intervals (and a slow pass's time).
+        let max_age = Duration::from_secs(config.poll_interval_secs * 3 + 30);
+        let bound = metrics::spawn(addr.parse()?, metrics.clone(), max_age).await?;
+        info!(%bound, "metrics endpoint");
+    }
     info!(payer = %chain.payer(), markets = ?config.markets, dry_run = config.dry_run, "keeper started");
-    let mut keeper = Keeper::new(chain, config.markets.clone(), config.dry_run);
+    let mut keeper = Keeper::new(chain, config.markets.clone(), config.dry_run)
+        .with_metrics(metrics)
+        .with_parallel_sends(config.max_parallel_sends);
     loop {
         keeper.pass().await;
         if once {
@@ -151,7 +218,7 @@ async fn run(config: Config, once: bool) -> anyhow::Result<()> {
 
 async fn rank(config: Config, index: u16) -> anyhow::Result<()> {
     let mut chain = connect(&config).await?;
-    let key = pda::market(index);
+    let key = pda::Pdas(chain.program_id()).market(index);
     let market = decode::market(
         &chain
             .account(&key)
@@ -301,12 +368,15 @@ fn bench(count: usize) {
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
     let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt().with_env_filter(
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+    );
+    if cli.json_logs {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let result = match &cli.command {
         Command::Bench { positions } => {
             bench(*positions);

@@ -370,6 +370,18 @@ impl Chain for RecordingChain {
         self.inner.payer()
     }
 
+    fn program_id(&self) -> Pubkey {
+        self.inner.program_id()
+    }
+
+    fn adl_candidates_per_transaction(&self) -> usize {
+        self.inner.adl_candidates_per_transaction()
+    }
+
+    fn makers_per_transaction(&self) -> usize {
+        self.inner.makers_per_transaction()
+    }
+
     async fn account(&mut self, key: &Pubkey) -> anyhow::Result<Option<Fetched>> {
         self.inner.account(key).await
     }

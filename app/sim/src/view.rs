@@ -212,6 +212,7 @@ mod tests {
     #[test]
     fn kept_accounts_build_the_same_instructions_as_the_client() {
         let keys = ix::MarketKeys {
+            program_id: perps::ID,
             market: pda::market(0),
             order_book: Pubkey::new_unique(),
             registry: Pubkey::new_unique(),

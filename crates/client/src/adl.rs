@@ -182,6 +182,28 @@ pub fn next_adl_step(
     oracle: Price,
     insurance: u64,
 ) -> AdlStep {
+    next_adl_step_sized(
+        keys,
+        market,
+        registry,
+        positions,
+        oracle,
+        insurance,
+        ADL_CANDIDATES_PER_TRANSACTION,
+    )
+}
+
+/// `next_adl_step` with `adl` steps of at most `candidates_per_transaction` entries: for a
+/// sender whose transactions carry more than a legacy one (v0 with the market's lookup table).
+pub fn next_adl_step_sized(
+    keys: &MarketKeys,
+    market: &Market,
+    registry: &Registry,
+    positions: &[(Pubkey, Position)],
+    oracle: Price,
+    insurance: u64,
+    candidates_per_transaction: usize,
+) -> AdlStep {
     if !market.is_adl_pending() {
         return AdlStep::Wait;
     }
@@ -210,7 +232,7 @@ pub fn next_adl_step(
     let chosen = entries_needed(market, registry, positions, oracle, insurance);
     AdlStep::Fill(
         chosen
-            .chunks(ADL_CANDIDATES_PER_TRANSACTION)
+            .chunks(candidates_per_transaction.max(1))
             .map(|chunk| instructions::adl(keys, chunk))
             .collect(),
     )
@@ -327,6 +349,7 @@ mod tests {
 
     fn keys() -> MarketKeys {
         MarketKeys {
+            program_id: perps::ID,
             market: Pubkey::new_unique(),
             order_book: Pubkey::new_unique(),
             registry: Pubkey::new_unique(),

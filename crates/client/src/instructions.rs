@@ -13,8 +13,16 @@ use perps::{accounts as acc, instruction as ix};
 use crate::pda;
 
 fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+    build_for(&perps::ID, accounts, data)
+}
+
+fn build_for(
+    program_id: &Pubkey,
+    accounts: impl ToAccountMetas,
+    data: impl InstructionData,
+) -> Instruction {
     Instruction {
-        program_id: perps::ID,
+        program_id: *program_id,
         accounts: accounts.to_account_metas(None),
         data: data.data(),
     }
@@ -239,15 +247,28 @@ pub fn open_position(owner: &Pubkey, market: &Pubkey, registry: &Pubkey) -> Inst
 }
 
 pub fn deposit(owner: &Pubkey, market: &Pubkey, owner_token: &Pubkey, amount: u64) -> Instruction {
-    build(
+    deposit_under(&perps::ID, owner, market, owner_token, amount)
+}
+
+/// `deposit` to the program deployed at `program_id`.
+pub fn deposit_under(
+    program_id: &Pubkey,
+    owner: &Pubkey,
+    market: &Pubkey,
+    owner_token: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    let pdas = pda::Pdas(*program_id);
+    build_for(
+        program_id,
         acc::Deposit {
-            event_authority: pda::event_authority(),
-            program: perps::ID,
-            exchange: pda::exchange(),
+            event_authority: pdas.event_authority(),
+            program: *program_id,
+            exchange: pdas.exchange(),
             owner: *owner,
             market: *market,
-            position: pda::position(market, owner),
-            collateral_vault: pda::collateral_vault(market),
+            position: pdas.position(market, owner),
+            collateral_vault: pdas.collateral_vault(market),
             owner_token: *owner_token,
             token_program: anchor_spl::token::ID,
         },
@@ -380,11 +401,21 @@ pub fn initialize_order_book(admin: &Pubkey, market: &Pubkey, order_book: &Pubke
 /// The accounts of one market that trading instructions name.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MarketKeys {
+    /// The program these accounts belong to (`perps::ID`, or another deployment's id): the
+    /// builders taking `MarketKeys` derive their PDAs and address their instruction under it.
+    pub program_id: Pubkey,
     pub market: Pubkey,
     pub order_book: Pubkey,
     pub registry: Pubkey,
     pub oracle: Pubkey,
     pub treasury: Pubkey,
+}
+
+impl MarketKeys {
+    /// The PDAs under `program_id`.
+    pub fn pdas(&self) -> pda::Pdas {
+        pda::Pdas(self.program_id)
+    }
 }
 
 /// Places an order; `makers` are the Position accounts of the resting orders it may reach, in
@@ -395,18 +426,19 @@ pub fn place_order(
     args: PlaceOrderArgs,
     makers: &[Pubkey],
 ) -> Instruction {
-    let mut instruction = build(
+    let mut instruction = build_for(
+        &keys.program_id,
         acc::PlaceOrder {
-            event_authority: pda::event_authority(),
-            program: perps::ID,
+            event_authority: keys.pdas().event_authority(),
+            program: keys.program_id,
             owner: *owner,
-            exchange: pda::exchange(),
+            exchange: keys.pdas().exchange(),
             market: keys.market,
             order_book: keys.order_book,
-            position: pda::position(&keys.market, owner),
+            position: keys.pdas().position(&keys.market, owner),
             oracle: keys.oracle,
-            collateral_vault: pda::collateral_vault(&keys.market),
-            insurance_vault: pda::insurance_vault(&keys.market),
+            collateral_vault: keys.pdas().collateral_vault(&keys.market),
+            insurance_vault: keys.pdas().insurance_vault(&keys.market),
             treasury: keys.treasury,
             token_program: anchor_spl::token::ID,
         },
@@ -419,44 +451,47 @@ pub fn place_order(
 }
 
 pub fn cancel_order(owner: &Pubkey, keys: &MarketKeys, by: CancelBy) -> Instruction {
-    build(
+    build_for(
+        &keys.program_id,
         acc::CancelOrder {
-            event_authority: pda::event_authority(),
-            program: perps::ID,
+            event_authority: keys.pdas().event_authority(),
+            program: keys.program_id,
             owner: *owner,
             market: keys.market,
             order_book: keys.order_book,
-            position: pda::position(&keys.market, owner),
+            position: keys.pdas().position(&keys.market, owner),
         },
         ix::CancelOrder { by },
     )
 }
 
 pub fn cancel_all_orders(owner: &Pubkey, keys: &MarketKeys) -> Instruction {
-    build(
+    build_for(
+        &keys.program_id,
         acc::CancelAllOrders {
-            event_authority: pda::event_authority(),
-            program: perps::ID,
+            event_authority: keys.pdas().event_authority(),
+            program: keys.program_id,
             owner: *owner,
             market: keys.market,
             order_book: keys.order_book,
-            position: pda::position(&keys.market, owner),
+            position: keys.pdas().position(&keys.market, owner),
         },
         ix::CancelAllOrders {},
     )
 }
 
 pub fn crank_funding(keys: &MarketKeys) -> Instruction {
-    build(
+    build_for(
+        &keys.program_id,
         acc::CrankFunding {
-            event_authority: pda::event_authority(),
-            program: perps::ID,
-            exchange: pda::exchange(),
+            event_authority: keys.pdas().event_authority(),
+            program: keys.program_id,
+            exchange: keys.pdas().exchange(),
             market: keys.market,
             order_book: keys.order_book,
             oracle: keys.oracle,
-            collateral_vault: pda::collateral_vault(&keys.market),
-            insurance_vault: pda::insurance_vault(&keys.market),
+            collateral_vault: keys.pdas().collateral_vault(&keys.market),
+            insurance_vault: keys.pdas().insurance_vault(&keys.market),
             token_program: anchor_spl::token::ID,
         },
         ix::CrankFunding {},
@@ -477,16 +512,17 @@ pub fn settle_funding(market: &Pubkey, position: &Pubkey) -> Instruction {
 /// Closes `position` at the settlement price of its Settled market (permissionless; no signer
 /// beyond the fee payer). Sweeps the market's funding rounding to its insurance vault.
 pub fn settle_position(keys: &MarketKeys, position: &Pubkey) -> Instruction {
-    build(
+    build_for(
+        &keys.program_id,
         acc::SettlePosition {
-            event_authority: pda::event_authority(),
-            program: perps::ID,
-            exchange: pda::exchange(),
+            event_authority: keys.pdas().event_authority(),
+            program: keys.program_id,
+            exchange: keys.pdas().exchange(),
             market: keys.market,
             order_book: keys.order_book,
             position: *position,
-            collateral_vault: pda::collateral_vault(&keys.market),
-            insurance_vault: pda::insurance_vault(&keys.market),
+            collateral_vault: keys.pdas().collateral_vault(&keys.market),
+            insurance_vault: keys.pdas().insurance_vault(&keys.market),
             token_program: anchor_spl::token::ID,
         },
         ix::SettlePosition {},
@@ -495,19 +531,20 @@ pub fn settle_position(keys: &MarketKeys, position: &Pubkey) -> Instruction {
 
 /// Liquidates `position`; the liquidator's own position in the market takes the lots over.
 pub fn liquidate(liquidator: &Pubkey, keys: &MarketKeys, position: &Pubkey) -> Instruction {
-    build(
+    build_for(
+        &keys.program_id,
         acc::Liquidate {
-            event_authority: pda::event_authority(),
-            program: perps::ID,
-            exchange: pda::exchange(),
+            event_authority: keys.pdas().event_authority(),
+            program: keys.program_id,
+            exchange: keys.pdas().exchange(),
             liquidator: *liquidator,
             market: keys.market,
             order_book: keys.order_book,
-            liquidator_position: pda::position(&keys.market, liquidator),
+            liquidator_position: keys.pdas().position(&keys.market, liquidator),
             position: *position,
             oracle: keys.oracle,
-            collateral_vault: pda::collateral_vault(&keys.market),
-            insurance_vault: pda::insurance_vault(&keys.market),
+            collateral_vault: keys.pdas().collateral_vault(&keys.market),
+            insurance_vault: keys.pdas().insurance_vault(&keys.market),
             token_program: anchor_spl::token::ID,
         },
         ix::Liquidate {},
@@ -543,11 +580,12 @@ pub fn rank_adl_candidates(
     slot_count: u32,
     positions: &[Pubkey],
 ) -> Instruction {
-    let mut instruction = build(
+    let mut instruction = build_for(
+        &keys.program_id,
         acc::RankAdlCandidates {
-            event_authority: pda::event_authority(),
-            program: perps::ID,
-            exchange: pda::exchange(),
+            event_authority: keys.pdas().event_authority(),
+            program: keys.program_id,
+            exchange: keys.pdas().exchange(),
             market: keys.market,
             registry: keys.registry,
         },
@@ -567,17 +605,18 @@ pub fn rank_adl_candidates(
 /// One ADL step: closes the market's ADL book against `ranked`, which must be the on-chain
 /// ranking's next unfilled positions, in its order.
 pub fn adl(keys: &MarketKeys, ranked: &[Pubkey]) -> Instruction {
-    let mut instruction = build(
+    let mut instruction = build_for(
+        &keys.program_id,
         acc::Adl {
-            event_authority: pda::event_authority(),
-            program: perps::ID,
-            exchange: pda::exchange(),
+            event_authority: keys.pdas().event_authority(),
+            program: keys.program_id,
+            exchange: keys.pdas().exchange(),
             market: keys.market,
             order_book: keys.order_book,
             registry: keys.registry,
             oracle: keys.oracle,
-            collateral_vault: pda::collateral_vault(&keys.market),
-            insurance_vault: pda::insurance_vault(&keys.market),
+            collateral_vault: keys.pdas().collateral_vault(&keys.market),
+            insurance_vault: keys.pdas().insurance_vault(&keys.market),
             token_program: anchor_spl::token::ID,
         },
         ix::Adl {},
@@ -586,4 +625,65 @@ pub fn adl(keys: &MarketKeys, ranked: &[Pubkey]) -> Instruction {
         .accounts
         .extend(ranked.iter().map(|c| AccountMeta::new(*c, false)));
     instruction
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builders_taking_market_keys_derive_every_pda_under_the_keys_program_id() {
+        let other = Pubkey::new_unique();
+        let (market, owner, target) = (
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+        );
+        let keys = MarketKeys {
+            program_id: other,
+            market,
+            order_book: Pubkey::new_unique(),
+            registry: Pubkey::new_unique(),
+            oracle: Pubkey::new_unique(),
+            treasury: Pubkey::new_unique(),
+        };
+        let under_perps = [
+            pda::event_authority(),
+            pda::exchange(),
+            pda::collateral_vault(&market),
+            pda::insurance_vault(&market),
+            pda::position(&market, &owner),
+            perps::ID,
+        ];
+        let pdas = keys.pdas();
+        for instruction in [
+            liquidate(&owner, &keys, &target),
+            crank_funding(&keys),
+            settle_position(&keys, &target),
+            adl(&keys, &[target]),
+            rank_adl_candidates(&keys, 0, 1, &[target]),
+            place_order(
+                &owner,
+                &keys,
+                PlaceOrderArgs {
+                    side: perps::state::OrderSide::Ask,
+                    price: 1,
+                    lots: 1,
+                    order_type: perps::state::OrderType::ImmediateOrCancel,
+                    reduce_only: true,
+                    client_order_id: 0,
+                },
+                &[target],
+            ),
+        ] {
+            assert_eq!(instruction.program_id, other);
+            let accounts: Vec<Pubkey> = instruction.accounts.iter().map(|m| m.pubkey).collect();
+            assert!(accounts.contains(&pdas.event_authority()));
+            assert!(accounts.contains(&other));
+            assert!(
+                under_perps.iter().all(|k| !accounts.contains(k)),
+                "an account derived under perps::ID in {accounts:?}"
+            );
+        }
+    }
 }

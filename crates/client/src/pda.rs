@@ -1,4 +1,7 @@
 //! Program-derived addresses, with the seeds DESIGN.md §4 names.
+//!
+//! `Pdas` derives them under any deployment of the program (a fork, a localnet deploy under
+//! another id); the free functions are the same derivations under `perps::ID`.
 
 use anchor_lang::prelude::Pubkey;
 use perps::state::{
@@ -6,41 +9,82 @@ use perps::state::{
     PRICE_FEED_SEED,
 };
 
-fn find(seeds: &[&[u8]]) -> Pubkey {
-    Pubkey::find_program_address(seeds, &perps::ID).0
+/// The PDAs of the program deployed at `self.0`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pdas(pub Pubkey);
+
+impl Pdas {
+    /// The program as built (`perps::ID`).
+    pub const PERPS: Pdas = Pdas(perps::ID);
+
+    fn find(&self, seeds: &[&[u8]]) -> Pubkey {
+        Pubkey::find_program_address(seeds, &self.0).0
+    }
+
+    /// The program's data account under the upgradeable loader (it names the upgrade
+    /// authority, whom `initialize_exchange` requires).
+    pub fn program_data(&self) -> Pubkey {
+        anchor_lang::solana_program::bpf_loader_upgradeable::get_program_data_address(&self.0)
+    }
+
+    /// The program's event authority: the signer of its self-CPI events (Anchor's event-cpi).
+    pub fn event_authority(&self) -> Pubkey {
+        self.find(&[b"__event_authority"])
+    }
+
+    pub fn exchange(&self) -> Pubkey {
+        self.find(&[EXCHANGE_SEED])
+    }
+
+    pub fn market(&self, index: u16) -> Pubkey {
+        self.find(&[MARKET_SEED, &index.to_le_bytes()])
+    }
+
+    pub fn collateral_vault(&self, market: &Pubkey) -> Pubkey {
+        self.find(&[COLLATERAL_VAULT_SEED, market.as_ref()])
+    }
+
+    pub fn insurance_vault(&self, market: &Pubkey) -> Pubkey {
+        self.find(&[INSURANCE_VAULT_SEED, market.as_ref()])
+    }
+
+    pub fn position(&self, market: &Pubkey, owner: &Pubkey) -> Pubkey {
+        self.find(&[POSITION_SEED, market.as_ref(), owner.as_ref()])
+    }
+
+    pub fn price_feed(&self, market: &Pubkey) -> Pubkey {
+        self.find(&[PRICE_FEED_SEED, market.as_ref()])
+    }
 }
 
-/// The program's data account under the upgradeable loader (it names the upgrade authority,
-/// whom `initialize_exchange` requires).
 pub fn program_data() -> Pubkey {
-    anchor_lang::solana_program::bpf_loader_upgradeable::get_program_data_address(&perps::ID)
+    Pdas::PERPS.program_data()
 }
 
-/// The program's event authority: the signer of its self-CPI events (Anchor's event-cpi).
 pub fn event_authority() -> Pubkey {
-    find(&[b"__event_authority"])
+    Pdas::PERPS.event_authority()
 }
 
 pub fn exchange() -> Pubkey {
-    find(&[EXCHANGE_SEED])
+    Pdas::PERPS.exchange()
 }
 
 pub fn market(index: u16) -> Pubkey {
-    find(&[MARKET_SEED, &index.to_le_bytes()])
+    Pdas::PERPS.market(index)
 }
 
 pub fn collateral_vault(market: &Pubkey) -> Pubkey {
-    find(&[COLLATERAL_VAULT_SEED, market.as_ref()])
+    Pdas::PERPS.collateral_vault(market)
 }
 
 pub fn insurance_vault(market: &Pubkey) -> Pubkey {
-    find(&[INSURANCE_VAULT_SEED, market.as_ref()])
+    Pdas::PERPS.insurance_vault(market)
 }
 
 pub fn position(market: &Pubkey, owner: &Pubkey) -> Pubkey {
-    find(&[POSITION_SEED, market.as_ref(), owner.as_ref()])
+    Pdas::PERPS.position(market, owner)
 }
 
 pub fn price_feed(market: &Pubkey) -> Pubkey {
-    find(&[PRICE_FEED_SEED, market.as_ref()])
+    Pdas::PERPS.price_feed(market)
 }

@@ -64,6 +64,7 @@ fn bounds() -> ExchangeBounds {
 
 fn keys() -> MarketKeys {
     MarketKeys {
+        program_id: perps::ID,
         market: pda::market(3),
         order_book: pk(11),
         registry: pk(12),

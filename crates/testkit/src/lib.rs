@@ -91,6 +91,7 @@ pub struct MarketFixture {
 impl MarketFixture {
     pub fn keys(&self) -> ix::MarketKeys {
         ix::MarketKeys {
+            program_id: perps::ID,
             market: self.market,
             order_book: self.order_book,
             registry: self.registry,

@@ -297,6 +297,7 @@ fn closing_side(lots: i64) -> OrderSide {
 fn liquidate_account_indexes() -> (usize, usize) {
     let (liquidator, target) = (Pubkey::new_unique(), Pubkey::new_unique());
     let keys = perps_client::instructions::MarketKeys {
+        program_id: perps::ID,
         market: Pubkey::new_unique(),
         order_book: Pubkey::new_unique(),
         registry: Pubkey::new_unique(),

@@ -19,6 +19,7 @@ fn transaction_size(instruction: solana_instruction::Instruction, payer: &TestKe
 
 fn market_keys() -> ix::MarketKeys {
     ix::MarketKeys {
+        program_id: perps::ID,
         market: TestKeypair::new().pubkey(),
         order_book: TestKeypair::new().pubkey(),
         registry: TestKeypair::new().pubkey(),
