@@ -14,10 +14,12 @@ const LOW32: u64 = u32::MAX as u64;
 pub fn mul_wide_u64(a: u64, b: u64) -> u128 {
     let (a_hi, a_lo) = (a >> 32, a & LOW32);
     let (b_hi, b_lo) = (b >> 32, b & LOW32);
-    let lo_lo = a_lo * b_lo;
-    let hi_lo = a_hi * b_lo;
-    let lo_hi = a_lo * b_hi;
-    let hi_hi = a_hi * b_hi;
+    // 32 × 32-bit products cannot overflow; wrapping, because an overflow-checked 64-bit
+    // multiply is itself a 128-bit multiply on BPF, and `__multi3` is built on this function.
+    let lo_lo = a_lo.wrapping_mul(b_lo);
+    let hi_lo = a_hi.wrapping_mul(b_lo);
+    let lo_hi = a_lo.wrapping_mul(b_hi);
+    let hi_hi = a_hi.wrapping_mul(b_hi);
     // At most 3 · (2^32 − 1): no carry is lost.
     let middle = (lo_lo >> 32) + (hi_lo & LOW32) + (lo_hi & LOW32);
     let low = (middle << 32) | (lo_lo & LOW32);

@@ -89,6 +89,8 @@ market_events!(
 const MAX_BATCH_DATA: usize = 10 * 1024;
 /// Anchor's event tag, `Events`' discriminator and the batch's length, before the events.
 const BATCH_HEADER: usize = 8 + 8 + 4;
+const _: () =
+    assert!(Events::DISCRIMINATOR.len() == 8 && anchor_lang::event::EVENT_IX_TAG_LE.len() == 8);
 /// Room for the event that overflows a batch, before it moves to the next.
 const LARGEST_EVENT: usize = 1024;
 

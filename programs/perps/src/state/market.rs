@@ -517,10 +517,9 @@ impl Market {
             return 0;
         };
         let scale = funding::FUNDING_INDEX_SCALE as u64;
-        let swept = residue / scale;
-        // At most the residue itself: fits back in i64.
-        self.funding_residue -= (swept * scale) as i64;
-        swept
+        // Less than the scale: fits back in i64.
+        self.funding_residue = (residue % scale) as i64;
+        residue / scale
     }
 
     fn premium_clock(&self) -> PremiumClock {
